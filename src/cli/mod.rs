@@ -1,0 +1,57 @@
+//! Command line: parse (clap) → resolve into a plain configuration → run.
+//! Exit codes: 0 success, 2 error (ripgrep's convention).
+
+pub mod scan;
+pub mod simulate;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "graftscan",
+    version,
+    about = "Donor-derived cfDNA fractions and transplant rejection-risk scoring from SNP panel counts.\nDecision support, not a medical device."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Estimate donor-derived cfDNA for a batch of samples.
+    Scan(scan::ScanArgs),
+    /// Write a simulated, scan-ready batch with known donor fractions.
+    Simulate(simulate::SimulateArgs),
+}
+
+/// Run the command line; returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Simulate(a) => simulate::run(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            report_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn report_error(e: &Error) {
+    eprintln!("graftscan: error: {e}");
+}

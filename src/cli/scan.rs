@@ -1,0 +1,262 @@
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::compute::LoglikBackend;
+use crate::compute::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::model::estimate::{EstimatorSettings, Overdispersion};
+use crate::model::qc::{QcThresholds, QcVerdict};
+use crate::report::OutputSet;
+use crate::report::run_record::input_digests;
+use crate::report::tables::{samples_csv, transplants_csv};
+use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OverdispersionArg {
+    /// Quasi-likelihood scale per SNP group (honest intervals on noisy data).
+    Quasi,
+    /// Plain binomial.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Batch folder holding transplants.csv and samples.csv (and panel.tsv, if any).
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub transplants: Option<PathBuf>,
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+    /// Population ALT frequencies (TSV: chrom pos ref alt af).
+    #[arg(long)]
+    pub panel: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, default_value = "graftscan-results")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Grid points over the donor fraction (plus f = 0).
+    #[arg(long, default_value_t = 160)]
+    pub grid_points: usize,
+    /// Presence-test level: donor DNA is "detected" when p < alpha.
+    #[arg(long, default_value_t = 0.01)]
+    pub detection_alpha: f64,
+    #[arg(long, value_enum, default_value_t = OverdispersionArg::Quasi)]
+    pub overdispersion: OverdispersionArg,
+}
+
+struct ScanPlan {
+    transplants: PathBuf,
+    samples: PathBuf,
+    panel: Option<PathBuf>,
+    panel_found_in_dir: bool,
+    out: PathBuf,
+    estimator: EstimatorSettings,
+    qc: QcThresholds,
+}
+
+fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
+    let (transplants, samples, mut panel, mut found) = match (&a.dir, &a.transplants, &a.samples) {
+        (Some(dir), None, None) => {
+            if !dir.is_dir() {
+                return Err(Error::Usage(format!("{} is not a folder", dir.display())));
+            }
+            let panel = dir.join("panel.tsv");
+            let found = panel.is_file();
+            (
+                dir.join("transplants.csv"),
+                dir.join("samples.csv"),
+                found.then_some(panel),
+                found,
+            )
+        }
+        (None, Some(t), Some(s)) => (t.clone(), s.clone(), None, false),
+        _ => {
+            return Err(Error::Usage(
+                "give a batch folder, or both --transplants FILE and --samples FILE".into(),
+            ));
+        }
+    };
+    if let Some(p) = &a.panel {
+        panel = Some(p.clone());
+        found = false;
+    }
+    if a.grid_points < 10 {
+        return Err(Error::Usage("--grid-points must be at least 10".into()));
+    }
+    if !(a.detection_alpha > 0.0 && a.detection_alpha < 1.0) {
+        return Err(Error::Usage("--detection-alpha must be in (0, 1)".into()));
+    }
+    Ok(ScanPlan {
+        transplants,
+        samples,
+        panel,
+        panel_found_in_dir: found,
+        out: a.out.clone(),
+        estimator: EstimatorSettings {
+            grid_points: a.grid_points,
+            detection_alpha: a.detection_alpha,
+            overdispersion: match a.overdispersion {
+                OverdispersionArg::Quasi => Overdispersion::Quasi,
+                OverdispersionArg::None => Overdispersion::None,
+            },
+            ..EstimatorSettings::default()
+        },
+        qc: QcThresholds::default(),
+    })
+}
+
+pub fn run(a: ScanArgs) -> Result<()> {
+    let plan = resolve(&a)?;
+    if let Some(n) = a.threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
+    }
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let bar = if show {
+        let b = ProgressBar::with_draw_target(Some(4), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let t0 = Instant::now();
+    bar.set_message("reading sheets and genotype/count files");
+    let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
+    let t_load = t0.elapsed();
+
+    let backend = CpuBackend;
+    bar.set_message(format!(
+        "estimating {} samples on {}",
+        batch.samples.len(),
+        backend.info().description
+    ));
+    let t1 = Instant::now();
+    let outcome = run_scan(&mut batch, &backend, &plan.estimator, &plan.qc)?;
+    let t_estimate = t1.elapsed();
+
+    bar.set_message("writing outputs");
+    let t2 = Instant::now();
+    let digests = input_digests(&batch.files)?;
+    let mut set = OutputSet::default();
+    set.add("samples.csv", samples_csv(&outcome.samples)?);
+    set.add("transplants.csv", transplants_csv(&outcome.transplants)?);
+    let mut warnings = batch.warnings.clone();
+    if plan.panel_found_in_dir {
+        warnings.push("using panel.tsv found in the batch folder for allele frequencies".into());
+    }
+    let run_json = serde_json::json!({
+        "tool": "graftscan",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "disclaimer": DISCLAIMER,
+        "inputs": digests,
+        "allele_frequencies": batch.frequency_source,
+        "parameters": {
+            "estimator": plan.estimator,
+            "qc": plan.qc,
+            "threads": rayon::current_num_threads(),
+        },
+        "backend": backend.info(),
+        "warnings": warnings,
+        "timings_ms": {
+            "load": t_load.as_secs_f64() * 1e3,
+            "estimate": t_estimate.as_secs_f64() * 1e3,
+            "write": t2.elapsed().as_secs_f64() * 1e3,
+        },
+        "counts": {
+            "transplants": outcome.transplants.len(),
+            "samples": outcome.samples.len(),
+        },
+    });
+    let json = serde_json::to_vec_pretty(&run_json)
+        .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?;
+    set.add("run.json", json);
+    let written = set.commit(&plan.out)?;
+    bar.finish_and_clear();
+    if !a.quiet {
+        print_summary(
+            &outcome,
+            &backend.info().description,
+            &batch.frequency_source.description,
+            &warnings,
+            &plan.out,
+            written.len(),
+            t0.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
+}
+
+fn print_summary(
+    outcome: &ScanOutcome,
+    backend: &str,
+    frequencies: &str,
+    warnings: &[String],
+    out: &Path,
+    files: usize,
+    seconds: f64,
+) {
+    let count = |v: QcVerdict| outcome.samples.iter().filter(|s| s.qc == v).count();
+    eprintln!(
+        "graftscan {} — {} transplants, {} samples in {:.2} s on {}",
+        env!("CARGO_PKG_VERSION"),
+        outcome.transplants.len(),
+        outcome.samples.len(),
+        seconds,
+        backend
+    );
+    eprintln!(
+        "QC: {} PASS, {} REVIEW, {} FAIL; allele frequencies: {}",
+        count(QcVerdict::Pass),
+        count(QcVerdict::Review),
+        count(QcVerdict::Fail),
+        frequencies
+    );
+    eprintln!(
+        "{:<14} {:<9} {:<14} {:>8} {:>19}  {:<7} {:<15}",
+        "transplant", "organ", "relationship", "latest%", "95% interval", "QC", "above threshold"
+    );
+    for t in &outcome.transplants {
+        let (f, ci) = match &t.latest {
+            Some(e) => (
+                format!("{:.3}", 100.0 * e.donor_fraction),
+                format!("[{:.3}, {:.3}]", 100.0 * e.ci_low, 100.0 * e.ci_high),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        eprintln!(
+            "{:<14} {:<9} {:<14} {:>8} {:>19}  {:<7} {:<15}",
+            t.transplant_id,
+            t.organ.as_str(),
+            t.relationship.as_str(),
+            f,
+            ci,
+            t.latest_qc.map(|q| q.as_str()).unwrap_or("-"),
+            t.latest_above_threshold
+        );
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!("wrote {files} files to {}", out.display());
+    eprintln!("{DISCLAIMER}");
+}

@@ -1,0 +1,54 @@
+//! CPU twin of `shaders/cfdna_loglik.wgsl`: the log-likelihood of every sample at
+//! every grid point, with ln π and ln(1 − π) tabulated per (grid point, genotype
+//! class) before the SNP loop, exactly as the kernel receives them. Runs in f64.
+
+use rayon::prelude::*;
+
+use crate::compute::{BackendInfo, LoglikBackend};
+use crate::error::Result;
+use crate::model::SampleModel;
+use crate::model::likelihood::ClassLogProbs;
+
+#[derive(Debug, Default, Clone)]
+pub struct CpuBackend;
+
+/// ℓ(f) of one sample over its grid.
+pub fn loglik_grid(model: &SampleModel, grid: &[f64]) -> Vec<f64> {
+    grid.iter()
+        .map(|&f| model.loglik_with(&ClassLogProbs::new(f, model.error_rate)))
+        .collect()
+}
+
+impl LoglikBackend for CpuBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: "cpu".into(),
+            description: format!("CPU (rayon, {} threads)", rayon::current_num_threads()),
+            threads: Some(rayon::current_num_threads()),
+        }
+    }
+
+    fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        // Parallel over (sample, grid point) so that a batch of one sample still
+        // uses every core.
+        let jobs: Vec<(usize, usize)> = grids
+            .iter()
+            .enumerate()
+            .flat_map(|(s, g)| (0..g.len()).map(move |j| (s, j)))
+            .collect();
+        let flat: Vec<f64> = jobs
+            .par_iter()
+            .map(|&(s, j)| {
+                let m = &models[s];
+                m.loglik_with(&ClassLogProbs::new(grids[s][j], m.error_rate))
+            })
+            .collect();
+        let mut out = Vec::with_capacity(grids.len());
+        let mut at = 0;
+        for g in grids {
+            out.push(flat[at..at + g.len()].to_vec());
+            at += g.len();
+        }
+        Ok(out)
+    }
+}

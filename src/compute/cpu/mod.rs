@@ -1,0 +1,5 @@
+//! CPU twins of the GPU kernels, multi-threaded with rayon.
+
+pub mod cfdna_loglik;
+
+pub use cfdna_loglik::CpuBackend;

@@ -1,0 +1,286 @@
+//! The lab's batch sheets: `transplants.csv` (one row per transplant) and
+//! `samples.csv` (one row per blood draw). Paths inside a sheet are relative to
+//! the sheet. Unknown extra columns are kept and ignored.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, InputError, Result};
+use crate::model::Relationship;
+use crate::risk::Organ;
+
+#[derive(Debug, Clone)]
+pub struct GenotypeSource {
+    pub path: PathBuf,
+    pub sample: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransplantRow {
+    pub transplant_id: String,
+    pub organ: Organ,
+    pub transplant_date: NaiveDate,
+    pub relationship: Relationship,
+    pub recipient: Option<GenotypeSource>,
+    pub donor: Option<GenotypeSource>,
+    pub sheet: PathBuf,
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityUnit {
+    NgPerMl,
+    GePerMl,
+}
+
+#[derive(Debug, Clone)]
+pub struct SampleRow {
+    pub sample_id: String,
+    pub transplant_id: String,
+    pub collected: NaiveDate,
+    pub counts: GenotypeSource,
+    pub total_cfdna: Option<(f64, QuantityUnit)>,
+    pub sheet: PathBuf,
+    pub line: u64,
+}
+
+struct Sheet {
+    path: PathBuf,
+    columns: HashMap<String, usize>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+impl Sheet {
+    fn read(path: &Path) -> Result<Sheet> {
+        if !path.exists() {
+            return Err(InputError::new(path, "sheet not found").into());
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| InputError::new(path, format!("cannot open: {e}")))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?
+            .clone();
+        let columns = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_ascii_lowercase(), i))
+            .collect();
+        let mut rows = Vec::new();
+        for result in reader.records() {
+            let record = result.map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                InputError::new(path, format!("malformed row: {e}")).at_line(line)
+            })?;
+            if record.iter().all(|f| f.is_empty()) {
+                continue;
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            rows.push((line, record));
+        }
+        Ok(Sheet {
+            path: path.to_path_buf(),
+            columns,
+            rows,
+        })
+    }
+
+    fn require_columns(&self, names: &[&str]) -> Result<()> {
+        for n in names {
+            if !self.columns.contains_key(*n) {
+                return Err(InputError::new(&self.path, format!("missing column '{n}'"))
+                    .at_line(1)
+                    .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn get<'a>(&self, record: &'a csv::StringRecord, name: &str) -> &'a str {
+        self.columns
+            .get(name)
+            .and_then(|&i| record.get(i))
+            .unwrap_or("")
+    }
+
+    fn err(&self, line: u64, field: &str, msg: impl Into<String>) -> Error {
+        InputError::new(&self.path, msg)
+            .at_line(line)
+            .in_field(field)
+            .into()
+    }
+
+    fn required<'a>(
+        &self,
+        line: u64,
+        record: &'a csv::StringRecord,
+        name: &str,
+    ) -> Result<&'a str> {
+        let v = self.get(record, name);
+        if v.is_empty() {
+            return Err(self.err(line, name, "required value is empty"));
+        }
+        Ok(v)
+    }
+
+    fn date(&self, line: u64, record: &csv::StringRecord, name: &str) -> Result<NaiveDate> {
+        let raw = self.required(line, record, name)?;
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| self.err(line, name, format!("'{raw}' is not a date (YYYY-MM-DD)")))
+    }
+
+    /// A path relative to the sheet's folder; the file must exist.
+    fn file(&self, line: u64, record: &csv::StringRecord, name: &str) -> Result<Option<PathBuf>> {
+        let raw = self.get(record, name);
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let p = base.join(raw);
+        if !p.is_file() {
+            return Err(self.err(line, name, format!("file '{}' not found", p.display())));
+        }
+        Ok(Some(p))
+    }
+}
+
+pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
+    let sheet = Sheet::read(path)?;
+    sheet.require_columns(&[
+        "transplant_id",
+        "organ",
+        "transplant_date",
+        "relationship",
+        "recipient_genotypes",
+    ])?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (line, record) in &sheet.rows {
+        let line = *line;
+        let id = sheet.required(line, record, "transplant_id")?.to_string();
+        if !seen.insert(id.clone()) {
+            return Err(sheet.err(
+                line,
+                "transplant_id",
+                format!("duplicate transplant_id '{id}'"),
+            ));
+        }
+        let organ_raw = sheet.required(line, record, "organ")?;
+        let organ: Organ = organ_raw
+            .parse()
+            .map_err(|m: String| sheet.err(line, "organ", m))?;
+        let relationship_raw = sheet.get(record, "relationship");
+        let relationship = if relationship_raw.is_empty() {
+            Relationship::Unknown
+        } else {
+            relationship_raw
+                .parse()
+                .map_err(|m: String| sheet.err(line, "relationship", m))?
+        };
+        let recipient = sheet
+            .file(line, record, "recipient_genotypes")?
+            .map(|path| GenotypeSource {
+                path,
+                sample: sheet.get(record, "recipient_sample").to_string(),
+            });
+        let donor = sheet
+            .file(line, record, "donor_genotypes")?
+            .map(|path| GenotypeSource {
+                path,
+                sample: sheet.get(record, "donor_sample").to_string(),
+            });
+        out.push(TransplantRow {
+            transplant_id: id,
+            organ,
+            transplant_date: sheet.date(line, record, "transplant_date")?,
+            relationship,
+            recipient,
+            donor,
+            sheet: path.to_path_buf(),
+            line,
+        });
+    }
+    if out.is_empty() {
+        return Err(InputError::new(path, "no transplants listed").into());
+    }
+    Ok(out)
+}
+
+pub fn read_samples(path: &Path, transplants: &[TransplantRow]) -> Result<Vec<SampleRow>> {
+    let sheet = Sheet::read(path)?;
+    sheet.require_columns(&["sample_id", "transplant_id", "collected", "counts"])?;
+    let known: HashSet<&str> = transplants
+        .iter()
+        .map(|t| t.transplant_id.as_str())
+        .collect();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (line, record) in &sheet.rows {
+        let line = *line;
+        let id = sheet.required(line, record, "sample_id")?.to_string();
+        if !seen.insert(id.clone()) {
+            return Err(sheet.err(line, "sample_id", format!("duplicate sample_id '{id}'")));
+        }
+        let tid = sheet.required(line, record, "transplant_id")?.to_string();
+        if !known.contains(tid.as_str()) {
+            return Err(sheet.err(
+                line,
+                "transplant_id",
+                format!("transplant_id '{tid}' is not in the transplants sheet"),
+            ));
+        }
+        let counts = sheet
+            .file(line, record, "counts")?
+            .ok_or_else(|| sheet.err(line, "counts", "required value is empty"))?;
+        let total_raw = sheet.get(record, "total_cfdna");
+        let total_cfdna = if total_raw.is_empty() {
+            None
+        } else {
+            let value: f64 = total_raw
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    sheet.err(
+                        line,
+                        "total_cfdna",
+                        format!("'{total_raw}' is not a non-negative number"),
+                    )
+                })?;
+            let unit = match sheet.get(record, "total_cfdna_unit") {
+                "ng_per_ml" => QuantityUnit::NgPerMl,
+                "ge_per_ml" => QuantityUnit::GePerMl,
+                other => {
+                    return Err(sheet.err(
+                        line,
+                        "total_cfdna_unit",
+                        format!("'{other}' is not a unit (expected ng_per_ml or ge_per_ml)"),
+                    ));
+                }
+            };
+            Some((value, unit))
+        };
+        out.push(SampleRow {
+            sample_id: id,
+            transplant_id: tid,
+            collected: sheet.date(line, record, "collected")?,
+            counts: GenotypeSource {
+                path: counts,
+                sample: sheet.get(record, "counts_sample").to_string(),
+            },
+            total_cfdna,
+            sheet: path.to_path_buf(),
+            line,
+        });
+    }
+    if out.is_empty() {
+        return Err(InputError::new(path, "no samples listed").into());
+    }
+    Ok(out)
+}

@@ -1,0 +1,203 @@
+//! Tab-separated count, genotype and panel files.
+//!
+//! - counts:    `chrom pos ref alt ref_count alt_count` (optional `depth`)
+//! - genotypes: `chrom pos ref alt genotype` (0/1/2 or 0/0, 0/1, 1/1)
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+
+use crate::error::{Error, InputError, Result};
+use crate::formats::allele_table::{AlleleTable, SourceFormat};
+use crate::formats::site::{ChromInterner, SiteKey};
+
+fn open_text(path: &Path, gz: bool) -> Result<Box<dyn Read>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(if gz {
+        Box::new(noodles_bgzf::io::Reader::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
+pub fn first_line(path: &Path, gz: bool) -> Result<String> {
+    let mut reader = io::BufReader::new(open_text(path, gz)?);
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+    Ok(line)
+}
+
+/// A TSV with a header, columns looked up by name; rows carry their line number.
+pub struct TsvTable {
+    pub columns: HashMap<String, usize>,
+    pub reader: csv::Reader<Box<dyn Read>>,
+}
+
+pub fn open_tsv(path: &Path, gz: bool) -> Result<TsvTable> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(true)
+        .comment(None)
+        .trim(csv::Trim::All)
+        .from_reader(open_text(path, gz)?);
+    let headers = reader
+        .headers()
+        .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?;
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim_start_matches('#').to_ascii_lowercase(), i))
+        .collect();
+    Ok(TsvTable { columns, reader })
+}
+
+impl TsvTable {
+    pub fn require(&self, path: &Path, names: &[&str]) -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| {
+                self.columns.get(*n).copied().ok_or_else(|| {
+                    Error::from(
+                        InputError::new(path, format!("missing column '{n}' in the header"))
+                            .at_line(1),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+pub fn row_error(path: &Path, record: &csv::StringRecord, field: &str, msg: String) -> Error {
+    let line = record.position().map(|p| p.line()).unwrap_or(0);
+    InputError::new(path, msg)
+        .at_line(line)
+        .in_field(field)
+        .into()
+}
+
+pub fn parse_u64(path: &Path, record: &csv::StringRecord, idx: usize, field: &str) -> Result<u64> {
+    let raw = record.get(idx).unwrap_or("");
+    raw.parse::<u64>().map_err(|_| {
+        row_error(
+            path,
+            record,
+            field,
+            format!("'{raw}' is not a non-negative integer"),
+        )
+    })
+}
+
+/// Genotype text to ALT dosage: `0/1/2`, `0/0`, `0/1`, `1/1` (`|` too);
+/// `.`, `./.`, `NA` are missing.
+pub fn parse_genotype(text: &str) -> std::result::Result<Option<u8>, String> {
+    match text {
+        "0" | "0/0" | "0|0" => Ok(Some(0)),
+        "1" | "0/1" | "1/0" | "0|1" | "1|0" => Ok(Some(1)),
+        "2" | "1/1" | "1|1" => Ok(Some(2)),
+        "" | "." | "./." | ".|." | "NA" => Ok(None),
+        other => Err(format!(
+            "'{other}' is not a genotype (expected 0/1/2 or 0/0, 0/1, 1/1)"
+        )),
+    }
+}
+
+pub fn read_allele_tsv(path: &Path, gz: bool) -> Result<AlleleTable> {
+    let mut table = open_tsv(path, gz)?;
+    let is_counts =
+        table.columns.contains_key("ref_count") || table.columns.contains_key("alt_count");
+    let is_genotypes = table.columns.contains_key("genotype");
+    if !is_counts && !is_genotypes {
+        return Err(InputError::new(
+            path,
+            "not a VCF, count TSV (chrom pos ref alt ref_count alt_count) or genotype TSV (chrom pos ref alt genotype)",
+        )
+        .at_line(1)
+        .into());
+    }
+    let base = table.require(path, &["chrom", "pos", "ref", "alt"])?;
+    let value_cols = if is_counts {
+        table.require(path, &["ref_count", "alt_count"])?
+    } else {
+        table.require(path, &["genotype"])?
+    };
+    let depth_col = table.columns.get("depth").copied();
+    let mut chroms = ChromInterner::default();
+    let mut sites = Vec::new();
+    let mut genotypes = Vec::new();
+    let mut depths = Vec::new();
+    let mut non_snp = 0;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match table.reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(InputError::new(path, format!("malformed row: {e}"))
+                    .at_line(line)
+                    .into());
+            }
+        }
+        let pos = parse_u64(path, &record, base[1], "pos")?;
+        let site = SiteKey::new(
+            chroms.get(record.get(base[0]).unwrap_or("")),
+            pos,
+            record.get(base[2]).unwrap_or(""),
+            record.get(base[3]).unwrap_or(""),
+        );
+        let Some(site) = site else {
+            non_snp += 1;
+            continue;
+        };
+        if is_counts {
+            let r = parse_u64(path, &record, value_cols[0], "ref_count")?;
+            let a = parse_u64(path, &record, value_cols[1], "alt_count")?;
+            if let Some(dc) = depth_col {
+                let d = parse_u64(path, &record, dc, "depth")?;
+                if a > d {
+                    return Err(row_error(
+                        path,
+                        &record,
+                        "alt_count",
+                        format!("alt_count {a} exceeds depth {d}"),
+                    ));
+                }
+                if r + a > d {
+                    return Err(row_error(
+                        path,
+                        &record,
+                        "ref_count",
+                        format!("ref_count + alt_count = {} exceeds depth {d}", r + a),
+                    ));
+                }
+            }
+            let to_u32 = |v: u64, f: &str| {
+                u32::try_from(v)
+                    .map_err(|_| row_error(path, &record, f, format!("count {v} is too large")))
+            };
+            depths.push(Some([to_u32(r, "ref_count")?, to_u32(a, "alt_count")?]));
+        } else {
+            let raw = record.get(value_cols[0]).unwrap_or("");
+            let g = parse_genotype(raw).map_err(|m| row_error(path, &record, "genotype", m))?;
+            genotypes.push(g);
+        }
+        sites.push(site);
+    }
+    let n = sites.len();
+    Ok(AlleleTable {
+        path: path.to_path_buf(),
+        format: if is_counts {
+            SourceFormat::CountTsv
+        } else {
+            SourceFormat::GenotypeTsv
+        },
+        samples: vec![String::new()],
+        sites,
+        alt_frequency: vec![None; n],
+        genotypes: (!is_counts).then_some(genotypes),
+        depths: is_counts.then_some(depths),
+        non_snp_sites: non_snp,
+    })
+}

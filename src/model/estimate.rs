@@ -1,0 +1,418 @@
+//! The estimator (cfdna-model.md §3–4): a grid over f evaluated by a compute
+//! backend for a whole batch, golden-section refinement of the best cell in f64,
+//! the profile-likelihood 95% interval with the boundary rule, a likelihood-ratio
+//! presence test, the error rate estimated jointly with f, and a per-group
+//! quasi-likelihood dispersion scale so that intervals stay honest when reads
+//! vary more than a binomial allows.
+
+use rayon::prelude::*;
+
+use super::likelihood::{ClassLogProbs, DispersionGroup, SampleModel, posterior_alt_probability};
+use crate::compute::LoglikBackend;
+use crate::error::Result;
+
+/// χ²₁ 0.95 quantile: two-sided 95% profile interval.
+pub const CHI2_95: f64 = 3.841_458_820_694_124;
+/// χ²₁ 0.90 quantile: one-sided 95% upper bound when f̂ sits on the boundary 0
+/// (Self & Liang 1987 boundary asymptotics).
+pub const CHI2_90: f64 = 2.705_543_454_095_404;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overdispersion {
+    /// Plain binomial likelihood.
+    None,
+    /// Quasi-likelihood: each dispersion group's log-likelihood is divided by its
+    /// Pearson χ²/df (McCullagh & Nelder 1989, §9.2), never by less than 1.
+    Quasi,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EstimatorSettings {
+    pub grid_points: usize,
+    pub min_grid_fraction: f64,
+    pub detection_alpha: f64,
+    pub overdispersion: Overdispersion,
+    pub error_iterations: usize,
+    pub error_bounds: (f64, f64),
+    pub initial_error_rate: f64,
+    /// A dispersion group needs this many SNPs for its own scale; smaller groups
+    /// share the pooled scale.
+    pub min_snps_per_dispersion_group: usize,
+}
+
+impl Default for EstimatorSettings {
+    fn default() -> Self {
+        EstimatorSettings {
+            grid_points: 160,
+            min_grid_fraction: 1e-5,
+            detection_alpha: 0.01,
+            overdispersion: Overdispersion::Quasi,
+            error_iterations: 2,
+            error_bounds: (1e-6, 0.05),
+            initial_error_rate: 1e-3,
+            min_snps_per_dispersion_group: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalKind {
+    TwoSided,
+    /// f̂ = 0: the interval is [0, upper] with a one-sided 95% upper bound.
+    OneSidedUpper,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FractionEstimate {
+    pub donor_fraction: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub interval: IntervalKind,
+    /// The upper bound reached the largest fraction searched.
+    pub ci_high_at_search_limit: bool,
+    pub loglik_max: f64,
+    pub lr_statistic: f64,
+    pub p_value: f64,
+    pub detected: bool,
+    pub error_rate: f64,
+    /// Pearson χ²/df per dispersion group (recipient homozygous, heterozygous);
+    /// NaN where the group has no SNPs.
+    pub dispersion: [f64; 2],
+    /// Scale divided into each group's log-likelihood (1 = binomial).
+    pub dispersion_scale: [f64; 2],
+}
+
+/// Grid of donor fractions: 0, then log-spaced from `min` to `max`.
+pub fn fraction_grid(max: f64, points: usize, min: f64) -> Vec<f64> {
+    let points = points.max(3);
+    let mut grid = Vec::with_capacity(points);
+    grid.push(0.0);
+    let steps = points - 1;
+    let (lo, hi) = (min.ln(), max.ln());
+    for i in 0..steps {
+        let t = i as f64 / (steps - 1) as f64;
+        grid.push((lo + t * (hi - lo)).exp());
+    }
+    grid
+}
+
+const INV_PHI: f64 = 0.618_033_988_749_894_9;
+
+/// Golden-section maximisation of a unimodal function on [a, b].
+pub fn golden_max(mut a: f64, mut b: f64, func: impl Fn(f64) -> f64) -> (f64, f64) {
+    let mut c = b - INV_PHI * (b - a);
+    let mut d = a + INV_PHI * (b - a);
+    let mut fc = func(c);
+    let mut fd = func(d);
+    for _ in 0..100 {
+        if (b - a).abs() <= 1e-13 + 1e-10 * a.abs() {
+            break;
+        }
+        if fc > fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - INV_PHI * (b - a);
+            fc = func(c);
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + INV_PHI * (b - a);
+            fd = func(d);
+        }
+    }
+    if fc > fd { (c, fc) } else { (d, fd) }
+}
+
+fn argmax(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Refine the best grid cell in f64. The bracket spans two cells either side so
+/// that an f32 grid (GPU) choosing a neighbouring cell on a flat top is harmless.
+pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64, f64) {
+    let j = argmax(values);
+    let a = grid[j.saturating_sub(2)];
+    let b = grid[(j + 2).min(grid.len() - 1)];
+    let (mut f_hat, mut ll_hat) = golden_max(a, b, |f| model.loglik(f));
+    for &candidate in &[a, b, grid[j]] {
+        let ll = model.loglik(candidate);
+        if ll > ll_hat {
+            f_hat = candidate;
+            ll_hat = ll;
+        }
+    }
+    let ll_zero = model.loglik(0.0);
+    if ll_zero >= ll_hat {
+        return (0.0, ll_zero);
+    }
+    (f_hat, ll_hat)
+}
+
+/// Bisection for the point in [inside, outside] where 2(ℓ̂ − ℓ(f)) = crit.
+fn bisect_crossing(model: &SampleModel, ll_hat: f64, crit: f64, inside: f64, outside: f64) -> f64 {
+    let (mut a, mut b) = (inside, outside);
+    for _ in 0..80 {
+        let mid = 0.5 * (a + b);
+        if 2.0 * (ll_hat - model.loglik(mid)) > crit {
+            b = mid;
+        } else {
+            a = mid;
+        }
+        if (b - a).abs() < 1e-12 {
+            break;
+        }
+    }
+    0.5 * (a + b)
+}
+
+/// Profile-likelihood interval {f : 2[ℓ(f̂) − ℓ(f)] ≤ crit}. The backend's grid
+/// values only bracket the crossings; every decision is re-checked in f64.
+pub fn profile_interval(
+    model: &SampleModel,
+    grid: &[f64],
+    values: &[f64],
+    f_hat: f64,
+    ll_hat: f64,
+    crit: f64,
+) -> (f64, f64, bool) {
+    let outside = |f: f64| 2.0 * (ll_hat - model.loglik(f)) > crit;
+    // Upper crossing: first grid point above f̂ whose deviance exceeds crit.
+    let mut high = None;
+    let mut prev = f_hat;
+    for (i, &f) in grid.iter().enumerate() {
+        if f <= f_hat {
+            continue;
+        }
+        // f32 grid values can misplace the crossing slightly: check in f64
+        // whenever the grid comes near it.
+        let grid_near_outside = 2.0 * (ll_hat - values[i]) > crit - 0.5;
+        if grid_near_outside && outside(f) {
+            high = Some(bisect_crossing(model, ll_hat, crit, prev, f));
+            break;
+        }
+        prev = f;
+    }
+    let max_f = grid[grid.len() - 1];
+    let (ci_high, at_limit) = match high {
+        Some(h) => (h, false),
+        None => (max_f, true),
+    };
+    // Lower crossing.
+    let ci_low = if f_hat <= 0.0 || !outside(0.0) {
+        0.0
+    } else {
+        let mut low = 0.0;
+        let mut next = f_hat;
+        for (i, &f) in grid.iter().enumerate().rev() {
+            if f >= f_hat {
+                continue;
+            }
+            let grid_near_outside = 2.0 * (ll_hat - values[i]) > crit - 0.5;
+            if (grid_near_outside && outside(f)) || f == 0.0 {
+                low = bisect_crossing(model, ll_hat, crit, next, f);
+                break;
+            }
+            next = f;
+        }
+        low
+    };
+    (ci_low, ci_high, at_limit)
+}
+
+/// Maximise the likelihood over the error rate at fixed f (golden section on ln e).
+pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f64 {
+    let table_ll = |ln_e: f64| {
+        let table = ClassLogProbs::new(f, ln_e.exp());
+        model.loglik_with(&table)
+    };
+    let (ln_e, _) = golden_max(bounds.0.ln(), bounds.1.ln(), table_ll);
+    ln_e.exp()
+}
+
+/// Pearson χ²/df per dispersion group at (f, e), with the genotype marginalised
+/// to its posterior mean where unknown. Returns (φ, SNP count) per group.
+pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
+    let table = ClassLogProbs::new(f, model.error_rate);
+    let mut chi2 = [0.0f64; 2];
+    let mut count = [0usize; 2];
+    for snp in &model.snps {
+        if snp.depth == 0 {
+            continue;
+        }
+        let pi = posterior_alt_probability(snp, model.snp_terms(snp), &table);
+        let n = f64::from(snp.depth);
+        let var = n * pi * (1.0 - pi);
+        let resid = f64::from(snp.alt) - n * pi;
+        let g = snp.group as usize;
+        chi2[g] += resid * resid / var.max(1e-12);
+        count[g] += 1;
+    }
+    let mut out = [(f64::NAN, 0usize); 2];
+    for g in 0..2 {
+        if count[g] > 1 {
+            out[g] = (chi2[g] / (count[g] - 1) as f64, count[g]);
+        } else {
+            out[g] = (f64::NAN, count[g]);
+        }
+    }
+    out
+}
+
+fn dispersion_scales(phi: [(f64, usize); 2], min_snps: usize) -> [f64; 2] {
+    let total_n: usize = phi.iter().map(|p| p.1).sum();
+    let pooled = if total_n > 2 {
+        phi.iter()
+            .filter(|p| p.1 > 1)
+            .map(|p| p.0 * (p.1 - 1) as f64)
+            .sum::<f64>()
+            / (total_n - 2).max(1) as f64
+    } else {
+        1.0
+    };
+    let mut scales = [1.0; 2];
+    for g in 0..2 {
+        let own = if phi[g].1 >= min_snps {
+            phi[g].0
+        } else {
+            pooled
+        };
+        scales[g] = if own.is_finite() { own.max(1.0) } else { 1.0 };
+    }
+    scales
+}
+
+/// Chi-bar-square p-value for H0: f = 0 on the boundary: ½·P(χ²₁ ≥ LR).
+pub fn presence_p_value(lr: f64) -> f64 {
+    if lr <= 0.0 {
+        1.0
+    } else {
+        0.5 * statrs::function::erf::erfc((lr / 2.0).sqrt())
+    }
+}
+
+/// Estimate the donor fraction of every sample in a batch. Grid evaluations go
+/// through `backend`; refinement, intervals and tests run on the host in f64, so
+/// every backend reports through this one code path.
+pub fn estimate_batch(
+    models: &mut [SampleModel],
+    backend: &dyn LoglikBackend,
+    settings: &EstimatorSettings,
+) -> Result<Vec<FractionEstimate>> {
+    let grids: Vec<Vec<f64>> = models
+        .iter()
+        .map(|m| {
+            fraction_grid(
+                m.max_fraction,
+                settings.grid_points,
+                settings.min_grid_fraction,
+            )
+        })
+        .collect();
+    for m in models.iter_mut() {
+        m.error_rate = settings.initial_error_rate;
+        for snp in &mut m.snps {
+            snp.weight = 1.0;
+        }
+    }
+
+    // Joint (f, e) by coordinate ascent: f on the grid, then e at that f.
+    for _ in 0..settings.error_iterations {
+        let values = backend.loglik_grids(models, &grids)?;
+        models
+            .par_iter_mut()
+            .zip(grids.par_iter().zip(values.par_iter()))
+            .for_each(|(m, (g, v))| {
+                let (f, _) = refine_maximum(m, g, v);
+                m.error_rate = estimate_error_rate(m, f, settings.error_bounds);
+            });
+    }
+
+    // Dispersion at the current fit; quasi-likelihood weights per group.
+    let values = backend.loglik_grids(models, &grids)?;
+    let dispersion: Vec<([(f64, usize); 2], [f64; 2])> = models
+        .par_iter_mut()
+        .zip(grids.par_iter().zip(values.par_iter()))
+        .map(|(m, (g, v))| {
+            let (f, _) = refine_maximum(m, g, v);
+            let phi = pearson_dispersion(m, f);
+            let scales = match settings.overdispersion {
+                Overdispersion::None => [1.0, 1.0],
+                Overdispersion::Quasi => {
+                    dispersion_scales(phi, settings.min_snps_per_dispersion_group)
+                }
+            };
+            for snp in &mut m.snps {
+                snp.weight = 1.0 / scales[snp.group as usize];
+            }
+            (phi, scales)
+        })
+        .collect();
+
+    let values = backend.loglik_grids(models, &grids)?;
+    let estimates = models
+        .par_iter()
+        .zip(grids.par_iter().zip(values.par_iter()))
+        .zip(dispersion.par_iter())
+        .map(|((m, (g, v)), (phi, scales))| {
+            finish_estimate(m, g, v, *phi, *scales, settings.detection_alpha)
+        })
+        .collect();
+    Ok(estimates)
+}
+
+fn finish_estimate(
+    model: &SampleModel,
+    grid: &[f64],
+    values: &[f64],
+    phi: [(f64, usize); 2],
+    scales: [f64; 2],
+    alpha: f64,
+) -> FractionEstimate {
+    let (f_hat, ll_hat) = refine_maximum(model, grid, values);
+    let (interval, crit) = if f_hat <= 0.0 {
+        (IntervalKind::OneSidedUpper, CHI2_90)
+    } else {
+        (IntervalKind::TwoSided, CHI2_95)
+    };
+    let (ci_low, ci_high, at_limit) = profile_interval(model, grid, values, f_hat, ll_hat, crit);
+    let lr = (2.0 * (ll_hat - model.loglik(0.0))).max(0.0);
+    let p_value = presence_p_value(lr);
+    FractionEstimate {
+        donor_fraction: f_hat,
+        ci_low,
+        ci_high,
+        interval,
+        ci_high_at_search_limit: at_limit,
+        loglik_max: ll_hat,
+        lr_statistic: lr,
+        p_value,
+        detected: p_value < alpha,
+        error_rate: model.error_rate,
+        dispersion: [phi[0].0, phi[1].0],
+        dispersion_scale: scales,
+    }
+}
+
+/// Counts of SNPs per dispersion group, for reporting.
+pub fn group_counts(model: &SampleModel) -> [usize; 2] {
+    let mut c = [0usize; 2];
+    for snp in &model.snps {
+        if snp.depth > 0 {
+            match snp.group {
+                DispersionGroup::RecipientHomozygous => c[0] += 1,
+                DispersionGroup::RecipientHeterozygous => c[1] += 1,
+            }
+        }
+    }
+    c
+}

@@ -1,0 +1,284 @@
+//! Per-SNP likelihood of the read counts given the donor fraction
+//! (cfdna-model.md §1–2).
+//!
+//! Every mode is written as one mixture per SNP over genotype terms:
+//!
+//!     L_i(f) = Σ_t w_t · Bin(k_i; n_i, π(r_t, d_t; f, e))
+//!
+//! Two-genome: one term (r, d) with weight 1. Recipient-only: three terms over
+//! the donor dosage with the relatedness prior. Genotype-free: up to nine terms
+//! over (r, d) with HWE × relatedness prior. A term's genotype pair is one of 9
+//! *classes* (r·3 + d), so ln π and ln(1 − π) depend only on (f, e, class): they
+//! are computed once per grid point (on the host, in f64) and looked up per SNP.
+//! This is the layout the GPU kernel shares (shaders/cfdna_loglik.wgsl).
+
+use super::genotype_prior::{donor_given_recipient, hardy_weinberg};
+use super::relationship::Kappa;
+
+pub const GENOTYPE_CLASSES: usize = 9;
+
+/// Index of the (recipient, donor) dosage pair.
+pub fn genotype_class(r: u8, d: u8) -> u8 {
+    r * 3 + d
+}
+
+pub fn class_genotypes(class: u8) -> (u8, u8) {
+    (class / 3, class % 3)
+}
+
+/// Expected ALT allele fraction in the cfDNA pool: p = (1 − f)·r/2 + f·d/2.
+pub fn expected_alt_fraction(r: u8, d: u8, f: f64) -> f64 {
+    (1.0 - f) * f64::from(r) / 2.0 + f * f64::from(d) / 2.0
+}
+
+/// Probability that a read shows ALT with symmetric error e: π = e + (1 − 2e)·p.
+pub fn observed_alt_probability(p: f64, e: f64) -> f64 {
+    e + (1.0 - 2.0 * e) * p
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimationMode {
+    TwoGenome,
+    RecipientOnly,
+    GenotypeFree,
+}
+
+impl EstimationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EstimationMode::TwoGenome => "two_genome",
+            EstimationMode::RecipientOnly => "recipient_only",
+            EstimationMode::GenotypeFree => "genotype_free",
+        }
+    }
+
+    /// Largest donor fraction searched. Genotype-free is symmetric in f ↔ 1 − f,
+    /// so it is restricted to f < 0.5 (§2.3).
+    pub fn max_fraction(self) -> f64 {
+        match self {
+            EstimationMode::GenotypeFree => 0.5,
+            _ => 0.999,
+        }
+    }
+}
+
+/// One genotype hypothesis of a SNP: its class and ln prior weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GenotypeTerm {
+    pub class: u8,
+    pub log_weight: f64,
+}
+
+/// Which dispersion group a SNP belongs to. Recipient-heterozygous SNPs carry
+/// allelic-bias noise that homozygous ones do not, so each group gets its own
+/// overdispersion scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispersionGroup {
+    RecipientHomozygous = 0,
+    RecipientHeterozygous = 1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SnpObservation {
+    pub alt: u32,
+    pub depth: u32,
+    pub first_term: u32,
+    pub term_count: u32,
+    /// Multiplier on the SNP's log-likelihood: 1/φ (quasi-likelihood) and
+    /// bootstrap resampling weights.
+    pub weight: f64,
+    pub group: DispersionGroup,
+    /// Saturated log-likelihood k·ln(k/n) + (n−k)·ln(1−k/n): subtracted so each
+    /// SNP's term is a (negative half) deviance and sums stay small.
+    pub saturated: f64,
+}
+
+/// ln π and ln(1 − π) for the nine genotype classes at one (f, e).
+#[derive(Debug, Clone, Copy)]
+pub struct ClassLogProbs {
+    pub ln_alt: [f64; GENOTYPE_CLASSES],
+    pub ln_ref: [f64; GENOTYPE_CLASSES],
+}
+
+impl ClassLogProbs {
+    pub fn new(f: f64, e: f64) -> Self {
+        let mut ln_alt = [0.0; GENOTYPE_CLASSES];
+        let mut ln_ref = [0.0; GENOTYPE_CLASSES];
+        for class in 0..GENOTYPE_CLASSES as u8 {
+            let (r, d) = class_genotypes(class);
+            let pi = observed_alt_probability(expected_alt_fraction(r, d, f), e);
+            ln_alt[class as usize] = pi.ln();
+            ln_ref[class as usize] = (-pi).ln_1p();
+        }
+        ClassLogProbs { ln_alt, ln_ref }
+    }
+}
+
+pub fn saturated_loglik(alt: u32, depth: u32) -> f64 {
+    let k = f64::from(alt);
+    let n = f64::from(depth);
+    let mut s = 0.0;
+    if alt > 0 {
+        s += k * (k / n).ln();
+    }
+    if alt < depth {
+        s += (n - k) * ((n - k) / n).ln();
+    }
+    s
+}
+
+/// The observations of one plasma sample, ready for likelihood evaluation.
+#[derive(Debug, Clone)]
+pub struct SampleModel {
+    pub mode: EstimationMode,
+    pub snps: Vec<SnpObservation>,
+    pub terms: Vec<GenotypeTerm>,
+    pub error_rate: f64,
+    pub max_fraction: f64,
+}
+
+impl SampleModel {
+    pub fn new(mode: EstimationMode) -> Self {
+        SampleModel {
+            mode,
+            snps: Vec::new(),
+            terms: Vec::new(),
+            error_rate: 1e-3,
+            max_fraction: mode.max_fraction(),
+        }
+    }
+
+    fn push(&mut self, alt: u32, depth: u32, group: DispersionGroup, terms: &[GenotypeTerm]) {
+        let first_term = self.terms.len() as u32;
+        self.terms.extend_from_slice(terms);
+        self.snps.push(SnpObservation {
+            alt,
+            depth,
+            first_term,
+            term_count: terms.len() as u32,
+            weight: 1.0,
+            group,
+            saturated: saturated_loglik(alt, depth),
+        });
+    }
+
+    fn group_of(r: u8) -> DispersionGroup {
+        if r == 1 {
+            DispersionGroup::RecipientHeterozygous
+        } else {
+            DispersionGroup::RecipientHomozygous
+        }
+    }
+
+    /// Both genotypes known (§2.1).
+    pub fn push_two_genome(&mut self, alt: u32, depth: u32, r: u8, d: u8) {
+        let term = GenotypeTerm {
+            class: genotype_class(r, d),
+            log_weight: 0.0,
+        };
+        self.push(alt, depth, Self::group_of(r), &[term]);
+    }
+
+    /// Recipient genotype known, donor marginalised per SNP (§2.2).
+    pub fn push_recipient_only(&mut self, alt: u32, depth: u32, r: u8, q: f64, kappa: Kappa) {
+        let mut terms = Vec::with_capacity(3);
+        for d in 0..=2u8 {
+            let prior = donor_given_recipient(d, r, q, kappa);
+            if prior > 0.0 {
+                terms.push(GenotypeTerm {
+                    class: genotype_class(r, d),
+                    log_weight: prior.ln(),
+                });
+            }
+        }
+        self.push(alt, depth, Self::group_of(r), &terms);
+    }
+
+    /// Neither genotype known: recipient from HWE, donor given recipient (§2.3).
+    pub fn push_genotype_free(&mut self, alt: u32, depth: u32, q: f64, kappa: Kappa) {
+        let mut terms = Vec::with_capacity(9);
+        for r in 0..=2u8 {
+            for d in 0..=2u8 {
+                let prior = hardy_weinberg(r, q) * donor_given_recipient(d, r, q, kappa);
+                if prior > 0.0 {
+                    terms.push(GenotypeTerm {
+                        class: genotype_class(r, d),
+                        log_weight: prior.ln(),
+                    });
+                }
+            }
+        }
+        let fraction = if depth > 0 {
+            f64::from(alt) / f64::from(depth)
+        } else {
+            0.0
+        };
+        let group = if (0.2..=0.8).contains(&fraction) {
+            DispersionGroup::RecipientHeterozygous
+        } else {
+            DispersionGroup::RecipientHomozygous
+        };
+        self.push(alt, depth, group, &terms);
+    }
+
+    pub fn snp_terms(&self, snp: &SnpObservation) -> &[GenotypeTerm] {
+        let a = snp.first_term as usize;
+        &self.terms[a..a + snp.term_count as usize]
+    }
+
+    /// Weighted log-likelihood relative to the saturated model at fraction f.
+    pub fn loglik(&self, f: f64) -> f64 {
+        let table = ClassLogProbs::new(f, self.error_rate);
+        self.loglik_with(&table)
+    }
+
+    pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {
+        self.snps
+            .iter()
+            .map(|snp| snp.weight * snp_loglik(snp, self.snp_terms(snp), table))
+            .sum()
+    }
+}
+
+/// One SNP's log-likelihood minus its saturated value (log-sum-exp over terms).
+pub fn snp_loglik(snp: &SnpObservation, terms: &[GenotypeTerm], table: &ClassLogProbs) -> f64 {
+    let k = f64::from(snp.alt);
+    let nk = f64::from(snp.depth - snp.alt);
+    let mut best = f64::NEG_INFINITY;
+    let mut values = [0.0f64; GENOTYPE_CLASSES];
+    for (slot, term) in values.iter_mut().zip(terms) {
+        let c = term.class as usize;
+        let v = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
+        *slot = v;
+        best = best.max(v);
+    }
+    let sum: f64 = values[..terms.len()].iter().map(|v| (v - best).exp()).sum();
+    best + sum.ln() - snp.saturated
+}
+
+/// Posterior-weighted ALT probability of a SNP at (f, e): used for Pearson
+/// residuals where the genotype is marginalised.
+pub fn posterior_alt_probability(
+    snp: &SnpObservation,
+    terms: &[GenotypeTerm],
+    table: &ClassLogProbs,
+) -> f64 {
+    let k = f64::from(snp.alt);
+    let nk = f64::from(snp.depth - snp.alt);
+    let mut best = f64::NEG_INFINITY;
+    let mut values = [0.0f64; GENOTYPE_CLASSES];
+    for (slot, term) in values.iter_mut().zip(terms) {
+        let c = term.class as usize;
+        *slot = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
+        best = best.max(*slot);
+    }
+    let mut norm = 0.0;
+    let mut mean = 0.0;
+    for (v, term) in values.iter().zip(terms) {
+        let w = (v - best).exp();
+        norm += w;
+        mean += w * table.ln_alt[term.class as usize].exp();
+    }
+    mean / norm
+}

@@ -1,0 +1,13 @@
+//! The dd-cfDNA statistical model (shared/docs/cfdna-model.md): expected allele
+//! fractions, donor genotype priors under relatedness, the per-SNP likelihood in
+//! each estimation mode, and the estimator (grid, refinement, profile interval,
+//! presence test, error and dispersion estimates, QC).
+
+pub mod estimate;
+pub mod genotype_prior;
+pub mod likelihood;
+pub mod qc;
+pub mod relationship;
+
+pub use likelihood::{EstimationMode, SampleModel, SnpObservation};
+pub use relationship::Relationship;

@@ -1,0 +1,8 @@
+//! Outputs: samples.csv, transplants.csv, run.json and the stderr summary, all
+//! assembled in memory and then written atomically.
+
+pub mod output;
+pub mod run_record;
+pub mod tables;
+
+pub use output::OutputSet;

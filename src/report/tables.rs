@@ -1,0 +1,156 @@
+//! samples.csv and transplants.csv.
+
+use crate::error::{Error, Result};
+use crate::model::estimate::IntervalKind;
+use crate::scan::{SampleResult, TransplantSummary};
+
+fn pct(x: f64) -> String {
+    format!("{:.4}", 100.0 * x)
+}
+
+fn csv_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(&r)
+            .map_err(|e| Error::Usage(format!("cannot render CSV: {e}")))?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Usage(format!("cannot render CSV: {e}")))
+}
+
+pub const SAMPLE_COLUMNS: &[&str] = &[
+    "sample_id",
+    "transplant_id",
+    "collected",
+    "days_post_transplant",
+    "mode",
+    "donor_fraction_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+    "interval",
+    "detected",
+    "p_value",
+    "informative_snps",
+    "snps_used",
+    "recipient_hom_snps",
+    "recipient_het_snps",
+    "zero_depth_snps",
+    "sites_without_genotype",
+    "non_snp_sites",
+    "mean_depth",
+    "low_depth_fraction",
+    "error_rate",
+    "dispersion_hom",
+    "dispersion_het",
+    "qc",
+    "qc_reasons",
+    "flags",
+    "dd_cfdna_cp_per_ml",
+    "allele_frequencies",
+];
+
+fn num(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        String::new()
+    }
+}
+
+pub fn samples_csv(samples: &[SampleResult]) -> Result<Vec<u8>> {
+    let mut rows = vec![SAMPLE_COLUMNS.iter().map(|s| s.to_string()).collect()];
+    for s in samples {
+        let e = s.estimate.as_ref();
+        let n = &s.snps;
+        rows.push(vec![
+            s.sample_id.clone(),
+            s.transplant_id.clone(),
+            s.collected.to_string(),
+            s.days_post_transplant.to_string(),
+            s.mode
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| "not_identifiable".into()),
+            e.map(|e| pct(e.donor_fraction)).unwrap_or_default(),
+            e.map(|e| pct(e.ci_low)).unwrap_or_default(),
+            e.map(|e| pct(e.ci_high)).unwrap_or_default(),
+            e.map(|e| match e.interval {
+                IntervalKind::TwoSided => "two_sided_95".to_string(),
+                IntervalKind::OneSidedUpper => "one_sided_upper_95".to_string(),
+            })
+            .unwrap_or_default(),
+            e.map(|e| if e.detected { "yes" } else { "no" }.to_string())
+                .unwrap_or_default(),
+            e.map(|e| format!("{:.3e}", e.p_value)).unwrap_or_default(),
+            n.informative_snps.to_string(),
+            n.snps_used.to_string(),
+            n.recipient_homozygous_snps.to_string(),
+            n.recipient_heterozygous_snps.to_string(),
+            n.zero_depth_snps.to_string(),
+            n.sites_without_genotype.to_string(),
+            n.non_snp_sites.to_string(),
+            num(n.mean_depth, 1),
+            num(n.low_depth_fraction, 3),
+            e.map(|e| format!("{:.3e}", e.error_rate))
+                .unwrap_or_default(),
+            e.map(|e| num(e.dispersion[0], 2)).unwrap_or_default(),
+            e.map(|e| num(e.dispersion[1], 2)).unwrap_or_default(),
+            s.qc.as_str().to_string(),
+            s.qc_reasons.join("; "),
+            s.flags.join("; "),
+            s.dd_cfdna_cp_per_ml.map(|x| num(x, 1)).unwrap_or_default(),
+            s.allele_frequencies.clone().unwrap_or_default(),
+        ]);
+    }
+    csv_bytes(rows)
+}
+
+pub fn transplants_csv(transplants: &[TransplantSummary]) -> Result<Vec<u8>> {
+    let header = [
+        "transplant_id",
+        "organ",
+        "relationship",
+        "transplant_date",
+        "samples",
+        "latest_sample_id",
+        "latest_collected",
+        "latest_days_post_transplant",
+        "latest_donor_fraction_pct",
+        "latest_ci_low_pct",
+        "latest_ci_high_pct",
+        "latest_detected",
+        "latest_qc",
+        "threshold_pct",
+        "threshold_source",
+        "latest_above_threshold",
+        "assessment_note",
+    ];
+    let mut rows = vec![header.iter().map(|s| s.to_string()).collect()];
+    for t in transplants {
+        let e = t.latest.as_ref();
+        rows.push(vec![
+            t.transplant_id.clone(),
+            t.organ.to_string(),
+            t.relationship.to_string(),
+            t.transplant_date.to_string(),
+            t.samples.to_string(),
+            t.latest_sample_id.clone().unwrap_or_default(),
+            t.latest_collected
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            t.latest_days.map(|d| d.to_string()).unwrap_or_default(),
+            e.map(|e| pct(e.donor_fraction)).unwrap_or_default(),
+            e.map(|e| pct(e.ci_low)).unwrap_or_default(),
+            e.map(|e| pct(e.ci_high)).unwrap_or_default(),
+            e.map(|e| if e.detected { "yes" } else { "no" }.to_string())
+                .unwrap_or_default(),
+            t.latest_qc
+                .map(|q| q.as_str().to_string())
+                .unwrap_or_default(),
+            t.threshold_fraction.map(pct).unwrap_or_default(),
+            t.threshold_source.clone().unwrap_or_default(),
+            t.latest_above_threshold.clone(),
+            t.assessment_note.clone(),
+        ]);
+    }
+    csv_bytes(rows)
+}

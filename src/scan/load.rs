@@ -1,0 +1,398 @@
+//! Loading a batch: sheets, files (each parsed once, in parallel), allele
+//! frequencies, and the per-sample likelihood models.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, InputError, Result};
+use crate::formats::allele_table::SourceFormat;
+use crate::formats::panel::read_panel;
+use crate::formats::sheet::{
+    GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
+};
+use crate::formats::{AlleleTable, SiteKey, read_allele_table};
+use crate::model::qc::SnpAccounting;
+use crate::model::{EstimationMode, Relationship, SampleModel};
+
+/// Where the population allele frequencies came from (said in every output).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FrequencySource {
+    pub kind: String,
+    pub description: String,
+}
+
+pub struct PreparedSample {
+    pub row: SampleRow,
+    pub transplant_index: usize,
+    pub mode: Option<EstimationMode>,
+    /// Why the sample cannot be estimated (identical twin), if so.
+    pub refused: Option<String>,
+    pub model: SampleModel,
+    pub accounting: SnpAccounting,
+    pub frequencies_from: Option<String>,
+}
+
+pub struct Batch {
+    pub transplants_sheet: PathBuf,
+    pub samples_sheet: PathBuf,
+    pub panel: Option<PathBuf>,
+    pub transplants: Vec<TransplantRow>,
+    pub samples: Vec<PreparedSample>,
+    pub files: Vec<PathBuf>,
+    pub frequency_source: FrequencySource,
+    pub warnings: Vec<String>,
+}
+
+type Genotypes = HashMap<SiteKey, u8>;
+
+fn column(
+    tables: &HashMap<PathBuf, Arc<AlleleTable>>,
+    source: &GenotypeSource,
+    sheet: &Path,
+    line: u64,
+    field: &str,
+) -> Result<(Arc<AlleleTable>, usize)> {
+    let table = tables
+        .get(&source.path)
+        .cloned()
+        .ok_or_else(|| InputError::new(&source.path, "file was not loaded"))?;
+    let idx = table
+        .sample_index(&source.sample)
+        .map_err(|m| Error::from(InputError::new(sheet, m).at_line(line).in_field(field)))?;
+    Ok((table, idx))
+}
+
+fn genotype_map(
+    tables: &HashMap<PathBuf, Arc<AlleleTable>>,
+    source: &GenotypeSource,
+    t: &TransplantRow,
+    field: &str,
+) -> Result<Genotypes> {
+    let (table, idx) = column(tables, source, &t.sheet, t.line, field)?;
+    if table.genotypes.is_none() {
+        return Err(InputError::new(
+            &table.path,
+            "no genotypes: a VCF needs FORMAT/GT, a TSV a 'genotype' column",
+        )
+        .into());
+    }
+    let mut map = HashMap::with_capacity(table.sites.len());
+    for (i, site) in table.sites.iter().enumerate() {
+        if let Some(g) = table.genotype(i, idx) {
+            map.insert(site.clone(), g);
+        }
+    }
+    Ok(map)
+}
+
+/// Per-site ALT frequency from every distinct genotyped person in the batch, with
+/// one pseudo-allele of each kind so that no site gets frequency 0 or 1.
+fn batch_frequencies(
+    tables: &HashMap<PathBuf, Arc<AlleleTable>>,
+    people: &[(PathBuf, usize)],
+) -> HashMap<SiteKey, f64> {
+    let mut counts: HashMap<SiteKey, (u32, u32)> = HashMap::new();
+    for (path, idx) in people {
+        let Some(table) = tables.get(path) else {
+            continue;
+        };
+        for (i, site) in table.sites.iter().enumerate() {
+            if let Some(g) = table.genotype(i, *idx) {
+                let e = counts.entry(site.clone()).or_default();
+                e.0 += u32::from(g);
+                e.1 += 2;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(k, (alt, n))| (k, (f64::from(alt) + 1.0) / (f64::from(n) + 2.0)))
+        .collect()
+}
+
+const FREQUENCY_FLOOR: f64 = 0.005;
+
+pub fn load_batch(
+    transplants_sheet: &Path,
+    samples_sheet: &Path,
+    panel: Option<&Path>,
+) -> Result<Batch> {
+    let transplants = read_transplants(transplants_sheet)?;
+    let rows = read_samples(samples_sheet, &transplants)?;
+    let panel_map = panel.map(read_panel).transpose()?;
+
+    // Every file once, parsed in parallel.
+    let mut files: Vec<PathBuf> = Vec::new();
+    for t in &transplants {
+        for s in [&t.recipient, &t.donor].into_iter().flatten() {
+            files.push(s.path.clone());
+        }
+    }
+    for r in &rows {
+        files.push(r.counts.path.clone());
+    }
+    files.sort();
+    files.dedup();
+    let loaded: Vec<(PathBuf, AlleleTable)> = files
+        .par_iter()
+        .map(|p| read_allele_table(p).map(|t| (p.clone(), t)))
+        .collect::<Result<_>>()?;
+    let tables: HashMap<PathBuf, Arc<AlleleTable>> =
+        loaded.into_iter().map(|(p, t)| (p, Arc::new(t))).collect();
+
+    let mut warnings = Vec::new();
+    let mut recipient_maps = Vec::with_capacity(transplants.len());
+    let mut donor_maps = Vec::with_capacity(transplants.len());
+    let mut people: Vec<(PathBuf, usize)> = Vec::new();
+    for t in &transplants {
+        let r = match &t.recipient {
+            Some(src) => {
+                let (_, idx) = column(&tables, src, &t.sheet, t.line, "recipient_sample")?;
+                people.push((src.path.clone(), idx));
+                Some(genotype_map(&tables, src, t, "recipient_sample")?)
+            }
+            None => None,
+        };
+        let d = match &t.donor {
+            Some(src) => {
+                let (_, idx) = column(&tables, src, &t.sheet, t.line, "donor_sample")?;
+                people.push((src.path.clone(), idx));
+                Some(genotype_map(&tables, src, t, "donor_sample")?)
+            }
+            None => None,
+        };
+        if t.relationship == Relationship::Unknown {
+            warnings.push(format!(
+                "transplant {}: relationship unknown, modelled as unrelated",
+                t.transplant_id
+            ));
+        }
+        recipient_maps.push(r);
+        donor_maps.push(d);
+    }
+    people.sort();
+    people.dedup();
+    let batch_freq = batch_frequencies(&tables, &people);
+    let any_counts_af = rows.iter().any(|r| {
+        tables
+            .get(&r.counts.path)
+            .is_some_and(|t| t.alt_frequency.iter().any(Option::is_some))
+    });
+    let frequency_source = if panel_map.is_some() {
+        FrequencySource {
+            kind: "panel".into(),
+            description: format!(
+                "panel file {}",
+                panel.map(|p| p.display().to_string()).unwrap_or_default()
+            ),
+        }
+    } else if any_counts_af {
+        FrequencySource {
+            kind: "counts_info_af".into(),
+            description: "INFO/AF of the count VCFs".into(),
+        }
+    } else {
+        FrequencySource {
+            kind: "batch_genotypes".into(),
+            description: format!(
+                "estimated from the genotypes of {} people in this batch (no panel file or INFO/AF given)",
+                people.len()
+            ),
+        }
+    };
+
+    let index_of: HashMap<&str, usize> = transplants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.transplant_id.as_str(), i))
+        .collect();
+    let mut samples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let ti = index_of[row.transplant_id.as_str()];
+        let t = &transplants[ti];
+        let (table, idx) = column(&tables, &row.counts, &row.sheet, row.line, "counts_sample")?;
+        if table.depths.is_none() {
+            let what = match table.format {
+                SourceFormat::Vcf => {
+                    "VCF has no FORMAT/AD allele depths (use bcftools mpileup -a AD,DP)"
+                }
+                _ => "not a count file (expected ref_count and alt_count columns)",
+            };
+            return Err(InputError::new(&table.path, what).into());
+        }
+        samples.push(prepare_sample(
+            row,
+            ti,
+            t,
+            &table,
+            idx,
+            recipient_maps[ti].as_ref(),
+            donor_maps[ti].as_ref(),
+            panel_map.as_ref(),
+            &batch_freq,
+        ));
+    }
+    let mut file_list: Vec<PathBuf> =
+        vec![transplants_sheet.to_path_buf(), samples_sheet.to_path_buf()];
+    if let Some(p) = panel {
+        file_list.push(p.to_path_buf());
+    }
+    file_list.extend(files);
+    Ok(Batch {
+        transplants_sheet: transplants_sheet.to_path_buf(),
+        samples_sheet: samples_sheet.to_path_buf(),
+        panel: panel.map(Path::to_path_buf),
+        transplants,
+        samples,
+        files: file_list,
+        frequency_source,
+        warnings,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare_sample(
+    row: SampleRow,
+    transplant_index: usize,
+    t: &TransplantRow,
+    counts: &AlleleTable,
+    col: usize,
+    recipient: Option<&Genotypes>,
+    donor: Option<&Genotypes>,
+    panel: Option<&HashMap<SiteKey, f64>>,
+    batch_freq: &HashMap<SiteKey, f64>,
+) -> PreparedSample {
+    let mode = match (recipient, donor) {
+        (Some(_), Some(_)) => EstimationMode::TwoGenome,
+        (Some(_), None) => EstimationMode::RecipientOnly,
+        _ => EstimationMode::GenotypeFree,
+    };
+    let mut acc = SnpAccounting {
+        non_snp_sites: counts.non_snp_sites,
+        ..Default::default()
+    };
+    let mut model = SampleModel::new(mode);
+    if t.relationship == Relationship::IdenticalTwin {
+        return PreparedSample {
+            row,
+            transplant_index,
+            mode: None,
+            refused: Some(
+                "identical-twin donor: donor and recipient genomes are the same, so the donor fraction is not identifiable from SNPs"
+                    .into(),
+            ),
+            model,
+            accounting: acc,
+            frequencies_from: None,
+        };
+    }
+    let kappa = t.relationship.kappa();
+    let mut freq_sources = [0usize; 3];
+    let mut frequency = |site: &SiteKey, i: usize| -> f64 {
+        let q = if let Some(q) = panel.and_then(|p| p.get(site)) {
+            freq_sources[0] += 1;
+            *q
+        } else if let Some(q) = counts.alt_frequency[i] {
+            freq_sources[1] += 1;
+            q
+        } else {
+            freq_sources[2] += 1;
+            batch_freq.get(site).copied().unwrap_or(0.5)
+        };
+        q.clamp(FREQUENCY_FLOOR, 1.0 - FREQUENCY_FLOOR)
+    };
+    let mut depth_sum = 0u64;
+    let mut depth_list = Vec::new();
+    for (i, site) in counts.sites.iter().enumerate() {
+        let Some([ref_n, alt_n]) = counts.depth(i, col) else {
+            acc.zero_depth_snps += 1;
+            continue;
+        };
+        let n = ref_n + alt_n;
+        if n == 0 {
+            acc.zero_depth_snps += 1;
+            continue;
+        }
+        let r = match recipient {
+            Some(map) => match map.get(site) {
+                Some(&r) => Some(r),
+                None => {
+                    acc.sites_without_genotype += 1;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match (r, donor) {
+            (Some(r), Some(dmap)) => match dmap.get(site) {
+                Some(&d) => {
+                    model.push_two_genome(alt_n, n, r, d);
+                    if r != d {
+                        acc.informative_snps += 1;
+                    }
+                }
+                None => {
+                    acc.donor_genotype_missing += 1;
+                    let q = frequency(site, i);
+                    model.push_recipient_only(alt_n, n, r, q, kappa);
+                }
+            },
+            (Some(r), None) => {
+                let q = frequency(site, i);
+                model.push_recipient_only(alt_n, n, r, q, kappa);
+                if r != 1 {
+                    acc.informative_snps += 1;
+                }
+            }
+            (None, _) => {
+                let q = frequency(site, i);
+                model.push_genotype_free(alt_n, n, q, kappa);
+                acc.informative_snps += 1;
+            }
+        }
+        if let Some(r) = r {
+            if r == 1 {
+                acc.recipient_heterozygous_snps += 1;
+            } else {
+                acc.recipient_homozygous_snps += 1;
+            }
+        }
+        acc.snps_used += 1;
+        depth_sum += u64::from(n);
+        depth_list.push(n);
+    }
+    if acc.snps_used > 0 {
+        acc.mean_depth = depth_sum as f64 / acc.snps_used as f64;
+        let low = depth_list
+            .iter()
+            .filter(|&&n| f64::from(n) < 0.2 * acc.mean_depth)
+            .count();
+        acc.low_depth_fraction = low as f64 / acc.snps_used as f64;
+    }
+    let frequencies_from = if freq_sources.iter().sum::<usize>() == 0 {
+        None
+    } else {
+        let names = ["panel", "counts INFO/AF", "batch genotypes"];
+        Some(
+            freq_sources
+                .iter()
+                .zip(names)
+                .filter(|(c, _)| **c > 0)
+                .map(|(c, n)| format!("{n}: {c}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    };
+    PreparedSample {
+        row,
+        transplant_index,
+        mode: Some(mode),
+        refused: None,
+        model,
+        accounting: acc,
+        frequencies_from,
+    }
+}

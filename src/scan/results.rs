@@ -1,0 +1,208 @@
+//! Turning estimates into per-sample and per-transplant results.
+
+use chrono::NaiveDate;
+
+use crate::compute::LoglikBackend;
+use crate::error::Result;
+use crate::formats::sheet::QuantityUnit;
+use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
+use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
+use crate::model::{EstimationMode, Relationship, SampleModel};
+use crate::risk::Organ;
+use crate::risk::organ::GENOME_EQUIVALENTS_PER_NG;
+use crate::scan::load::Batch;
+
+/// Samples drawn before this day are not interpretable: the graft's early
+/// post-operative injury raises dd-cfDNA in every patient (Bloom et al. 2017).
+pub const EARLY_WINDOW_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SampleResult {
+    pub sample_id: String,
+    pub transplant_id: String,
+    pub collected: NaiveDate,
+    pub days_post_transplant: i64,
+    pub mode: Option<EstimationMode>,
+    pub estimate: Option<FractionEstimate>,
+    pub snps: SnpAccounting,
+    pub qc: QcVerdict,
+    pub qc_reasons: Vec<String>,
+    pub flags: Vec<String>,
+    pub dd_cfdna_cp_per_ml: Option<f64>,
+    pub allele_frequencies: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TransplantSummary {
+    pub transplant_id: String,
+    pub organ: Organ,
+    pub relationship: Relationship,
+    pub transplant_date: NaiveDate,
+    pub samples: usize,
+    pub latest_sample_id: Option<String>,
+    pub latest_collected: Option<NaiveDate>,
+    pub latest_days: Option<i64>,
+    pub latest: Option<FractionEstimate>,
+    pub latest_qc: Option<QcVerdict>,
+    pub threshold_fraction: Option<f64>,
+    pub threshold_source: Option<String>,
+    /// "yes", "no" or "not assessable" (with why in `assessment_note`).
+    pub latest_above_threshold: String,
+    pub assessment_note: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScanOutcome {
+    pub samples: Vec<SampleResult>,
+    pub transplants: Vec<TransplantSummary>,
+}
+
+pub fn run_scan(
+    batch: &mut Batch,
+    backend: &dyn LoglikBackend,
+    estimator: &EstimatorSettings,
+    qc: &QcThresholds,
+) -> Result<ScanOutcome> {
+    // Estimate every estimable sample in one batch through the backend.
+    let idx: Vec<usize> = (0..batch.samples.len())
+        .filter(|&i| batch.samples[i].refused.is_none())
+        .collect();
+    let mut models: Vec<SampleModel> = idx
+        .iter()
+        .map(|&i| {
+            std::mem::replace(
+                &mut batch.samples[i].model,
+                SampleModel::new(EstimationMode::TwoGenome),
+            )
+        })
+        .collect();
+    let estimates = estimate_batch(&mut models, backend, estimator)?;
+    let mut per_sample: Vec<Option<FractionEstimate>> = vec![None; batch.samples.len()];
+    for ((i, m), e) in idx.iter().zip(models).zip(estimates) {
+        batch.samples[*i].model = m;
+        per_sample[*i] = Some(e);
+    }
+
+    let mut samples = Vec::with_capacity(batch.samples.len());
+    for (s, estimate) in batch.samples.iter().zip(per_sample) {
+        let t = &batch.transplants[s.transplant_index];
+        let days = (s.row.collected - t.transplant_date).num_days();
+        let mut flags = Vec::new();
+        if days < 0 {
+            flags.push("collected before the transplant date".to_string());
+        } else if days < EARLY_WINDOW_DAYS {
+            flags.push(format!(
+                "{days} days post-transplant (< {EARLY_WINDOW_DAYS}): not interpretable"
+            ));
+        }
+        if t.relationship == Relationship::Unknown {
+            flags.push("relationship unknown: modelled as unrelated".to_string());
+        } else if t.relationship.is_related() {
+            flags.push(format!(
+                "related donor ({}): higher limit of detection",
+                t.relationship
+            ));
+        }
+        let (qc, qc_reasons, dd) = match (&estimate, &s.refused) {
+            (_, Some(why)) => {
+                flags.push("identical-twin donor".to_string());
+                (QcVerdict::Fail, vec![why.clone()], None)
+            }
+            (Some(e), None) => {
+                let (v, r) = assess(&s.accounting, e, qc);
+                let dd = s.row.total_cfdna.map(|(value, unit)| {
+                    let ge = match unit {
+                        QuantityUnit::GePerMl => value,
+                        QuantityUnit::NgPerMl => value * GENOME_EQUIVALENTS_PER_NG,
+                    };
+                    e.donor_fraction * ge
+                });
+                (v, r, dd)
+            }
+            (None, None) => (QcVerdict::Fail, vec!["not estimated".to_string()], None),
+        };
+        samples.push(SampleResult {
+            sample_id: s.row.sample_id.clone(),
+            transplant_id: s.row.transplant_id.clone(),
+            collected: s.row.collected,
+            days_post_transplant: days,
+            mode: s.mode,
+            estimate,
+            snps: s.accounting.clone(),
+            qc,
+            qc_reasons,
+            flags,
+            dd_cfdna_cp_per_ml: dd,
+            allele_frequencies: s.frequencies_from.clone(),
+        });
+    }
+
+    let transplants = batch
+        .transplants
+        .iter()
+        .map(|t| summarise_transplant(t, &samples))
+        .collect();
+    Ok(ScanOutcome {
+        samples,
+        transplants,
+    })
+}
+
+fn summarise_transplant(
+    t: &crate::formats::sheet::TransplantRow,
+    samples: &[SampleResult],
+) -> TransplantSummary {
+    let mut mine: Vec<&SampleResult> = samples
+        .iter()
+        .filter(|s| s.transplant_id == t.transplant_id)
+        .collect();
+    mine.sort_by(|a, b| (a.collected, &a.sample_id).cmp(&(b.collected, &b.sample_id)));
+    let latest = mine.last().copied();
+    let threshold = latest.and_then(|l| t.organ.fraction_threshold(l.days_post_transplant));
+    let (above, note) = match (latest, &threshold) {
+        (None, _) => ("not assessable".to_string(), "no samples".to_string()),
+        (Some(l), _) if l.qc == QcVerdict::Fail => (
+            "not assessable".to_string(),
+            format!("latest sample failed QC: {}", l.qc_reasons.join("; ")),
+        ),
+        (Some(l), _) if l.days_post_transplant < EARLY_WINDOW_DAYS => (
+            "not assessable".to_string(),
+            format!(
+                "latest sample {} days post-transplant (< {EARLY_WINDOW_DAYS})",
+                l.days_post_transplant
+            ),
+        ),
+        (Some(_), None) => (
+            "not assessable".to_string(),
+            format!("no established dd-cfDNA threshold for {}", t.organ),
+        ),
+        (Some(l), Some(th)) => match &l.estimate {
+            Some(e) if !e.detected => ("no".to_string(), "donor DNA not detected".to_string()),
+            Some(e) if e.donor_fraction >= th.fraction => (
+                "yes".to_string(),
+                format!("{:.2}% ≥ {}", 100.0 * e.donor_fraction, th.source),
+            ),
+            Some(e) => (
+                "no".to_string(),
+                format!("{:.2}% < {}", 100.0 * e.donor_fraction, th.source),
+            ),
+            None => ("not assessable".to_string(), "not estimated".to_string()),
+        },
+    };
+    TransplantSummary {
+        transplant_id: t.transplant_id.clone(),
+        organ: t.organ,
+        relationship: t.relationship,
+        transplant_date: t.transplant_date,
+        samples: mine.len(),
+        latest_sample_id: latest.map(|l| l.sample_id.clone()),
+        latest_collected: latest.map(|l| l.collected),
+        latest_days: latest.map(|l| l.days_post_transplant),
+        latest: latest.and_then(|l| l.estimate.clone()),
+        latest_qc: latest.map(|l| l.qc),
+        threshold_fraction: threshold.as_ref().map(|t| t.fraction),
+        threshold_source: threshold.map(|t| t.source.to_string()),
+        latest_above_threshold: above,
+        assessment_note: note,
+    }
+}

@@ -1,0 +1,313 @@
+//! `graftscan simulate`: a scan-ready folder (sheets, genotype VCFs, bgzipped
+//! count VCFs, panel) and `truth.csv` with every sample's true donor fraction.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use chrono::{Days, NaiveDate};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{
+    PanelSnp, ReadSettings, draw_donor_genotype, draw_hwe_genotype, make_panel, simulate_counts,
+};
+use crate::error::{Error, Result};
+use crate::model::Relationship;
+use crate::report::OutputSet;
+use crate::risk::Organ;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trajectory {
+    /// Quiescent graft: dd-cfDNA near the organ's healthy baseline.
+    Stable,
+    /// Rising towards rejection over the last draws.
+    Rising,
+    /// High in the first post-operative week, then settling (normal recovery).
+    Recovering,
+    /// Persistently above the organ threshold.
+    Elevated,
+}
+
+impl Trajectory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trajectory::Stable => "stable",
+            Trajectory::Rising => "rising",
+            Trajectory::Recovering => "recovering",
+            Trajectory::Elevated => "elevated",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TransplantPlan {
+    pub organ: Organ,
+    pub relationship: Relationship,
+    pub donor_typed: bool,
+    pub trajectory: Trajectory,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulationConfig {
+    pub seed: u64,
+    pub snps: usize,
+    pub reads: ReadSettings,
+    pub samples_per_transplant: usize,
+    pub plans: Vec<TransplantPlan>,
+}
+
+/// Healthy baseline donor fraction per organ (order of magnitude of published
+/// quiescent medians: kidney ~0.3%, heart ~0.07%, lung ~0.5%, liver a few %).
+fn baseline(organ: Organ) -> f64 {
+    match organ {
+        Organ::Kidney => 0.003,
+        Organ::Heart => 0.0007,
+        Organ::Lung => 0.005,
+        Organ::Liver => 0.03,
+        Organ::Pancreas => 0.004,
+        Organ::Other => 0.003,
+    }
+}
+
+fn elevated(organ: Organ) -> f64 {
+    match organ {
+        Organ::Kidney => 0.025,
+        Organ::Heart => 0.006,
+        Organ::Lung => 0.02,
+        Organ::Liver => 0.18,
+        Organ::Pancreas => 0.02,
+        Organ::Other => 0.02,
+    }
+}
+
+/// The demo mix: a dozen transplants over organs, relationships, typed and
+/// untyped donors, and every trajectory.
+pub fn demo_plans() -> Vec<TransplantPlan> {
+    use Organ::*;
+    use Relationship::*;
+    use Trajectory::*;
+    let rows = [
+        (Kidney, Unrelated, true, Stable),
+        (Kidney, FullSibling, true, Rising),
+        (Kidney, ParentChild, false, Stable),
+        (Kidney, Unrelated, false, Elevated),
+        (Heart, Unrelated, true, Recovering),
+        (Heart, Unknown, false, Rising),
+        (Heart, HalfSibling, true, Stable),
+        (Lung, Unrelated, true, Elevated),
+        (Lung, FirstCousin, false, Stable),
+        (Liver, Unrelated, true, Recovering),
+        (Liver, ParentChild, false, Elevated),
+        (Pancreas, Unrelated, true, Stable),
+    ];
+    rows.iter()
+        .map(
+            |&(organ, relationship, donor_typed, trajectory)| TransplantPlan {
+                organ,
+                relationship,
+                donor_typed,
+                trajectory,
+            },
+        )
+        .collect()
+}
+
+const DRAW_DAYS: [u64; 6] = [5, 21, 45, 90, 180, 365];
+
+fn fraction_at(plan: &TransplantPlan, k: usize, n: usize, rng: &mut ChaCha8Rng) -> f64 {
+    let base = baseline(plan.organ);
+    let noise = (0.25 * (rng.random::<f64>() - 0.5)).exp();
+    let t = if n > 1 {
+        k as f64 / (n - 1) as f64
+    } else {
+        1.0
+    };
+    let f = match plan.trajectory {
+        Trajectory::Stable => base,
+        Trajectory::Rising => base * (1.0 + 9.0 * t * t),
+        Trajectory::Recovering => {
+            if k == 0 {
+                base * 15.0
+            } else {
+                base * (1.0 + 3.0 / (k as f64 + 1.0))
+            }
+        }
+        Trajectory::Elevated => elevated(plan.organ),
+    };
+    (f * noise).min(0.6)
+}
+
+fn vcf_header(out: &mut String, samples: &[&str], chroms: &[String]) {
+    out.push_str("##fileformat=VCFv4.2\n##source=graftscan-simulate\n");
+    for c in chroms {
+        let _ = writeln!(out, "##contig=<ID={c}>");
+    }
+    out.push_str("##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n");
+    out.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths\">\n");
+    out.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Read depth\">\n");
+    out.push_str("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT");
+    for s in samples {
+        out.push('\t');
+        out.push_str(s);
+    }
+    out.push('\n');
+}
+
+fn gt(g: u8) -> &'static str {
+    ["0/0", "0/1", "1/1"][g as usize]
+}
+
+fn bgzip(text: &str) -> Result<Vec<u8>> {
+    let mut w = noodles_bgzf::io::Writer::new(Vec::new());
+    w.write_all(text.as_bytes())
+        .map_err(|e| Error::Usage(format!("bgzip: {e}")))?;
+    w.finish().map_err(|e| Error::Usage(format!("bgzip: {e}")))
+}
+
+/// Render the whole simulated batch into an output set (written atomically by the caller).
+pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let panel: Vec<PanelSnp> = make_panel(&mut rng, cfg.snps);
+    let mut chroms: Vec<String> = panel.iter().map(|s| s.chrom.clone()).collect();
+    chroms.dedup();
+    let mut set = OutputSet::default();
+    let mut panel_tsv = String::from("chrom\tpos\tref\talt\taf\n");
+    for s in &panel {
+        let _ = writeln!(
+            panel_tsv,
+            "{}\t{}\t{}\t{}\t{:.4}",
+            s.chrom, s.pos, s.ref_base, s.alt_base, s.alt_frequency
+        );
+    }
+    let mut transplants = String::from(
+        "transplant_id,organ,transplant_date,relationship,recipient_genotypes,recipient_sample,donor_genotypes,donor_sample\n",
+    );
+    let mut samples = String::from(
+        "sample_id,transplant_id,collected,counts,counts_sample,total_cfdna,total_cfdna_unit\n",
+    );
+    let mut truth = String::from(
+        "sample_id,transplant_id,true_donor_fraction,organ,relationship,donor_typed,trajectory,depth,genome_copies\n",
+    );
+    let start = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap_or_default();
+    for (ti, plan) in cfg.plans.iter().enumerate() {
+        let tid = format!("TX{:03}", ti + 1);
+        let mut trng = ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(ti as u64 + 1)),
+        );
+        let recipient: Vec<u8> = panel
+            .iter()
+            .map(|s| draw_hwe_genotype(&mut trng, s.alt_frequency))
+            .collect();
+        let donor_rel = if plan.relationship == Relationship::Unknown {
+            Relationship::Unrelated
+        } else {
+            plan.relationship
+        };
+        let donor: Vec<u8> = panel
+            .iter()
+            .zip(&recipient)
+            .map(|(s, &r)| draw_donor_genotype(&mut trng, r, s.alt_frequency, donor_rel))
+            .collect();
+        let tx_date = start + Days::new(17 * ti as u64);
+        let rname = format!("{tid}_recipient");
+        let dname = format!("{tid}_donor");
+        let mut gvcf = String::new();
+        let people: Vec<&str> = if plan.donor_typed {
+            vec![&rname, &dname]
+        } else {
+            vec![&rname]
+        };
+        vcf_header(&mut gvcf, &people, &chroms);
+        for (i, s) in panel.iter().enumerate() {
+            let _ = write!(
+                gvcf,
+                "{}\t{}\t.\t{}\t{}\t.\tPASS\t.\tGT\t{}",
+                s.chrom,
+                s.pos,
+                s.ref_base,
+                s.alt_base,
+                gt(recipient[i])
+            );
+            if plan.donor_typed {
+                let _ = write!(gvcf, "\t{}", gt(donor[i]));
+            }
+            gvcf.push('\n');
+        }
+        set.add(&format!("genotypes/{tid}.vcf"), gvcf.into_bytes());
+        let _ = writeln!(
+            transplants,
+            "{tid},{},{},{},genotypes/{tid}.vcf,{rname},{},{}",
+            plan.organ,
+            tx_date,
+            plan.relationship,
+            if plan.donor_typed {
+                format!("genotypes/{tid}.vcf")
+            } else {
+                String::new()
+            },
+            if plan.donor_typed { dname.as_str() } else { "" },
+        );
+        let n = cfg.samples_per_transplant.clamp(1, DRAW_DAYS.len());
+        let days: Vec<u64> = match plan.trajectory {
+            Trajectory::Recovering => DRAW_DAYS[..n].to_vec(),
+            _ => DRAW_DAYS[DRAW_DAYS.len() - n..].to_vec(),
+        };
+        let mut columns = Vec::new();
+        let mut names = Vec::new();
+        for (k, &day) in days.iter().enumerate() {
+            let f = fraction_at(plan, k, n, &mut trng);
+            let sid = format!("{tid}-S{}", k + 1);
+            columns.push(simulate_counts(
+                &mut trng, &panel, &recipient, &donor, f, &cfg.reads,
+            ));
+            let total_ng: f64 = trng.random_range(4.0..25.0);
+            let collected = tx_date + Days::new(day);
+            let _ = writeln!(
+                samples,
+                "{sid},{tid},{collected},counts/{tid}.counts.vcf.gz,{sid},{total_ng:.1},ng_per_ml"
+            );
+            let _ = writeln!(
+                truth,
+                "{sid},{tid},{f:.6},{},{},{},{},{},{}",
+                plan.organ,
+                plan.relationship,
+                plan.donor_typed,
+                plan.trajectory.as_str(),
+                cfg.reads.depth,
+                cfg.reads
+                    .genome_copies
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "unlimited".into())
+            );
+            names.push(sid);
+        }
+        let mut cvcf = String::new();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        vcf_header(&mut cvcf, &refs, &chroms);
+        for (i, s) in panel.iter().enumerate() {
+            let _ = write!(
+                cvcf,
+                "{}\t{}\t.\t{}\t{}\t.\tPASS\t.\tGT:AD:DP",
+                s.chrom, s.pos, s.ref_base, s.alt_base
+            );
+            for col in &columns {
+                let [r, a] = col[i];
+                let _ = write!(cvcf, "\t./.:{r},{a}:{}", r + a);
+            }
+            cvcf.push('\n');
+        }
+        set.add(&format!("counts/{tid}.counts.vcf.gz"), bgzip(&cvcf)?);
+    }
+    set.add("transplants.csv", transplants.into_bytes());
+    set.add("samples.csv", samples.into_bytes());
+    set.add("panel.tsv", panel_tsv.into_bytes());
+    set.add("truth.csv", truth.into_bytes());
+    Ok(set)
+}
+
+pub fn write_batch(cfg: &SimulationConfig, out: &Path) -> Result<()> {
+    simulate_batch(cfg)?.commit(out)?;
+    Ok(())
+}

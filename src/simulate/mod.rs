@@ -1,0 +1,150 @@
+//! Simulation of dd-cfDNA panels: population frequencies, recipient and donor
+//! genotypes under HWE and identity by descent, a finite number of input genome
+//! copies (molecules, not just reads), PCR resampling of those molecules into
+//! reads, sequencing error, and serial samples with realistic trajectories.
+//! `graftscan simulate` writes a scan-ready folder from it; the tests use the same
+//! functions for recovery and coverage checks.
+
+pub mod batch;
+
+use rand::{Rng, RngExt};
+use rand_distr::{Binomial, Distribution, Gamma, Poisson};
+
+use crate::model::Relationship;
+
+#[derive(Debug, Clone)]
+pub struct PanelSnp {
+    pub chrom: String,
+    pub pos: u64,
+    pub ref_base: char,
+    pub alt_base: char,
+    /// Population ALT allele frequency.
+    pub alt_frequency: f64,
+    /// Relative capture efficiency of this SNP's amplicon (mean 1).
+    pub capture: f64,
+}
+
+/// A panel of `snps` SNPs chosen, as clinical panels are, for high minor-allele
+/// frequency (MAF uniform on [0.15, 0.5], ALT the minor allele half the time),
+/// spread over the autosomes, with amplicon efficiency varying ~35% (gamma).
+pub fn make_panel(rng: &mut impl Rng, snps: usize) -> Vec<PanelSnp> {
+    let bases = ['A', 'C', 'G', 'T'];
+    let capture = Gamma::new(8.0, 1.0 / 8.0).ok();
+    let mut out = Vec::with_capacity(snps);
+    for i in 0..snps {
+        let chrom = format!("chr{}", 1 + (i * 22) / snps.max(1));
+        let pos = 1_000_000
+            + (i as u64 % (snps as u64 / 22 + 1)) * 250_000
+            + rng.random_range(0..100_000);
+        let r = rng.random_range(0..4);
+        let a = (r + rng.random_range(1..4)) % 4;
+        let maf: f64 = rng.random_range(0.15..0.5);
+        let q = if rng.random_bool(0.5) { maf } else { 1.0 - maf };
+        let c = capture.map(|g| g.sample(rng)).unwrap_or(1.0);
+        out.push(PanelSnp {
+            chrom,
+            pos,
+            ref_base: bases[r],
+            alt_base: bases[a],
+            alt_frequency: q,
+            capture: c,
+        });
+    }
+    out.sort_by(|x, y| {
+        let cx: u32 = x.chrom[3..].parse().unwrap_or(0);
+        let cy: u32 = y.chrom[3..].parse().unwrap_or(0);
+        (cx, x.pos).cmp(&(cy, y.pos))
+    });
+    out.dedup_by(|a, b| a.chrom == b.chrom && a.pos == b.pos);
+    out
+}
+
+pub fn draw_allele(rng: &mut impl Rng, q: f64) -> u8 {
+    u8::from(rng.random_bool(q.clamp(0.0, 1.0)))
+}
+
+pub fn draw_hwe_genotype(rng: &mut impl Rng, q: f64) -> u8 {
+    draw_allele(rng, q) + draw_allele(rng, q)
+}
+
+/// Donor genotype given the recipient's: the number of alleles shared by
+/// descent is drawn from κ for each SNP (unlinked loci).
+pub fn draw_donor_genotype(rng: &mut impl Rng, r: u8, q: f64, relationship: Relationship) -> u8 {
+    let k = relationship.kappa();
+    let u: f64 = rng.random();
+    if u < k.k2 {
+        r
+    } else if u < k.k2 + k.k1 {
+        // One of the recipient's two alleles, chosen at random, plus one from the population.
+        let shared = u8::from(rng.random_bool(f64::from(r) / 2.0));
+        shared + draw_allele(rng, q)
+    } else {
+        draw_hwe_genotype(rng, q)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReadSettings {
+    /// Mean reads per SNP.
+    pub depth: f64,
+    /// Input genome copies per locus (10 ng cfDNA ≈ 3,000); `None` = unlimited,
+    /// i.e. reads are independent draws from the expected allele fraction.
+    pub genome_copies: Option<f64>,
+    pub error_rate: f64,
+}
+
+fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
+    if n == 0 || p <= 0.0 {
+        return 0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
+    Binomial::new(n, p).map(|b| b.sample(rng)).unwrap_or(0)
+}
+
+fn poisson(rng: &mut impl Rng, mean: f64) -> u64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    Poisson::new(mean)
+        .map(|p| p.sample(rng) as u64)
+        .unwrap_or(0)
+}
+
+/// Simulated (REF, ALT) read counts of one plasma sample with donor fraction `f`.
+pub fn simulate_counts(
+    rng: &mut impl Rng,
+    panel: &[PanelSnp],
+    recipient: &[u8],
+    donor: &[u8],
+    f: f64,
+    s: &ReadSettings,
+) -> Vec<[u32; 2]> {
+    let mut out = Vec::with_capacity(panel.len());
+    for ((snp, &r), &d) in panel.iter().zip(recipient).zip(donor) {
+        let n = poisson(rng, s.depth * snp.capture);
+        let true_alt = match s.genome_copies {
+            None => {
+                let p = (1.0 - f) * f64::from(r) / 2.0 + f * f64::from(d) / 2.0;
+                binomial(rng, n, p)
+            }
+            Some(copies) => {
+                let molecules = poisson(rng, copies);
+                if molecules == 0 {
+                    out.push([0, 0]);
+                    continue;
+                }
+                let donor_molecules = binomial(rng, molecules, f);
+                let alt_molecules = binomial(rng, donor_molecules, f64::from(d) / 2.0)
+                    + binomial(rng, molecules - donor_molecules, f64::from(r) / 2.0);
+                // PCR: reads resample the finite pool of molecules.
+                binomial(rng, n, alt_molecules as f64 / molecules as f64)
+            }
+        };
+        let alt =
+            binomial(rng, true_alt, 1.0 - s.error_rate) + binomial(rng, n - true_alt, s.error_rate);
+        out.push([(n - alt) as u32, alt as u32]);
+    }
+    out
+}
