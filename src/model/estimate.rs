@@ -39,6 +39,9 @@ pub struct EstimatorSettings {
     /// A dispersion group needs this many SNPs for its own scale; smaller groups
     /// share the pooled scale.
     pub min_snps_per_dispersion_group: usize,
+    /// Two-genome samples need this many concordant homozygous SNPs to take the
+    /// error rate from them; otherwise e is estimated jointly with f.
+    pub min_concordant_snps: usize,
 }
 
 impl Default for EstimatorSettings {
@@ -52,6 +55,7 @@ impl Default for EstimatorSettings {
             error_bounds: (1e-6, 0.05),
             initial_error_rate: 1e-3,
             min_snps_per_dispersion_group: 20,
+            min_concordant_snps: 20,
         }
     }
 }
@@ -239,6 +243,27 @@ pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f
     ln_e.exp()
 }
 
+/// Error rate from SNPs where recipient and donor are homozygous for the same
+/// allele (cfdna-model.md §4): every read of the other allele there is an error,
+/// whatever f is. `None` when fewer than `min_snps` such SNPs have reads.
+pub fn concordant_error_rate(model: &SampleModel, min_snps: usize) -> Option<f64> {
+    let (mut wrong, mut total, mut sites) = (0u64, 0u64, 0usize);
+    for snp in &model.snps {
+        let terms = model.snp_terms(snp);
+        if snp.depth == 0 || terms.len() != 1 {
+            continue;
+        }
+        match terms[0].class {
+            0 => wrong += u64::from(snp.alt),
+            8 => wrong += u64::from(snp.depth - snp.alt),
+            _ => continue,
+        }
+        total += u64::from(snp.depth);
+        sites += 1;
+    }
+    (sites >= min_snps && total > 0).then(|| (wrong as f64 / total as f64).max(1e-6))
+}
+
 /// Pearson χ²/df per dispersion group at (f, e), with the genotype marginalised
 /// to its posterior mean where unknown. Returns (φ, SNP count) per group.
 pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
@@ -325,13 +350,28 @@ pub fn estimate_batch(
         }
     }
 
-    // Joint (f, e) by coordinate ascent: f on the grid, then e at that f.
+    // Two-genome samples with enough concordant homozygous SNPs take e from
+    // them directly; the others estimate (f, e) jointly by coordinate ascent:
+    // f on the grid, then e at that f.
+    let fixed_error: Vec<Option<f64>> = models
+        .iter()
+        .map(|m| concordant_error_rate(m, settings.min_concordant_snps))
+        .collect();
+    for (m, e) in models.iter_mut().zip(&fixed_error) {
+        if let Some(e) = e {
+            m.error_rate = *e;
+        }
+    }
     for _ in 0..settings.error_iterations {
         let values = backend.loglik_grids(models, &grids)?;
         models
             .par_iter_mut()
             .zip(grids.par_iter().zip(values.par_iter()))
-            .for_each(|(m, (g, v))| {
+            .zip(fixed_error.par_iter())
+            .for_each(|((m, (g, v)), fixed)| {
+                if fixed.is_some() {
+                    return;
+                }
                 let (f, _) = refine_maximum(m, g, v);
                 m.error_rate = estimate_error_rate(m, f, settings.error_bounds);
             });

@@ -54,11 +54,16 @@ impl EstimationMode {
     }
 
     /// Largest donor fraction searched. Genotype-free is symmetric in f ↔ 1 − f,
-    /// so it is restricted to f < 0.5 (§2.3).
+    /// so it is restricted to f < 0.5 (§2.3). Recipient-only is nearly so: near
+    /// f = 1 the marginalised donor genotype explains the reads as well as the
+    /// recipient's does near f = 0, so on real data (SRP434573) the likelihood
+    /// has a spurious mode near 1. It is restricted to the recipient-major
+    /// region too; estimates near 50% are flagged by the QC's upper limit of
+    /// quantitation.
     pub fn max_fraction(self) -> f64 {
         match self {
-            EstimationMode::GenotypeFree => 0.5,
-            _ => 0.999,
+            EstimationMode::GenotypeFree | EstimationMode::RecipientOnly => 0.5,
+            EstimationMode::TwoGenome => 0.999,
         }
     }
 }

@@ -340,6 +340,15 @@ fn prepare_sample(
                     model.push_recipient_only(alt_n, n, r, q, kappa);
                 }
             },
+            (Some(1), None) => {
+                // Recipient-heterozygous SNPs carry 40–125× less information per
+                // read at f ≤ 1% (cfdna-model.md §2) and, marginalised over the
+                // donor genotype, absorb allelic bias as spurious donor signal:
+                // on SRP434573 they pulled 1% mixtures to 15–50%. Reported, not used.
+                acc.recipient_heterozygous_snps += 1;
+                acc.recipient_het_excluded += 1;
+                continue;
+            }
             (Some(r), None) => {
                 let q = frequency(site, i);
                 model.push_recipient_only(alt_n, n, r, q, kappa);
