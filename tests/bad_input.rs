@@ -25,7 +25,11 @@ fn batch() -> tempfile::TempDir {
         "--samples-per-transplant",
         "2",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir
 }
 
@@ -54,23 +58,44 @@ fn fails(dir: &Path) -> String {
 #[test]
 fn the_unbroken_batch_scans() {
     let dir = batch();
-    let out = graftscan(&["scan", dir.path().to_str().unwrap(), "--out", dir.path().join("r").to_str().unwrap(), "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = graftscan(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--out",
+        dir.path().join("r").to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn malformed_date_names_sheet_line_and_field() {
     let dir = batch();
-    edit(&dir.path().join("samples.csv"), "TX001-S2,TX001,", "TX001-S2,TX001,2025-13-");
+    edit(
+        &dir.path().join("samples.csv"),
+        "TX001-S2,TX001,",
+        "TX001-S2,TX001,2025-13-",
+    );
     let err = fails(dir.path());
-    assert!(err.contains("samples.csv, line 3, field 'collected'"), "{err}");
+    assert!(
+        err.contains("samples.csv, line 3, field 'collected'"),
+        "{err}"
+    );
     assert!(err.contains("not a date"), "{err}");
 }
 
 #[test]
 fn ragged_sheet_row_names_the_line() {
     let dir = batch();
-    edit(&dir.path().join("transplants.csv"), "TX002,kidney,", "TX002,kidney,extra,");
+    edit(
+        &dir.path().join("transplants.csv"),
+        "TX002,kidney,",
+        "TX002,kidney,extra,",
+    );
     let err = fails(dir.path());
     assert!(err.contains("transplants.csv, line 3"), "{err}");
 }
@@ -78,9 +103,16 @@ fn ragged_sheet_row_names_the_line() {
 #[test]
 fn unknown_transplant_id_is_refused() {
     let dir = batch();
-    edit(&dir.path().join("samples.csv"), "TX002-S1,TX002,", "TX002-S1,TX999,");
+    edit(
+        &dir.path().join("samples.csv"),
+        "TX002-S1,TX002,",
+        "TX002-S1,TX999,",
+    );
     let err = fails(dir.path());
-    assert!(err.contains("samples.csv, line 4, field 'transplant_id'"), "{err}");
+    assert!(
+        err.contains("samples.csv, line 4, field 'transplant_id'"),
+        "{err}"
+    );
     assert!(err.contains("TX999"), "{err}");
 }
 
@@ -89,7 +121,10 @@ fn duplicate_sample_id_is_refused() {
     let dir = batch();
     edit(&dir.path().join("samples.csv"), "TX001-S2,", "TX001-S1,");
     let err = fails(dir.path());
-    assert!(err.contains("line 3, field 'sample_id'") && err.contains("duplicate"), "{err}");
+    assert!(
+        err.contains("line 3, field 'sample_id'") && err.contains("duplicate"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -97,7 +132,10 @@ fn missing_file_is_named() {
     let dir = batch();
     std::fs::remove_file(dir.path().join("genotypes/TX002.vcf")).unwrap();
     let err = fails(dir.path());
-    assert!(err.contains("transplants.csv, line 3, field 'recipient_genotypes'"), "{err}");
+    assert!(
+        err.contains("transplants.csv, line 3, field 'recipient_genotypes'"),
+        "{err}"
+    );
     assert!(err.contains("not found"), "{err}");
 }
 
@@ -106,7 +144,11 @@ fn counts_vcf_without_ad_is_refused() {
     let dir = batch();
     let vcf = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\nchr1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\n";
     std::fs::write(dir.path().join("noad.vcf"), vcf).unwrap();
-    edit(&dir.path().join("samples.csv"), "counts/TX001.counts.vcf.gz,TX001-S1", "noad.vcf,S");
+    edit(
+        &dir.path().join("samples.csv"),
+        "counts/TX001.counts.vcf.gz,TX001-S1",
+        "noad.vcf,S",
+    );
     let err = fails(dir.path());
     assert!(err.contains("noad.vcf") && err.contains("AD"), "{err}");
 }
@@ -116,9 +158,16 @@ fn alt_count_above_depth_names_line_and_field() {
     let dir = batch();
     let tsv = "chrom\tpos\tref\talt\tref_count\talt_count\tdepth\nchr1\t100\tA\tG\t90\t10\t100\nchr1\t200\tC\tT\t5\t120\t100\n";
     std::fs::write(dir.path().join("counts.tsv"), tsv).unwrap();
-    edit(&dir.path().join("samples.csv"), "counts/TX001.counts.vcf.gz,TX001-S1", "counts.tsv,");
+    edit(
+        &dir.path().join("samples.csv"),
+        "counts/TX001.counts.vcf.gz,TX001-S1",
+        "counts.tsv,",
+    );
     let err = fails(dir.path());
-    assert!(err.contains("counts.tsv, line 3, field 'alt_count'"), "{err}");
+    assert!(
+        err.contains("counts.tsv, line 3, field 'alt_count'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -126,7 +175,11 @@ fn vcf_ad_above_dp_names_line_and_field() {
     let dir = batch();
     let vcf = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"d\">\n##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"d\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\nchr1\t100\t.\tA\tG\t.\tPASS\t.\tAD:DP\t10,5:15\nchr1\t200\t.\tA\tG\t.\tPASS\t.\tAD:DP\t10,50:15\n";
     std::fs::write(dir.path().join("bad.vcf"), vcf).unwrap();
-    edit(&dir.path().join("samples.csv"), "counts/TX001.counts.vcf.gz,TX001-S1", "bad.vcf,S");
+    edit(
+        &dir.path().join("samples.csv"),
+        "counts/TX001.counts.vcf.gz,TX001-S1",
+        "bad.vcf,S",
+    );
     let err = fails(dir.path());
     assert!(err.contains("bad.vcf, line 7, field 'FORMAT/AD'"), "{err}");
 }
@@ -134,9 +187,16 @@ fn vcf_ad_above_dp_names_line_and_field() {
 #[test]
 fn unknown_sample_column_lists_the_available_ones() {
     let dir = batch();
-    edit(&dir.path().join("samples.csv"), "TX001.counts.vcf.gz,TX001-S1", "TX001.counts.vcf.gz,NOPE");
+    edit(
+        &dir.path().join("samples.csv"),
+        "TX001.counts.vcf.gz,TX001-S1",
+        "TX001.counts.vcf.gz,NOPE",
+    );
     let err = fails(dir.path());
-    assert!(err.contains("field 'counts_sample'") && err.contains("NOPE") && err.contains("TX001-S1"), "{err}");
+    assert!(
+        err.contains("field 'counts_sample'") && err.contains("NOPE") && err.contains("TX001-S1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,7 +204,10 @@ fn unknown_organ_and_relationship_are_refused() {
     let dir = batch();
     edit(&dir.path().join("transplants.csv"), ",kidney,", ",kidnee,");
     let err = fails(dir.path());
-    assert!(err.contains("field 'organ'") && err.contains("kidnee"), "{err}");
+    assert!(
+        err.contains("field 'organ'") && err.contains("kidnee"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -154,12 +217,24 @@ fn identical_twin_donor_is_refused_with_a_clear_message() {
     let text = std::fs::read_to_string(&t).unwrap();
     std::fs::write(&t, text.replace(",unrelated,", ",identical_twin,")).unwrap();
     let out_dir = dir.path().join("r");
-    let out = graftscan(&["scan", dir.path().to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let out = graftscan(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let samples = std::fs::read_to_string(out_dir.join("samples.csv")).unwrap();
-    let twin_rows: Vec<&str> = samples.lines().filter(|l| l.contains("identical-twin")).collect();
+    let twin_rows: Vec<&str> = samples
+        .lines()
+        .filter(|l| l.contains("identical-twin"))
+        .collect();
     assert!(!twin_rows.is_empty(), "{samples}");
     for row in twin_rows {
-        assert!(row.contains("FAIL") && row.contains("not_identifiable") && row.contains("not identifiable"));
+        assert!(
+            row.contains("FAIL")
+                && row.contains("not_identifiable")
+                && row.contains("not identifiable")
+        );
     }
 }

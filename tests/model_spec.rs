@@ -36,7 +36,10 @@ fn expected_alt_fraction_matches_every_cell_of_the_table() {
 fn donor_priors_sum_to_one_for_every_relationship_genotype_and_frequency() {
     for rel in Relationship::ALL {
         let k = rel.kappa();
-        assert!((k.k0 + k.k1 + k.k2 - 1.0).abs() < 1e-12, "{rel}: κ must sum to 1");
+        assert!(
+            (k.k0 + k.k1 + k.k2 - 1.0).abs() < 1e-12,
+            "{rel}: κ must sum to 1"
+        );
         for r in 0..=2u8 {
             for q in [0.01, 0.2, 0.5, 0.77, 0.99] {
                 let total: f64 = (0..=2u8).map(|d| donor_given_recipient(d, r, q, k)).sum();
@@ -91,7 +94,17 @@ fn settings_plain() -> EstimatorSettings {
 /// Counts exactly at their expectation: round(n·π).
 fn noiseless_two_genome(f: f64, e: f64, swap: bool) -> SampleModel {
     let mut m = SampleModel::new(EstimationMode::TwoGenome);
-    let pairs = [(0u8, 1u8), (0, 2), (2, 1), (2, 0), (1, 0), (1, 2), (0, 0), (2, 2), (1, 1)];
+    let pairs = [
+        (0u8, 1u8),
+        (0, 2),
+        (2, 1),
+        (2, 0),
+        (1, 0),
+        (1, 2),
+        (0, 0),
+        (2, 2),
+        (1, 1),
+    ];
     for i in 0..600 {
         let (r, d) = pairs[i % pairs.len()];
         let n = 1_000_000u32;
@@ -115,7 +128,11 @@ fn noiseless_counts_recover_the_fraction_in_two_genome_mode() {
         // At n = 10⁶ rounding n·π to integers moves the optimum by < 1e-5 relative.
         assert!((got - f).abs() / f < 1e-4, "f={f}: got {got}");
         assert!(est[0].ci_low < f && f < est[0].ci_high);
-        assert!((est[0].error_rate - 0.001).abs() < 1e-6, "e = {}", est[0].error_rate);
+        assert!(
+            (est[0].error_rate - 0.001).abs() < 1e-6,
+            "e = {}",
+            est[0].error_rate
+        );
     }
 }
 
@@ -133,7 +150,10 @@ fn swapping_ref_and_alt_leaves_the_estimate_unchanged() {
             let mut x = SampleModel::new(mode);
             let mut y = SampleModel::new(mode);
             let k = Relationship::FullSibling.kappa();
-            for (i, (alt, n)) in [(3u32, 900u32), (450, 910), (880, 905), (0, 300)].iter().enumerate() {
+            for (i, (alt, n)) in [(3u32, 900u32), (450, 910), (880, 905), (0, 300)]
+                .iter()
+                .enumerate()
+            {
                 let r = [0u8, 1, 2, 0][i];
                 let q = 0.3;
                 if mode == EstimationMode::RecipientOnly {
@@ -145,7 +165,10 @@ fn swapping_ref_and_alt_leaves_the_estimate_unchanged() {
                 }
             }
             for fr in [0.0, 0.01, 0.2] {
-                assert!((x.loglik(fr) - y.loglik(fr)).abs() < 1e-9, "{mode:?} f={fr}");
+                assert!(
+                    (x.loglik(fr) - y.loglik(fr)).abs() < 1e-9,
+                    "{mode:?} f={fr}"
+                );
             }
         }
     }
@@ -158,7 +181,14 @@ fn a_sample_without_donor_signal_gets_a_one_sided_bound_and_is_not_detected() {
     let e = &est[0];
     assert_eq!(e.donor_fraction, 0.0);
     assert_eq!(e.ci_low, 0.0);
-    assert!(e.ci_high > 0.0 && e.ci_high < 0.002, "upper bound {}", e.ci_high);
+    assert!(
+        e.ci_high > 0.0 && e.ci_high < 0.002,
+        "upper bound {}",
+        e.ci_high
+    );
     assert!(!e.detected);
-    assert_eq!(e.interval, graftscan::model::estimate::IntervalKind::OneSidedUpper);
+    assert_eq!(
+        e.interval,
+        graftscan::model::estimate::IntervalKind::OneSidedUpper
+    );
 }

@@ -42,8 +42,16 @@ fn truth(dir: &Path) -> Vec<TruthRow> {
 
 /// Writes sheets for the whole series and runs `graftscan scan`; returns
 /// (sample_id → (estimate, detected)).
-fn scan(dir: &Path, rows: &[TruthRow], work: &Path, extra: &[&str]) -> BTreeMap<String, (f64, bool)> {
-    let g = dir.join("genotypes").canonicalize().expect("genotypes folder");
+fn scan(
+    dir: &Path,
+    rows: &[TruthRow],
+    work: &Path,
+    extra: &[&str],
+) -> BTreeMap<String, (f64, bool)> {
+    let g = dir
+        .join("genotypes")
+        .canonicalize()
+        .expect("genotypes folder");
     let mut transplants = String::from(
         "transplant_id,organ,transplant_date,relationship,recipient_genotypes,recipient_sample,donor_genotypes,donor_sample\n",
     );
@@ -105,14 +113,19 @@ fn scan(dir: &Path, rows: &[TruthRow], work: &Path, extra: &[&str]) -> BTreeMap<
         .collect()
 }
 
-fn mean_abs_rel_error(rows: &[TruthRow], est: &BTreeMap<String, (f64, bool)>) -> (f64, BTreeMap<String, (f64, usize)>) {
+fn mean_abs_rel_error(
+    rows: &[TruthRow],
+    est: &BTreeMap<String, (f64, bool)>,
+) -> (f64, BTreeMap<String, (f64, usize)>) {
     let mut per_level: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     let mut all = Vec::new();
     for r in rows.iter().filter(|r| r.fraction > 0.0) {
         let (f, _) = est[&format!("{}:{}", r.mixture, r.sample)];
         let e = (f - r.fraction).abs() / r.fraction;
         all.push(e);
-        let level = per_level.entry(format!("{:05.2}%", 100.0 * r.fraction)).or_default();
+        let level = per_level
+            .entry(format!("{:05.2}%", 100.0 * r.fraction))
+            .or_default();
         level.0 += e;
         level.1 += 1;
     }
@@ -121,7 +134,9 @@ fn mean_abs_rel_error(rows: &[TruthRow], est: &BTreeMap<String, (f64, bool)>) ->
 
 #[test]
 fn two_genome_estimates_track_known_mixture_fractions() {
-    let Some(dir) = common::shared_data("srp434573") else { return };
+    let Some(dir) = common::shared_data("srp434573") else {
+        return;
+    };
     let rows = truth(&dir);
     let work = tempfile::tempdir().unwrap();
     let quasi = scan(&dir, &rows, work.path(), &[]);
@@ -132,11 +147,18 @@ fn two_genome_estimates_track_known_mixture_fractions() {
     for (level, (sum, n)) in &levels {
         println!("{level}: MARE {:.1}% over {n}", 100.0 * sum / *n as f64);
     }
-    println!("overall MARE {:.1}% (plain binomial {:.1}%)", 100.0 * mare, 100.0 * mare_plain);
+    println!(
+        "overall MARE {:.1}% (plain binomial {:.1}%)",
+        100.0 * mare,
+        100.0 * mare_plain
+    );
     // The brief's yardstick: a plain binomial two-genome MLE reaches about 10%
     // on this data, allomix about 16%.
     assert!(mare < 0.12, "two-genome MARE {mare}");
-    assert!(mare <= mare_plain * 1.05, "quasi-likelihood must not lose accuracy");
+    assert!(
+        mare <= mare_plain * 1.05,
+        "quasi-likelihood must not lose accuracy"
+    );
     // Monotone in the nominal fraction within each mixture series.
     for r in rows.iter().filter(|r| r.fraction >= 0.05) {
         let (f, detected) = quasi[&format!("{}:{}", r.mixture, r.sample)];

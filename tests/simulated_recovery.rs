@@ -30,7 +30,10 @@ fn replicate_models(
     let kappa = relationship.kappa();
     (0..REPLICATES)
         .map(|_| {
-            let r: Vec<u8> = panel.iter().map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency)).collect();
+            let r: Vec<u8> = panel
+                .iter()
+                .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
+                .collect();
             let d: Vec<u8> = panel
                 .iter()
                 .zip(&r)
@@ -66,7 +69,10 @@ fn check(relationship: Relationship, mode: EstimationMode, seed: u64) {
         let est = estimate_batch(&mut models, &CpuBackend, &EstimatorSettings::default())
             .expect("CPU backend does not fail");
         let mean = est.iter().map(|e| e.donor_fraction).sum::<f64>() / est.len() as f64;
-        let covered = est.iter().filter(|e| e.ci_low <= f && f <= e.ci_high).count();
+        let covered = est
+            .iter()
+            .filter(|e| e.ci_low <= f && f <= e.ci_high)
+            .count();
         let coverage = covered as f64 / est.len() as f64;
         println!(
             "{relationship} {mode:?} f={f}: mean {mean:.5} ({:+.1}%), coverage {:.0}%",
@@ -102,7 +108,11 @@ fn sibling_donor_two_genome_recovers_true_fraction() {
 
 #[test]
 fn sibling_donor_prior_recovers_true_fraction_recipient_only() {
-    check(Relationship::FullSibling, EstimationMode::RecipientOnly, 400);
+    check(
+        Relationship::FullSibling,
+        EstimationMode::RecipientOnly,
+        400,
+    );
 }
 
 #[test]
@@ -112,5 +122,9 @@ fn parent_child_donor_two_genome_recovers_true_fraction() {
 
 #[test]
 fn parent_child_donor_prior_recovers_true_fraction_recipient_only() {
-    check(Relationship::ParentChild, EstimationMode::RecipientOnly, 600);
+    check(
+        Relationship::ParentChild,
+        EstimationMode::RecipientOnly,
+        600,
+    );
 }

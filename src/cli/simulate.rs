@@ -43,7 +43,11 @@ pub struct SimulateArgs {
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
-    if !(a.depth > 0.0) || !(0.0..0.5).contains(&a.error_rate) || a.snps == 0 || a.transplants == 0
+    if a.depth.is_nan()
+        || a.depth <= 0.0
+        || !(0.0..0.5).contains(&a.error_rate)
+        || a.snps == 0
+        || a.transplants == 0
     {
         return Err(Error::Usage(
             "--depth must be > 0, --error-rate in [0, 0.5), --snps and --transplants ≥ 1".into(),

@@ -153,7 +153,6 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
     let mut genotypes = Vec::new();
     let mut depths = Vec::new();
     let mut non_snp = 0usize;
-    let ns = samples.len();
     let mut header_lines: Option<u64> = None;
     let mut line_of = |idx: usize| -> u64 {
         let h = *header_lines.get_or_insert_with(|| header_line_count(path, gz));
@@ -206,10 +205,10 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
             None
         });
         let record_samples = record.samples();
-        for i in 0..ns {
+        for (i, sample_name) in samples.iter().enumerate() {
             let sample = record_samples.get_index(i);
             let field_err = |field: &str, msg: String| {
-                InputError::new(path, format!("sample '{}': {msg}", samples[i]))
+                InputError::new(path, format!("sample '{sample_name}': {msg}"))
                     .in_field(format!("FORMAT/{field}"))
             };
             if has_gt {

@@ -316,6 +316,9 @@ fn dispersion_scales(phi: [(f64, usize); 2], min_snps: usize) -> [f64; 2] {
     scales
 }
 
+/// Pearson χ²/df with SNP counts per group, and the scales applied.
+type GroupDispersion = ([(f64, usize); 2], [f64; 2]);
+
 /// Chi-bar-square p-value for H0: f = 0 on the boundary: ½·P(χ²₁ ≥ LR).
 pub fn presence_p_value(lr: f64) -> f64 {
     if lr <= 0.0 {
@@ -379,7 +382,7 @@ pub fn estimate_batch(
 
     // Dispersion at the current fit; quasi-likelihood weights per group.
     let values = backend.loglik_grids(models, &grids)?;
-    let dispersion: Vec<([(f64, usize); 2], [f64; 2])> = models
+    let dispersion: Vec<GroupDispersion> = models
         .par_iter_mut()
         .zip(grids.par_iter().zip(values.par_iter()))
         .map(|(m, (g, v))| {
