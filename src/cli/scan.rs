@@ -10,9 +10,13 @@ use crate::compute::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
+use std::collections::HashMap;
+
 use crate::report::OutputSet;
+use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
+use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +55,12 @@ pub struct ScanArgs {
     pub detection_alpha: f64,
     #[arg(long, value_enum, default_value_t = OverdispersionArg::Quasi)]
     pub overdispersion: OverdispersionArg,
+    /// Risk rules (TOML); `graftscan config --defaults` prints the built-in set.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Also write samples.json and transplants.json (for LIMS import).
+    #[arg(long)]
+    pub json: bool,
 }
 
 struct ScanPlan {
@@ -61,6 +71,8 @@ struct ScanPlan {
     out: PathBuf,
     estimator: EstimatorSettings,
     qc: QcThresholds,
+    risk: RiskConfig,
+    risk_source: String,
 }
 
 fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
@@ -111,6 +123,14 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             ..EstimatorSettings::default()
         },
         qc: QcThresholds::default(),
+        risk: match &a.config {
+            Some(p) => RiskConfig::load(p)?,
+            None => RiskConfig::default(),
+        },
+        risk_source: match &a.config {
+            Some(p) => p.display().to_string(),
+            None => "built-in defaults (graftscan config --defaults)".into(),
+        },
     })
 }
 
@@ -150,15 +170,49 @@ pub fn run(a: ScanArgs) -> Result<()> {
         backend.info().description
     ));
     let t1 = Instant::now();
-    let outcome = run_scan(&mut batch, &backend, &plan.estimator, &plan.qc)?;
+    let outcome = run_scan(&mut batch, &backend, &plan.estimator, &plan.qc, &plan.risk)?;
+    let immunology = HashMap::new();
+    let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
 
     bar.set_message("writing outputs");
     let t2 = Instant::now();
     let digests = input_digests(&batch.files)?;
     let mut set = OutputSet::default();
-    set.add("samples.csv", samples_csv(&outcome.samples)?);
-    set.add("transplants.csv", transplants_csv(&outcome.transplants)?);
+    set.add("samples.csv", samples_csv(&outcome.samples, &risk)?);
+    set.add(
+        "transplants.csv",
+        transplants_csv(&outcome.transplants, &risk)?,
+    );
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let provenance = Provenance {
+        version: env!("CARGO_PKG_VERSION").into(),
+        generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        backend: backend.info().description,
+        allele_frequencies: batch.frequency_source.description.clone(),
+        risk_config: plan.risk_source.clone(),
+        ipd_release: None,
+        eplet_table: None,
+        command_line,
+    };
+    let hla = HashMap::new();
+    set.add(
+        "report.html",
+        render(&ReportInput {
+            outcome: &outcome,
+            risk: &risk,
+            config: &plan.risk,
+            immunology: &immunology,
+            hla: &hla,
+            provenance: &provenance,
+        })
+        .into_bytes(),
+    );
+    if a.json {
+        let (samples_json, transplants_json) = json_outputs(&outcome, &risk)?;
+        set.add("samples.json", samples_json);
+        set.add("transplants.json", transplants_json);
+    }
     let mut warnings = batch.warnings.clone();
     if plan.panel_found_in_dir {
         warnings.push("using panel.tsv found in the batch folder for allele frequencies".into());
@@ -176,6 +230,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "threads": rayon::current_num_threads(),
         },
         "backend": backend.info(),
+        "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
         "warnings": warnings,
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,
@@ -195,6 +250,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     if !a.quiet {
         print_summary(
             &outcome,
+            &risk,
             &backend.info().description,
             &batch.frequency_source.description,
             &warnings,
@@ -206,8 +262,33 @@ pub fn run(a: ScanArgs) -> Result<()> {
     Ok(())
 }
 
+/// samples.json and transplants.json: the CSV content with nested structure.
+fn json_outputs(outcome: &ScanOutcome, risk: &RiskAssessment) -> Result<(Vec<u8>, Vec<u8>)> {
+    let render = |v: serde_json::Value| {
+        serde_json::to_vec_pretty(&v).map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))
+    };
+    let samples: Vec<serde_json::Value> = outcome
+        .samples
+        .iter()
+        .zip(&risk.samples)
+        .map(|(s, r)| serde_json::json!({"result": s, "risk": r}))
+        .collect();
+    let transplants: Vec<serde_json::Value> = outcome
+        .transplants
+        .iter()
+        .zip(&risk.transplants)
+        .map(|(t, r)| serde_json::json!({"summary": t, "risk": r}))
+        .collect();
+    Ok((
+        render(serde_json::json!({"disclaimer": DISCLAIMER, "samples": samples}))?,
+        render(serde_json::json!({"disclaimer": DISCLAIMER, "transplants": transplants}))?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn print_summary(
     outcome: &ScanOutcome,
+    risk: &RiskAssessment,
     backend: &str,
     frequencies: &str,
     warnings: &[String],
@@ -233,9 +314,9 @@ fn print_summary(
     );
     eprintln!(
         "{:<14} {:<9} {:<14} {:>8} {:>19}  {:<7} {:<15}",
-        "transplant", "organ", "relationship", "latest%", "95% interval", "QC", "above threshold"
+        "transplant", "organ", "relationship", "latest%", "95% interval", "QC", "risk level"
     );
-    for t in &outcome.transplants {
+    for (t, r) in outcome.transplants.iter().zip(&risk.transplants) {
         let (f, ci) = match &t.latest {
             Some(e) => (
                 format!("{:.3}", 100.0 * e.donor_fraction),
@@ -251,7 +332,7 @@ fn print_summary(
             f,
             ci,
             t.latest_qc.map(|q| q.as_str()).unwrap_or("-"),
-            t.latest_above_threshold
+            r.level.as_str()
         );
     }
     for w in warnings {

@@ -1,7 +1,11 @@
 //! samples.csv and transplants.csv.
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
+
 use crate::model::estimate::IntervalKind;
+use crate::risk::rules::{ChangeCall, SampleStatus};
+use crate::risk::{RiskAssessment, SampleRisk};
 use crate::scan::{SampleResult, TransplantSummary};
 
 fn pct(x: f64) -> String {
@@ -47,7 +51,26 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "flags",
     "dd_cfdna_cp_per_ml",
     "allele_frequencies",
+    "status",
+    "threshold_pct",
+    "quantity_elevated",
+    "previous_sample_id",
+    "change_pct",
+    "change_vs_rcv",
 ];
+
+pub fn change_label(c: ChangeCall) -> &'static str {
+    match c {
+        ChangeCall::SignificantRise => "rise beyond RCV",
+        ChangeCall::SignificantFall => "fall beyond RCV",
+        ChangeCall::WithinRcv => "within RCV",
+        ChangeCall::FromNotDetected => "from not detected",
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
 
 fn num(x: f64, digits: usize) -> String {
     if x.is_finite() {
@@ -57,9 +80,15 @@ fn num(x: f64, digits: usize) -> String {
     }
 }
 
-pub fn samples_csv(samples: &[SampleResult]) -> Result<Vec<u8>> {
+pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Vec<u8>> {
+    let by_id: HashMap<&str, &SampleRisk> = risk
+        .samples
+        .iter()
+        .map(|r| (r.sample_id.as_str(), r))
+        .collect();
     let mut rows = vec![SAMPLE_COLUMNS.iter().map(|s| s.to_string()).collect()];
     for s in samples {
+        let r = by_id.get(s.sample_id.as_str());
         let e = s.estimate.as_ref();
         let n = &s.snps;
         rows.push(vec![
@@ -99,12 +128,30 @@ pub fn samples_csv(samples: &[SampleResult]) -> Result<Vec<u8>> {
             s.flags.join("; "),
             s.dd_cfdna_cp_per_ml.map(|x| num(x, 1)).unwrap_or_default(),
             s.allele_frequencies.clone().unwrap_or_default(),
+            r.map(|r| r.status.as_str().to_string()).unwrap_or_default(),
+            r.and_then(|r| r.threshold_pct)
+                .map(|t| format!("{t}"))
+                .unwrap_or_default(),
+            r.and_then(|r| r.quantity_elevated)
+                .map(yes_no)
+                .unwrap_or_default(),
+            r.and_then(|r| r.previous_sample_id.clone())
+                .unwrap_or_default(),
+            r.and_then(|r| r.change_pct)
+                .map(|c| format!("{c:.1}"))
+                .unwrap_or_default(),
+            r.and_then(|r| r.change)
+                .map(|c| change_label(c).to_string())
+                .unwrap_or_default(),
         ]);
     }
     csv_bytes(rows)
 }
 
-pub fn transplants_csv(transplants: &[TransplantSummary]) -> Result<Vec<u8>> {
+pub fn transplants_csv(
+    transplants: &[TransplantSummary],
+    risk: &RiskAssessment,
+) -> Result<Vec<u8>> {
     let header = [
         "transplant_id",
         "organ",
@@ -119,14 +166,36 @@ pub fn transplants_csv(transplants: &[TransplantSummary]) -> Result<Vec<u8>> {
         "latest_ci_high_pct",
         "latest_detected",
         "latest_qc",
+        "latest_status",
         "threshold_pct",
         "threshold_source",
         "latest_above_threshold",
-        "assessment_note",
+        "latest_change_pct",
+        "risk_level",
+        "risk_score",
+        "risk_reasons",
     ];
+    let sample_risk: HashMap<&str, &SampleRisk> = risk
+        .samples
+        .iter()
+        .map(|r| (r.sample_id.as_str(), r))
+        .collect();
     let mut rows = vec![header.iter().map(|s| s.to_string()).collect()];
-    for t in transplants {
+    for (t, tr) in transplants.iter().zip(&risk.transplants) {
         let e = t.latest.as_ref();
+        let r = t
+            .latest_sample_id
+            .as_deref()
+            .and_then(|id| sample_risk.get(id));
+        let above = match r.map(|r| r.status) {
+            Some(SampleStatus::Elevated) => "yes",
+            Some(SampleStatus::BelowThreshold | SampleStatus::NotDetected)
+                if r.and_then(|r| r.threshold_pct).is_some() =>
+            {
+                "no"
+            }
+            _ => "not assessable",
+        };
         rows.push(vec![
             t.transplant_id.clone(),
             t.organ.to_string(),
@@ -141,15 +210,23 @@ pub fn transplants_csv(transplants: &[TransplantSummary]) -> Result<Vec<u8>> {
             e.map(|e| pct(e.donor_fraction)).unwrap_or_default(),
             e.map(|e| pct(e.ci_low)).unwrap_or_default(),
             e.map(|e| pct(e.ci_high)).unwrap_or_default(),
-            e.map(|e| if e.detected { "yes" } else { "no" }.to_string())
-                .unwrap_or_default(),
+            e.map(|e| yes_no(e.detected)).unwrap_or_default(),
             t.latest_qc
                 .map(|q| q.as_str().to_string())
                 .unwrap_or_default(),
-            t.threshold_fraction.map(pct).unwrap_or_default(),
-            t.threshold_source.clone().unwrap_or_default(),
-            t.latest_above_threshold.clone(),
-            t.assessment_note.clone(),
+            r.map(|r| r.status.as_str().to_string()).unwrap_or_default(),
+            r.and_then(|r| r.threshold_pct)
+                .map(|t| format!("{t}"))
+                .unwrap_or_default(),
+            r.and_then(|r| r.threshold_source.clone())
+                .unwrap_or_default(),
+            above.to_string(),
+            r.and_then(|r| r.change_pct)
+                .map(|c| format!("{c:.1}"))
+                .unwrap_or_default(),
+            tr.level.as_str().to_string(),
+            tr.score.to_string(),
+            tr.reasons.join("; "),
         ]);
     }
     csv_bytes(rows)

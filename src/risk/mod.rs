@@ -1,6 +1,13 @@
-//! Clinical translation (cfdna-model.md §5): organ thresholds and absolute
-//! quantity. Thresholds carry their sources.
+//! Clinical translation (cfdna-model.md §5): organ thresholds, absolute quantity,
+//! serial change against the reference change value, and how the findings
+//! combine into a per-transplant level, every step with its reasons in words.
 
+pub mod config;
 pub mod organ;
+pub mod rules;
 
-pub use organ::{Organ, OrganThreshold};
+pub use config::RiskConfig;
+pub use organ::Organ;
+pub use rules::{
+    ImmunologicalFindings, RiskAssessment, RiskLevel, SampleRisk, TransplantRisk, assess,
+};

@@ -8,13 +8,8 @@ use crate::formats::sheet::QuantityUnit;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
 use crate::model::{EstimationMode, Relationship, SampleModel};
-use crate::risk::Organ;
-use crate::risk::organ::GENOME_EQUIVALENTS_PER_NG;
+use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::Batch;
-
-/// Samples drawn before this day are not interpretable: the graft's early
-/// post-operative injury raises dd-cfDNA in every patient (Bloom et al. 2017).
-pub const EARLY_WINDOW_DAYS: i64 = 14;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleResult {
@@ -44,11 +39,6 @@ pub struct TransplantSummary {
     pub latest_days: Option<i64>,
     pub latest: Option<FractionEstimate>,
     pub latest_qc: Option<QcVerdict>,
-    pub threshold_fraction: Option<f64>,
-    pub threshold_source: Option<String>,
-    /// "yes", "no" or "not assessable" (with why in `assessment_note`).
-    pub latest_above_threshold: String,
-    pub assessment_note: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -62,6 +52,7 @@ pub fn run_scan(
     backend: &dyn LoglikBackend,
     estimator: &EstimatorSettings,
     qc: &QcThresholds,
+    risk: &RiskConfig,
 ) -> Result<ScanOutcome> {
     // Estimate every estimable sample in one batch through the backend.
     let idx: Vec<usize> = (0..batch.samples.len())
@@ -90,9 +81,10 @@ pub fn run_scan(
         let mut flags = Vec::new();
         if days < 0 {
             flags.push("collected before the transplant date".to_string());
-        } else if days < EARLY_WINDOW_DAYS {
+        } else if days < risk.early_window_days {
             flags.push(format!(
-                "{days} days post-transplant (< {EARLY_WINDOW_DAYS}): not interpretable"
+                "{days} days post-transplant (< {}): not interpretable",
+                risk.early_window_days
             ));
         }
         if t.relationship == Relationship::Unknown {
@@ -113,7 +105,7 @@ pub fn run_scan(
                 let dd = s.row.total_cfdna.map(|(value, unit)| {
                     let ge = match unit {
                         QuantityUnit::GePerMl => value,
-                        QuantityUnit::NgPerMl => value * GENOME_EQUIVALENTS_PER_NG,
+                        QuantityUnit::NgPerMl => value * risk.genome_equivalents_per_ng,
                     };
                     e.donor_fraction * ge
                 });
@@ -158,37 +150,6 @@ fn summarise_transplant(
         .collect();
     mine.sort_by(|a, b| (a.collected, &a.sample_id).cmp(&(b.collected, &b.sample_id)));
     let latest = mine.last().copied();
-    let threshold = latest.and_then(|l| t.organ.fraction_threshold(l.days_post_transplant));
-    let (above, note) = match (latest, &threshold) {
-        (None, _) => ("not assessable".to_string(), "no samples".to_string()),
-        (Some(l), _) if l.qc == QcVerdict::Fail => (
-            "not assessable".to_string(),
-            format!("latest sample failed QC: {}", l.qc_reasons.join("; ")),
-        ),
-        (Some(l), _) if l.days_post_transplant < EARLY_WINDOW_DAYS => (
-            "not assessable".to_string(),
-            format!(
-                "latest sample {} days post-transplant (< {EARLY_WINDOW_DAYS})",
-                l.days_post_transplant
-            ),
-        ),
-        (Some(_), None) => (
-            "not assessable".to_string(),
-            format!("no established dd-cfDNA threshold for {}", t.organ),
-        ),
-        (Some(l), Some(th)) => match &l.estimate {
-            Some(e) if !e.detected => ("no".to_string(), "donor DNA not detected".to_string()),
-            Some(e) if e.donor_fraction >= th.fraction => (
-                "yes".to_string(),
-                format!("{:.2}% ≥ {}", 100.0 * e.donor_fraction, th.source),
-            ),
-            Some(e) => (
-                "no".to_string(),
-                format!("{:.2}% < {}", 100.0 * e.donor_fraction, th.source),
-            ),
-            None => ("not assessable".to_string(), "not estimated".to_string()),
-        },
-    };
     TransplantSummary {
         transplant_id: t.transplant_id.clone(),
         organ: t.organ,
@@ -200,9 +161,5 @@ fn summarise_transplant(
         latest_days: latest.map(|l| l.days_post_transplant),
         latest: latest.and_then(|l| l.estimate.clone()),
         latest_qc: latest.map(|l| l.qc),
-        threshold_fraction: threshold.as_ref().map(|t| t.fraction),
-        threshold_source: threshold.map(|t| t.source.to_string()),
-        latest_above_threshold: above,
-        assessment_note: note,
     }
 }
