@@ -40,6 +40,10 @@ pub struct SimulateArgs {
     /// Genotype no donor (recipient-only mode throughout).
     #[arg(long)]
     pub untyped_donors: bool,
+    /// Use the demo's mix exactly (poor last libraries, an untyped recipient);
+    /// without it every draw has the full depth and every recipient is typed.
+    #[arg(long)]
+    pub demo_mix: bool,
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
@@ -68,6 +72,10 @@ pub fn run(a: SimulateArgs) -> Result<()> {
             }
             if a.untyped_donors {
                 p.donor_typed = false;
+            }
+            if !a.demo_mix {
+                p.last_draw_depth = None;
+                p.recipient_typed = true;
             }
             if p.relationship == Relationship::IdenticalTwin {
                 p.trajectory = Trajectory::Stable;

@@ -71,8 +71,12 @@ th{background:#f3f5f8;font-weight:600}td.num{text-align:right;font-variant-numer
 ul.reasons{margin:4px 0 8px 18px;padding:0}.muted{color:#777}.small{font-size:12px}
 footer{margin-top:30px;border-top:1px solid #ccc;padding-top:8px;font-size:12px;color:#555}
 svg{max-width:100%;height:auto}
-@media print{body{max-width:none;font-size:11px}.transplant{page-break-before:always;border-top:none}.page-notice{display:block}a{color:inherit;text-decoration:none}}
-@media screen{.page-notice{display:none}}
+td.why{min-width:320px}td.date{white-space:nowrap}
+.print-notice{display:none}
+@page{size:A4 landscape;margin:12mm 12mm 18mm}
+@media print{body{max-width:none;font-size:10.5px;padding:0}.transplant{page-break-before:always;border-top:none}a{color:inherit;text-decoration:none}
+.print-notice{display:block;position:fixed;bottom:0;left:0;right:0;font-size:9px;color:#555;border-top:1px solid #aaa;padding-top:2px;background:#fff}
+figure{page-break-inside:avoid}tr{page-break-inside:avoid}}
 "#;
 
 fn level_badge(level: RiskLevel) -> String {
@@ -132,7 +136,9 @@ pub fn render(input: &ReportInput) -> String {
         html,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>graftscan report</title><style>{CSS}</style></head><body>"
+         <title>graftscan report</title><style>{CSS}</style></head><body>\
+         <div class=\"print-notice\">{}</div>",
+        escape(DISCLAIMER)
     );
     let _ = write!(
         html,
@@ -220,7 +226,7 @@ pub fn render(input: &ReportInput) -> String {
         };
         let _ = write!(
             html,
-            "<tr><td>{}</td><td><a href=\"#t-{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"small\">{}</td></tr>",
+            "<tr><td>{}</td><td><a href=\"#t-{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"date\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"small why\">{}</td></tr>",
             level_badge(r.level),
             i,
             escape(&t.transplant_id),
@@ -228,7 +234,7 @@ pub fn render(input: &ReportInput) -> String {
             t.relationship,
             t.samples,
             latest
-                .map(|s| format!("{} (day {})", s.collected, s.days_post_transplant))
+                .map(|s| format!("{}<br>day {}", s.collected, s.days_post_transplant))
                 .unwrap_or_else(|| "—".into()),
             latest
                 .map(|s| fraction_cell(s))
@@ -245,9 +251,8 @@ pub fn render(input: &ReportInput) -> String {
         let r = &risk.transplants[i];
         let _ = write!(
             html,
-            "<section class=\"transplant\" id=\"t-{i}\"><div class=\"notice page-notice\">{}</div>\
+            "<section class=\"transplant\" id=\"t-{i}\">\
              <h2>{} {} — {} transplant on {}, donor {}</h2><ul class=\"reasons\">",
-            escape(DISCLAIMER),
             level_badge(r.level),
             escape(&t.transplant_id),
             t.organ,
@@ -295,7 +300,7 @@ pub fn render(input: &ReportInput) -> String {
                     s.days_post_transplant.max(config.early_window_days),
                 )
             })
-            .map(|th| (th.percent, format!("{} threshold {}%", t.organ, th.percent)));
+            .map(|th| th.percent);
         if let Some(svg) = trend_svg(&TrendPlot {
             title: "dd-cfDNA fraction",
             y_label: "donor fraction (%)",
@@ -305,8 +310,8 @@ pub fn render(input: &ReportInput) -> String {
             html.push_str("<figure>");
             html.push_str(&svg);
             html.push_str(
-                "<figcaption class=\"small muted\">Grey: draws that are not interpretable (early window or QC fail). \
-                 Open circles: not detected, drawn at the 95% upper bound.</figcaption></figure>",
+                "<figcaption class=\"small muted\">Blue: estimate with its 95% interval; open circle: not detected, \
+                 drawn at the 95% upper bound; grey: not interpretable (early window or QC fail); red line: organ threshold.</figcaption></figure>",
             );
         }
         let quantity: Vec<TrendPoint> = mine
@@ -330,12 +335,7 @@ pub fn render(input: &ReportInput) -> String {
                 })
             })
             .collect();
-        let qthr = config.quantity_threshold(t.organ).map(|q| {
-            (
-                q.copies_per_ml,
-                format!("{} threshold {:.0} copies/mL", t.organ, q.copies_per_ml),
-            )
-        });
+        let qthr = config.quantity_threshold(t.organ).map(|q| q.copies_per_ml);
         if quantity.iter().any(|p| p.value > 0.0)
             && let Some(svg) = trend_svg(&TrendPlot {
                 title: "dd-cfDNA quantity",

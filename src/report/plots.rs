@@ -18,7 +18,8 @@ pub struct TrendPlot<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
     pub points: &'a [TrendPoint],
-    pub threshold: Option<(f64, String)>,
+    /// Horizontal threshold line, in plot units.
+    pub threshold: Option<f64>,
 }
 
 const ACCENT: RGBColor = RGBColor(31, 94, 168);
@@ -36,8 +37,8 @@ pub fn trend_svg(plot: &TrendPlot) -> Option<String> {
         .iter()
         .map(|p| p.high.max(p.value))
         .fold(0.0f64, f64::max);
-    if let Some((t, _)) = &plot.threshold {
-        y_max = y_max.max(*t);
+    if let Some(t) = plot.threshold {
+        y_max = y_max.max(t);
     }
     let y_max = if y_max > 0.0 { y_max * 1.15 } else { 1.0 };
     let mut svg = String::new();
@@ -55,18 +56,19 @@ pub fn trend_svg(plot: &TrendPlot) -> Option<String> {
             .configure_mesh()
             .x_desc("days since transplant")
             .y_desc(plot.y_label)
-            .light_line_style(RGBColor(235, 235, 235))
+            .disable_x_mesh()
+            .bold_line_style(RGBColor(225, 225, 225))
+            .light_line_style(TRANSPARENT)
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()
             .ok()?;
-        if let Some((t, label)) = &plot.threshold {
+        if let Some(t) = plot.threshold {
             chart
                 .draw_series(LineSeries::new(
-                    vec![(0.0, *t), (max_day * 1.05 + 1.0, *t)],
+                    vec![(0.0, t), (max_day * 1.05 + 1.0, t)],
                     WARN.stroke_width(1),
                 ))
-                .ok()?
-                .label(label.clone())
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], WARN));
+                .ok()?;
         }
         let line: Vec<(f64, f64)> = plot
             .points
@@ -93,16 +95,6 @@ pub fn trend_svg(plot: &TrendPlot) -> Option<String> {
                     Circle::new((p.day, p.high), 4, color.stroke_width(2))
                 }
             }))
-            .ok()?
-            .label("estimate with 95% interval (open: not detected, at upper bound)")
-            .legend(|(x, y)| Circle::new((x + 8, y), 4, ACCENT.filled()));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 11))
-            .draw()
             .ok()?;
         root.present().ok()?;
     }

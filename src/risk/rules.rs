@@ -129,6 +129,16 @@ fn pct(x: f64) -> String {
     }
 }
 
+/// "+12", "−3", never "−0".
+fn signed_percent(c: f64) -> String {
+    let r = c.round();
+    if r == 0.0 {
+        "±0".into()
+    } else {
+        format!("{r:+.0}")
+    }
+}
+
 fn sample_status(s: &SampleResult, threshold: Option<f64>, cfg: &RiskConfig) -> SampleStatus {
     if s.days_post_transplant < 0 {
         return SampleStatus::CollectedBeforeTransplant;
@@ -317,14 +327,13 @@ fn transplant_level(
             };
             score += points;
             reasons.push(format!(
-                "latest {} ≥ {organ} threshold {th}%{} [+{points}] ({})",
+                "latest {} ≥ {organ} threshold {th}%{} [+{points}]",
                 pct(e.donor_fraction),
                 if marked {
                     format!(" (≥ {}× threshold)", rules.marked_elevation_multiple)
                 } else {
                     String::new()
                 },
-                r.threshold_source.clone().unwrap_or_default()
             ));
         }
         (SampleStatus::BelowThreshold, Some(th)) => reasons.push(format!(
@@ -368,7 +377,8 @@ fn transplant_level(
             reasons.push(format!("fall of {:.0}% since {d} (beyond RCV)", -c))
         }
         (Some(ChangeCall::WithinRcv), Some(c), Some(d)) => reasons.push(format!(
-            "change of {c:+.0}% since {d} within RCV +{:.0}%",
+            "change of {}% since {d} within RCV +{:.0}%",
+            signed_percent(c),
             100.0 * rise_limit
         )),
         (Some(ChangeCall::FromNotDetected), _, Some(d)) => reasons.push(format!(

@@ -28,6 +28,8 @@ pub enum Trajectory {
     Recovering,
     /// Persistently above the organ threshold.
     Elevated,
+    /// Donor DNA at or below the limit of detection.
+    Quiescent,
 }
 
 impl Trajectory {
@@ -37,6 +39,7 @@ impl Trajectory {
             Trajectory::Rising => "rising",
             Trajectory::Recovering => "recovering",
             Trajectory::Elevated => "elevated",
+            Trajectory::Quiescent => "quiescent",
         }
     }
 }
@@ -45,8 +48,11 @@ impl Trajectory {
 pub struct TransplantPlan {
     pub organ: Organ,
     pub relationship: Relationship,
+    pub recipient_typed: bool,
     pub donor_typed: bool,
     pub trajectory: Trajectory,
+    /// Mean reads per SNP of the last draw, when it was a poor library.
+    pub last_draw_depth: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,27 +94,32 @@ pub fn demo_plans() -> Vec<TransplantPlan> {
     use Organ::*;
     use Relationship::*;
     use Trajectory::*;
+    // (organ, relationship, recipient typed, donor typed, trajectory, last-draw depth)
     let rows = [
-        (Kidney, Unrelated, true, Stable),
-        (Kidney, FullSibling, true, Rising),
-        (Kidney, ParentChild, false, Stable),
-        (Kidney, Unrelated, false, Elevated),
-        (Heart, Unrelated, true, Recovering),
-        (Heart, Unknown, false, Rising),
-        (Heart, HalfSibling, true, Stable),
-        (Lung, Unrelated, true, Elevated),
-        (Lung, FirstCousin, false, Stable),
-        (Liver, Unrelated, true, Recovering),
-        (Liver, ParentChild, false, Elevated),
-        (Pancreas, Unrelated, true, Stable),
+        (Kidney, Unrelated, true, true, Stable, None),
+        (Kidney, FullSibling, true, true, Rising, None),
+        (Kidney, ParentChild, true, false, Stable, Some(6.0)),
+        (Kidney, Unrelated, true, false, Elevated, None),
+        (Heart, Unrelated, true, true, Recovering, None),
+        (Heart, Unknown, true, false, Rising, None),
+        (Heart, HalfSibling, true, true, Quiescent, None),
+        (Lung, Unrelated, true, true, Elevated, None),
+        (Lung, FirstCousin, true, false, Stable, Some(40.0)),
+        (Liver, Unrelated, true, true, Recovering, None),
+        (Liver, ParentChild, true, false, Elevated, None),
+        (Pancreas, Unrelated, false, false, Stable, None),
     ];
     rows.iter()
         .map(
-            |&(organ, relationship, donor_typed, trajectory)| TransplantPlan {
-                organ,
-                relationship,
-                donor_typed,
-                trajectory,
+            |&(organ, relationship, recipient_typed, donor_typed, trajectory, last_draw_depth)| {
+                TransplantPlan {
+                    organ,
+                    relationship,
+                    recipient_typed,
+                    donor_typed: donor_typed && recipient_typed,
+                    trajectory,
+                    last_draw_depth,
+                }
             },
         )
         .collect()
@@ -135,6 +146,7 @@ fn fraction_at(plan: &TransplantPlan, k: usize, n: usize, rng: &mut ChaCha8Rng) 
             }
         }
         Trajectory::Elevated => elevated(plan.organ),
+        Trajectory::Quiescent => base * 0.05,
     };
     (f * noise).min(0.6)
 }
@@ -188,7 +200,7 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
         "sample_id,transplant_id,collected,counts,counts_sample,total_cfdna,total_cfdna_unit\n",
     );
     let mut truth = String::from(
-        "sample_id,transplant_id,true_donor_fraction,organ,relationship,donor_typed,trajectory,depth,genome_copies\n",
+        "sample_id,transplant_id,true_donor_fraction,organ,relationship,recipient_typed,donor_typed,trajectory,depth,genome_copies\n",
     );
     let start = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap_or_default();
     for (ti, plan) in cfg.plans.iter().enumerate() {
@@ -235,13 +247,25 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
             }
             gvcf.push('\n');
         }
-        set.add(&format!("genotypes/{tid}.vcf"), gvcf.into_bytes());
+        if plan.recipient_typed {
+            set.add(&format!("genotypes/{tid}.vcf"), gvcf.into_bytes());
+        }
         let _ = writeln!(
             transplants,
-            "{tid},{},{},{},genotypes/{tid}.vcf,{rname},{},{}",
+            "{tid},{},{},{},{},{},{},{}",
             plan.organ,
             tx_date,
             plan.relationship,
+            if plan.recipient_typed {
+                format!("genotypes/{tid}.vcf")
+            } else {
+                String::new()
+            },
+            if plan.recipient_typed {
+                rname.as_str()
+            } else {
+                ""
+            },
             if plan.donor_typed {
                 format!("genotypes/{tid}.vcf")
             } else {
@@ -259,8 +283,14 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
         for (k, &day) in days.iter().enumerate() {
             let f = fraction_at(plan, k, n, &mut trng);
             let sid = format!("{tid}-S{}", k + 1);
+            let mut reads = cfg.reads;
+            if k + 1 == n
+                && let Some(depth) = plan.last_draw_depth
+            {
+                reads.depth = depth;
+            }
             columns.push(simulate_counts(
-                &mut trng, &panel, &recipient, &donor, f, &cfg.reads,
+                &mut trng, &panel, &recipient, &donor, f, &reads,
             ));
             let total_ng: f64 = trng.random_range(4.0..25.0);
             let collected = tx_date + Days::new(day);
@@ -270,12 +300,17 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
             );
             let _ = writeln!(
                 truth,
-                "{sid},{tid},{f:.6},{},{},{},{},{},{}",
+                "{sid},{tid},{f:.6},{},{},{},{},{},{},{}",
                 plan.organ,
                 plan.relationship,
+                plan.recipient_typed,
                 plan.donor_typed,
                 plan.trajectory.as_str(),
-                cfg.reads.depth,
+                if k + 1 == n {
+                    plan.last_draw_depth.unwrap_or(cfg.reads.depth)
+                } else {
+                    cfg.reads.depth
+                },
                 cfg.reads
                     .genome_copies
                     .map(|g| g.to_string())
