@@ -475,7 +475,7 @@ pub fn render(input: &ReportInput) -> String {
         "<li>reference change value: rise &gt; {:+.0}%, fall &lt; {:+.0}% ({})</li>\
          <li>draws before day {} are not interpretable ({})</li>\
          <li>level: score ≥ {} high, ≥ {} moderate; points per finding are listed with each reason</li></ul>\
-         <p>{}</p></footer></body></html>\n",
+         <p>{}</p></footer></body></html>",
         100.0 * rise,
         100.0 * fall,
         escape(&config.rcv.source),
@@ -485,5 +485,6 @@ pub fn render(input: &ReportInput) -> String {
         config.levels.moderate_score,
         escape(DISCLAIMER)
     );
+    html.push('\n');
     html
 }

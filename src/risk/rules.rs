@@ -214,10 +214,10 @@ pub fn assess(
                 risk.previous_collected = Some(prev.collected);
                 let prev_detected = prev.estimate.as_ref().is_some_and(|e| e.detected);
                 let now_detected = status != SampleStatus::NotDetected;
-                if !prev_detected {
-                    if now_detected {
-                        risk.change = Some(ChangeCall::FromNotDetected);
-                    }
+                if !now_detected {
+                    // "Not detected" is not a number: no percentage change from it or to it.
+                } else if !prev_detected {
+                    risk.change = Some(ChangeCall::FromNotDetected);
                 } else if let (Some(a), Some(b)) = (&prev.estimate, &s.estimate) {
                     let change = b.donor_fraction / a.donor_fraction - 1.0;
                     risk.change_pct = Some(100.0 * change);
