@@ -12,19 +12,20 @@ use graftscan::simulate::{
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const REPLICATES: usize = 40;
+const REPLICATES: usize = 50;
 
 fn replicate_models(
     relationship: Relationship,
     f: f64,
     mode: EstimationMode,
     seed: u64,
+    genome_copies: Option<f64>,
 ) -> Vec<SampleModel> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let panel = make_panel(&mut rng, 1000);
     let reads = ReadSettings {
         depth: 1500.0,
-        genome_copies: None,
+        genome_copies,
         error_rate: 0.001,
     };
     let kappa = relationship.kappa();
@@ -63,9 +64,22 @@ fn replicate_models(
         .collect()
 }
 
+/// Unlimited molecules: mean within 10%, coverage ≥ 85% (the foundation's bar).
 fn check(relationship: Relationship, mode: EstimationMode, seed: u64) {
+    check_with(relationship, mode, seed, None, 0.10, 0.85, 1.0);
+}
+
+fn check_with(
+    relationship: Relationship,
+    mode: EstimationMode,
+    seed: u64,
+    genome_copies: Option<f64>,
+    max_bias: f64,
+    min_coverage: f64,
+    max_coverage: f64,
+) {
     for (k, f) in [0.002, 0.01, 0.05].into_iter().enumerate() {
-        let mut models = replicate_models(relationship, f, mode, seed + k as u64);
+        let mut models = replicate_models(relationship, f, mode, seed + k as u64, genome_copies);
         let est = estimate_batch(&mut models, &CpuBackend, &EstimatorSettings::default())
             .expect("CPU backend does not fail");
         let mean = est.iter().map(|e| e.donor_fraction).sum::<f64>() / est.len() as f64;
@@ -80,12 +94,12 @@ fn check(relationship: Relationship, mode: EstimationMode, seed: u64) {
             100.0 * coverage
         );
         assert!(
-            (mean - f).abs() / f < 0.10,
-            "{relationship} {mode:?} f={f}: mean {mean} off by more than 10%"
+            (mean - f).abs() / f < max_bias,
+            "{relationship} {mode:?} f={f}: mean {mean} off by more than {max_bias}"
         );
         assert!(
-            coverage >= 0.85,
-            "{relationship} {mode:?} f={f}: 95% intervals cover the truth in only {covered}/{}",
+            coverage >= min_coverage && coverage <= max_coverage,
+            "{relationship} {mode:?} f={f}: 95% intervals cover the truth in {covered}/{}",
             est.len()
         );
     }
@@ -126,5 +140,65 @@ fn parent_child_donor_prior_recovers_true_fraction_recipient_only() {
         Relationship::ParentChild,
         EstimationMode::RecipientOnly,
         600,
+    );
+}
+
+// Finite input: 3,000 genome copies sequenced to 1,500× — reads resample a
+// limited pool of molecules, so counts are overdispersed relative to a
+// binomial. Intervals must stay honest (90–98% coverage) and bias within 5%.
+
+#[test]
+#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
+fn finite_molecules_unrelated_two_genome_intervals_are_honest() {
+    check_with(
+        Relationship::Unrelated,
+        EstimationMode::TwoGenome,
+        700,
+        Some(3000.0),
+        0.05,
+        0.90,
+        0.98,
+    );
+}
+
+#[test]
+#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
+fn finite_molecules_unrelated_recipient_only_intervals_are_honest() {
+    check_with(
+        Relationship::Unrelated,
+        EstimationMode::RecipientOnly,
+        800,
+        Some(3000.0),
+        0.05,
+        0.90,
+        0.98,
+    );
+}
+
+#[test]
+#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
+fn finite_molecules_sibling_two_genome_intervals_are_honest() {
+    check_with(
+        Relationship::FullSibling,
+        EstimationMode::TwoGenome,
+        900,
+        Some(3000.0),
+        0.05,
+        0.90,
+        0.98,
+    );
+}
+
+#[test]
+#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
+fn finite_molecules_sibling_recipient_only_intervals_are_honest() {
+    check_with(
+        Relationship::FullSibling,
+        EstimationMode::RecipientOnly,
+        1000,
+        Some(3000.0),
+        0.05,
+        0.90,
+        0.98,
     );
 }

@@ -105,13 +105,19 @@ pub fn fraction_grid(max: f64, points: usize, min: f64) -> Vec<f64> {
 const INV_PHI: f64 = 0.618_033_988_749_894_9;
 
 /// Golden-section maximisation of a unimodal function on [a, b].
-pub fn golden_max(mut a: f64, mut b: f64, func: impl Fn(f64) -> f64) -> (f64, f64) {
+pub fn golden_max(a: f64, b: f64, func: impl Fn(f64) -> f64) -> (f64, f64) {
+    golden_max_tol(a, b, 1e-13, func)
+}
+
+/// Golden-section maximisation, stopping when the bracket is narrower than
+/// `tol` (absolute) plus 1e-10 relative.
+pub fn golden_max_tol(mut a: f64, mut b: f64, tol: f64, func: impl Fn(f64) -> f64) -> (f64, f64) {
     let mut c = b - INV_PHI * (b - a);
     let mut d = a + INV_PHI * (b - a);
     let mut fc = func(c);
     let mut fd = func(d);
     for _ in 0..100 {
-        if (b - a).abs() <= 1e-13 + 1e-10 * a.abs() {
+        if (b - a).abs() <= tol + 1e-10 * a.abs() {
             break;
         }
         if fc > fd {
@@ -163,11 +169,17 @@ pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64
 }
 
 /// Bisection for the point in [inside, outside] where 2(ℓ̂ − ℓ(f)) = crit.
-fn bisect_crossing(model: &SampleModel, ll_hat: f64, crit: f64, inside: f64, outside: f64) -> f64 {
+fn bisect_crossing(
+    ll: &dyn Fn(f64) -> f64,
+    ll_hat: f64,
+    crit: f64,
+    inside: f64,
+    outside: f64,
+) -> f64 {
     let (mut a, mut b) = (inside, outside);
-    for _ in 0..80 {
+    for _ in 0..48 {
         let mid = 0.5 * (a + b);
-        if 2.0 * (ll_hat - model.loglik(mid)) > crit {
+        if 2.0 * (ll_hat - ll(mid)) > crit {
             b = mid;
         } else {
             a = mid;
@@ -179,17 +191,19 @@ fn bisect_crossing(model: &SampleModel, ll_hat: f64, crit: f64, inside: f64, out
     0.5 * (a + b)
 }
 
-/// Profile-likelihood interval {f : 2[ℓ(f̂) − ℓ(f)] ≤ crit}. The backend's grid
-/// values only bracket the crossings; every decision is re-checked in f64.
+/// Profile-likelihood interval {f : 2[ℓ(f̂) − ℓ(f)] ≤ crit} for a (profile)
+/// log-likelihood `ll`. The backend's grid values (at the fitted error rate, so
+/// never below the profile deviance) only bracket the crossings; every decision
+/// is re-checked in f64 with `ll`.
 pub fn profile_interval(
-    model: &SampleModel,
+    ll: &dyn Fn(f64) -> f64,
     grid: &[f64],
     values: &[f64],
     f_hat: f64,
     ll_hat: f64,
     crit: f64,
 ) -> (f64, f64, bool) {
-    let outside = |f: f64| 2.0 * (ll_hat - model.loglik(f)) > crit;
+    let outside = |f: f64| 2.0 * (ll_hat - ll(f)) > crit;
     // Upper crossing: first grid point above f̂ whose deviance exceeds crit.
     let mut high = None;
     let mut prev = f_hat;
@@ -201,7 +215,7 @@ pub fn profile_interval(
         // whenever the grid comes near it.
         let grid_near_outside = 2.0 * (ll_hat - values[i]) > crit - 0.5;
         if grid_near_outside && outside(f) {
-            high = Some(bisect_crossing(model, ll_hat, crit, prev, f));
+            high = Some(bisect_crossing(ll, ll_hat, crit, prev, f));
             break;
         }
         prev = f;
@@ -223,7 +237,7 @@ pub fn profile_interval(
             }
             let grid_near_outside = 2.0 * (ll_hat - values[i]) > crit - 0.5;
             if (grid_near_outside && outside(f)) || f == 0.0 {
-                low = bisect_crossing(model, ll_hat, crit, next, f);
+                low = bisect_crossing(ll, ll_hat, crit, next, f);
                 break;
             }
             next = f;
@@ -231,6 +245,21 @@ pub fn profile_interval(
         low
     };
     (ci_low, ci_high, at_limit)
+}
+
+/// Profile log-likelihood over the error rate: max over e of ℓ(f, e), searched
+/// within a factor 4 of the fitted rate. Intervals use it so that the error
+/// rate's own uncertainty widens them (it matters at f ≤ 1%, where donor
+/// reads and error reads are of the same order).
+pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
+    let e = model.error_rate;
+    let lo = (e / 4.0).max(1e-7).ln();
+    let hi = (e * 4.0).min(0.2).ln();
+    // 1e-3 in ln e moves ℓ by far less than the 1e-2 that matters for an interval.
+    let (_, ll) = golden_max_tol(lo, hi, 1e-3, |ln_e| {
+        model.loglik_with(&ClassLogProbs::new(f, ln_e.exp()))
+    });
+    ll.max(model.loglik(f))
 }
 
 /// Maximise the likelihood over the error rate at fixed f (golden section on ln e).
@@ -421,14 +450,16 @@ fn finish_estimate(
     scales: [f64; 2],
     alpha: f64,
 ) -> FractionEstimate {
-    let (f_hat, ll_hat) = refine_maximum(model, grid, values);
+    let (f_hat, _) = refine_maximum(model, grid, values);
     let (interval, crit) = if f_hat <= 0.0 {
         (IntervalKind::OneSidedUpper, CHI2_90)
     } else {
         (IntervalKind::TwoSided, CHI2_95)
     };
-    let (ci_low, ci_high, at_limit) = profile_interval(model, grid, values, f_hat, ll_hat, crit);
-    let lr = (2.0 * (ll_hat - model.loglik(0.0))).max(0.0);
+    let ll = |f: f64| loglik_profiled_over_error(model, f);
+    let ll_hat = ll(f_hat);
+    let (ci_low, ci_high, at_limit) = profile_interval(&ll, grid, values, f_hat, ll_hat, crit);
+    let lr = (2.0 * (ll_hat - ll(0.0))).max(0.0);
     let p_value = presence_p_value(lr);
     FractionEstimate {
         donor_fraction: f_hat,

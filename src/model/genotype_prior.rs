@@ -1,7 +1,9 @@
 //! Genotype priors: Hardy–Weinberg for an unrelated person, and the donor
 //! genotype given the recipient's under identity by descent (cfdna-model.md §2):
 //!
-//!     P(d | r) = κ0 · HWE(d; q) + κ1 · T1(d | r; q) + κ2 · [d = r]
+//! ```text
+//! P(d | r) = κ0 · HWE(d; q) + κ1 · T1(d | r; q) + κ2 · [d = r]
+//! ```
 //!
 //! `q` is the population ALT allele frequency; genotypes are ALT dosages 0, 1, 2.
 

@@ -3,7 +3,9 @@
 //!
 //! Every mode is written as one mixture per SNP over genotype terms:
 //!
-//!     L_i(f) = Σ_t w_t · Bin(k_i; n_i, π(r_t, d_t; f, e))
+//! ```text
+//! L_i(f) = Σ_t w_t · Bin(k_i; n_i, π(r_t, d_t; f, e))
+//! ```
 //!
 //! Two-genome: one term (r, d) with weight 1. Recipient-only: three terms over
 //! the donor dosage with the relatedness prior. Genotype-free: up to nine terms
