@@ -76,6 +76,8 @@ fn outcome(organ: Organ, samples: Vec<SampleResult>) -> ScanOutcome {
         latest_days: latest.as_ref().map(|s| s.days_post_transplant),
         latest: latest.as_ref().and_then(|s| s.estimate.clone()),
         latest_qc: latest.as_ref().map(|s| s.qc),
+        modelled_relationship: Relationship::Unrelated,
+        relationship_check: None,
     };
     ScanOutcome {
         samples,

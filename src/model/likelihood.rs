@@ -135,6 +135,18 @@ pub fn saturated_loglik(alt: u32, depth: u32) -> f64 {
     s
 }
 
+/// One SNP of one plasma sample as read from the files: what a model is built
+/// from, kept so that models can be rebuilt under another relationship.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SnpInput {
+    pub alt: u32,
+    pub depth: u32,
+    pub recipient: Option<u8>,
+    pub donor: Option<u8>,
+    /// Population ALT frequency (used where a genotype is marginalised).
+    pub alt_frequency: f64,
+}
+
 /// The observations of one plasma sample, ready for likelihood evaluation.
 #[derive(Debug, Clone)]
 pub struct SampleModel {
@@ -154,6 +166,21 @@ impl SampleModel {
             error_rate: 1e-3,
             max_fraction: mode.max_fraction(),
         }
+    }
+
+    /// Build the model of `mode` under relationship coefficients `kappa`. A SNP
+    /// lacking the donor genotype is marginalised over it, one lacking the
+    /// recipient's too over both.
+    pub fn from_inputs(mode: EstimationMode, inputs: &[SnpInput], kappa: Kappa) -> SampleModel {
+        let mut m = SampleModel::new(mode);
+        for s in inputs {
+            match (s.recipient, s.donor) {
+                (Some(r), Some(d)) => m.push_two_genome(s.alt, s.depth, r, d),
+                (Some(r), None) => m.push_recipient_only(s.alt, s.depth, r, s.alt_frequency, kappa),
+                (None, _) => m.push_genotype_free(s.alt, s.depth, s.alt_frequency, kappa),
+            }
+        }
+        m
     }
 
     fn push(&mut self, alt: u32, depth: u32, group: DispersionGroup, terms: &[GenotypeTerm]) {

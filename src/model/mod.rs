@@ -7,6 +7,7 @@ pub mod estimate;
 pub mod genotype_prior;
 pub mod likelihood;
 pub mod qc;
+pub mod relatedness;
 pub mod relationship;
 
 pub use likelihood::{EstimationMode, SampleModel, SnpObservation};

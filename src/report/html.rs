@@ -263,6 +263,14 @@ pub fn render(input: &ReportInput) -> String {
             let _ = write!(html, "<li>{}</li>", escape(reason));
         }
         html.push_str("</ul>");
+        if let Some(check) = &t.relationship_check {
+            let _ = write!(
+                html,
+                "<p class=\"small\">Relationship check: {} (modelled as {}).</p>",
+                escape(&check.describe()),
+                t.modelled_relationship
+            );
+        }
         let mut mine: Vec<&SampleResult> = outcome
             .samples
             .iter()

@@ -174,6 +174,9 @@ pub fn transplants_csv(
         "risk_level",
         "risk_score",
         "risk_reasons",
+        "relationship_modelled",
+        "relationship_best_supported",
+        "relationship_check",
     ];
     let sample_risk: HashMap<&str, &SampleRisk> = risk
         .samples
@@ -227,6 +230,15 @@ pub fn transplants_csv(
             tr.level.as_str().to_string(),
             tr.score.to_string(),
             tr.reasons.join("; "),
+            t.modelled_relationship.to_string(),
+            t.relationship_check
+                .as_ref()
+                .map(|c| c.best.to_string())
+                .unwrap_or_default(),
+            t.relationship_check
+                .as_ref()
+                .map(|c| c.describe())
+                .unwrap_or_default(),
         ]);
     }
     csv_bytes(rows)

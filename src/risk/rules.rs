@@ -422,6 +422,11 @@ fn transplant_level(
             reasons.push(f.clone());
         }
     }
+    if let Some(check) = &t.relationship_check
+        && check.contradicts_declared
+    {
+        reasons.push(check.describe());
+    }
     if r.threshold_pct.is_none() && score == 0 {
         return not_assessable(reasons);
     }

@@ -14,6 +14,7 @@ use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
+use crate::model::likelihood::SnpInput;
 use crate::model::qc::SnpAccounting;
 use crate::model::{EstimationMode, Relationship, SampleModel};
 
@@ -31,6 +32,8 @@ pub struct PreparedSample {
     /// Why the sample cannot be estimated (identical twin), if so.
     pub refused: Option<String>,
     pub model: SampleModel,
+    /// The SNPs the model was built from (to rebuild it under another relationship).
+    pub inputs: Vec<SnpInput>,
     pub accounting: SnpAccounting,
     pub frequencies_from: Option<String>,
 }
@@ -274,7 +277,7 @@ fn prepare_sample(
         non_snp_sites: counts.non_snp_sites,
         ..Default::default()
     };
-    let mut model = SampleModel::new(mode);
+    let mut inputs: Vec<SnpInput> = Vec::new();
     if t.relationship == Relationship::IdenticalTwin {
         return PreparedSample {
             row,
@@ -284,25 +287,24 @@ fn prepare_sample(
                 "identical-twin donor: donor and recipient genomes are the same, so the donor fraction is not identifiable from SNPs"
                     .into(),
             ),
-            model,
+            model: SampleModel::new(mode),
+            inputs,
             accounting: acc,
             frequencies_from: None,
         };
     }
     let kappa = t.relationship.kappa();
     let mut freq_sources = [0usize; 3];
-    let mut frequency = |site: &SiteKey, i: usize| -> f64 {
-        let q = if let Some(q) = panel.and_then(|p| p.get(site)) {
-            freq_sources[0] += 1;
-            *q
+    // Frequency of a site, and which source gave it (panel, INFO/AF, batch).
+    let frequency = |site: &SiteKey, i: usize| -> (f64, usize) {
+        let (q, source) = if let Some(q) = panel.and_then(|p| p.get(site)) {
+            (*q, 0)
         } else if let Some(q) = counts.alt_frequency[i] {
-            freq_sources[1] += 1;
-            q
+            (q, 1)
         } else {
-            freq_sources[2] += 1;
-            batch_freq.get(site).copied().unwrap_or(0.5)
+            (batch_freq.get(site).copied().unwrap_or(0.5), 2)
         };
-        q.clamp(FREQUENCY_FLOOR, 1.0 - FREQUENCY_FLOOR)
+        (q.clamp(FREQUENCY_FLOOR, 1.0 - FREQUENCY_FLOOR), source)
     };
     let mut depth_sum = 0u64;
     let mut depth_list = Vec::new();
@@ -326,21 +328,24 @@ fn prepare_sample(
             },
             None => None,
         };
-        match (r, donor) {
-            (Some(r), Some(dmap)) => match dmap.get(site) {
-                Some(&d) => {
-                    model.push_two_genome(alt_n, n, r, d);
-                    if r != d {
-                        acc.informative_snps += 1;
-                    }
-                }
-                None => {
+        let (q, source) = frequency(site, i);
+        let d = match (r, donor) {
+            (Some(_), Some(dmap)) => {
+                let d = dmap.get(site).copied();
+                if d.is_none() {
                     acc.donor_genotype_missing += 1;
-                    let q = frequency(site, i);
-                    model.push_recipient_only(alt_n, n, r, q, kappa);
                 }
-            },
-            (Some(1), None) => {
+                d
+            }
+            _ => None,
+        };
+        match (r, d) {
+            (Some(r), Some(d)) => {
+                if r != d {
+                    acc.informative_snps += 1;
+                }
+            }
+            (Some(1), None) if donor.is_none() => {
                 // Recipient-heterozygous SNPs carry 40–125× less information per
                 // read at f ≤ 1% (cfdna-model.md §2) and, marginalised over the
                 // donor genotype, absorb allelic bias as spurious donor signal:
@@ -350,18 +355,23 @@ fn prepare_sample(
                 continue;
             }
             (Some(r), None) => {
-                let q = frequency(site, i);
-                model.push_recipient_only(alt_n, n, r, q, kappa);
+                freq_sources[source] += 1;
                 if r != 1 {
                     acc.informative_snps += 1;
                 }
             }
             (None, _) => {
-                let q = frequency(site, i);
-                model.push_genotype_free(alt_n, n, q, kappa);
+                freq_sources[source] += 1;
                 acc.informative_snps += 1;
             }
         }
+        inputs.push(SnpInput {
+            alt: alt_n,
+            depth: n,
+            recipient: r,
+            donor: d,
+            alt_frequency: q,
+        });
         if let Some(r) = r {
             if r == 1 {
                 acc.recipient_heterozygous_snps += 1;
@@ -400,7 +410,8 @@ fn prepare_sample(
         transplant_index,
         mode: Some(mode),
         refused: None,
-        model,
+        model: SampleModel::from_inputs(mode, &inputs, kappa),
+        inputs,
         accounting: acc,
         frequencies_from,
     }

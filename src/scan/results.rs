@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::formats::sheet::QuantityUnit;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
+use crate::model::relatedness::{PlasmaDraw, RelationshipCheck, check_genotypes, check_plasma};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::Batch;
@@ -39,6 +40,10 @@ pub struct TransplantSummary {
     pub latest_days: Option<i64>,
     pub latest: Option<FractionEstimate>,
     pub latest_qc: Option<QcVerdict>,
+    /// The relationship the likelihood used (the best-supported one when the
+    /// declared relationship is unknown and the data say which).
+    pub modelled_relationship: Relationship,
+    pub relationship_check: Option<RelationshipCheck>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -74,6 +79,49 @@ pub fn run_scan(
         per_sample[*i] = Some(e);
     }
 
+    // Relationship check per transplant; an unknown relationship is replaced by
+    // the best-supported one and that transplant's draws are re-estimated.
+    let checks: Vec<Option<RelationshipCheck>> = (0..batch.transplants.len())
+        .map(|ti| relationship_check(batch, ti, &per_sample))
+        .collect();
+    let mut modelled: Vec<Relationship> = batch
+        .transplants
+        .iter()
+        .map(|t| match t.relationship {
+            Relationship::Unknown => Relationship::Unrelated,
+            r => r,
+        })
+        .collect();
+    let mut redo = Vec::new();
+    for (ti, check) in checks.iter().enumerate() {
+        if let Some(c) = check
+            && batch.transplants[ti].relationship == Relationship::Unknown
+            && c.best != Relationship::Unrelated
+        {
+            modelled[ti] = c.best;
+            redo.extend(
+                (0..batch.samples.len()).filter(|&i| {
+                    batch.samples[i].transplant_index == ti && per_sample[i].is_some()
+                }),
+            );
+        }
+    }
+    if !redo.is_empty() {
+        let mut models: Vec<SampleModel> = redo
+            .iter()
+            .map(|&i| {
+                let s = &batch.samples[i];
+                let kappa = modelled[s.transplant_index].kappa();
+                SampleModel::from_inputs(s.model.mode, &s.inputs, kappa)
+            })
+            .collect();
+        let estimates = estimate_batch(&mut models, backend, estimator)?;
+        for ((i, m), e) in redo.iter().zip(models).zip(estimates) {
+            batch.samples[*i].model = m;
+            per_sample[*i] = Some(e);
+        }
+    }
+
     let mut samples = Vec::with_capacity(batch.samples.len());
     for (s, estimate) in batch.samples.iter().zip(per_sample) {
         let t = &batch.transplants[s.transplant_index];
@@ -87,8 +135,9 @@ pub fn run_scan(
                 risk.early_window_days
             ));
         }
+        let used = modelled[s.transplant_index];
         if t.relationship == Relationship::Unknown {
-            flags.push("relationship unknown: modelled as unrelated".to_string());
+            flags.push(format!("relationship unknown: modelled as {used}"));
         } else if t.relationship.is_related() {
             flags.push(format!(
                 "related donor ({}): higher limit of detection",
@@ -132,7 +181,14 @@ pub fn run_scan(
     let transplants = batch
         .transplants
         .iter()
-        .map(|t| summarise_transplant(t, &samples))
+        .zip(checks)
+        .zip(modelled)
+        .map(|((t, check), used)| {
+            let mut summary = summarise_transplant(t, &samples);
+            summary.modelled_relationship = used;
+            summary.relationship_check = check;
+            summary
+        })
         .collect();
     Ok(ScanOutcome {
         samples,
@@ -161,5 +217,58 @@ fn summarise_transplant(
         latest_days: latest.map(|l| l.days_post_transplant),
         latest: latest.and_then(|l| l.estimate.clone()),
         latest_qc: latest.map(|l| l.qc),
+        modelled_relationship: t.relationship,
+        relationship_check: None,
     }
+}
+
+/// Genotype-based when the donor was typed, else plasma-based over the draws
+/// with detectable donor DNA that passed QC. None in genotype-free mode.
+fn relationship_check(
+    batch: &Batch,
+    ti: usize,
+    estimates: &[Option<FractionEstimate>],
+) -> Option<RelationshipCheck> {
+    let t = &batch.transplants[ti];
+    if t.relationship == Relationship::IdenticalTwin {
+        return None;
+    }
+    let mine: Vec<usize> = (0..batch.samples.len())
+        .filter(|&i| batch.samples[i].transplant_index == ti && estimates[i].is_some())
+        .collect();
+    let typed = mine
+        .iter()
+        .copied()
+        .filter(|&i| batch.samples[i].mode == Some(EstimationMode::TwoGenome))
+        .max_by_key(|&i| batch.samples[i].inputs.len());
+    if let Some(i) = typed {
+        return check_genotypes(t.relationship, &batch.samples[i].inputs);
+    }
+    let weights: Vec<Vec<f64>> = mine
+        .iter()
+        .map(|&i| {
+            batch.samples[i]
+                .model
+                .snps
+                .iter()
+                .map(|s| s.weight)
+                .collect()
+        })
+        .collect();
+    let draws: Vec<PlasmaDraw> = mine
+        .iter()
+        .zip(&weights)
+        .filter(|(i, _)| {
+            let s = &batch.samples[**i];
+            s.mode == Some(EstimationMode::RecipientOnly)
+                && estimates[**i].as_ref().is_some_and(|e| e.detected)
+                && s.accounting.mean_depth >= 10.0
+        })
+        .map(|(&i, w)| PlasmaDraw {
+            inputs: &batch.samples[i].inputs,
+            error_rate: batch.samples[i].model.error_rate,
+            weights: w,
+        })
+        .collect();
+    check_plasma(t.relationship, &draws)
 }
