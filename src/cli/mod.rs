@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 2 error (ripgrep's convention).
 
 pub mod config;
+pub mod lod;
 pub mod scan;
 pub mod simulate;
 
@@ -30,6 +31,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Print or check the risk rules (thresholds with their sources).
     Config(config::ConfigArgs),
+    /// Limits of blank and detection for a panel by parametric simulation.
+    Lod(lod::LodArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -46,6 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Scan(a) => scan::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Config(a) => config::run(a),
+        Command::Lod(a) => lod::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -365,7 +365,13 @@ pub fn estimate_batch(
     backend: &dyn LoglikBackend,
     settings: &EstimatorSettings,
 ) -> Result<Vec<FractionEstimate>> {
-    let grids: Vec<Vec<f64>> = models
+    let grids = batch_grids(models, settings);
+    fit_error_rates(models, backend, settings, &grids)?;
+    estimate_with_fitted_errors(models, backend, settings, &grids)
+}
+
+fn batch_grids(models: &[SampleModel], settings: &EstimatorSettings) -> Vec<Vec<f64>> {
+    models
         .iter()
         .map(|m| {
             fraction_grid(
@@ -374,7 +380,35 @@ pub fn estimate_batch(
                 settings.min_grid_fraction,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Point estimates only (no dispersion scaling, intervals or tests): what a
+/// parametric simulation of many replicates needs (limits of blank and
+/// detection).
+pub fn estimate_point_fractions(
+    models: &mut [SampleModel],
+    backend: &dyn LoglikBackend,
+    settings: &EstimatorSettings,
+) -> Result<Vec<f64>> {
+    let grids = batch_grids(models, settings);
+    fit_error_rates(models, backend, settings, &grids)?;
+    let values = backend.loglik_grids(models, &grids)?;
+    Ok(models
+        .par_iter()
+        .zip(grids.par_iter().zip(values.par_iter()))
+        .map(|(m, (g, v))| refine_maximum(m, g, v).0)
+        .collect())
+}
+
+/// Reset weights and fit each sample's error rate: from concordant homozygous
+/// SNPs where there are enough, else jointly with f.
+fn fit_error_rates(
+    models: &mut [SampleModel],
+    backend: &dyn LoglikBackend,
+    settings: &EstimatorSettings,
+    grids: &[Vec<f64>],
+) -> Result<()> {
     for m in models.iter_mut() {
         m.error_rate = settings.initial_error_rate;
         for snp in &mut m.snps {
@@ -395,7 +429,7 @@ pub fn estimate_batch(
         }
     }
     for _ in 0..settings.error_iterations {
-        let values = backend.loglik_grids(models, &grids)?;
+        let values = backend.loglik_grids(models, grids)?;
         models
             .par_iter_mut()
             .zip(grids.par_iter().zip(values.par_iter()))
@@ -408,9 +442,18 @@ pub fn estimate_batch(
                 m.error_rate = estimate_error_rate(m, f, settings.error_bounds);
             });
     }
+    Ok(())
+}
 
+/// Dispersion scales, final grid, refinement, intervals and tests.
+fn estimate_with_fitted_errors(
+    models: &mut [SampleModel],
+    backend: &dyn LoglikBackend,
+    settings: &EstimatorSettings,
+    grids: &[Vec<f64>],
+) -> Result<Vec<FractionEstimate>> {
     // Dispersion at the current fit; quasi-likelihood weights per group.
-    let values = backend.loglik_grids(models, &grids)?;
+    let values = backend.loglik_grids(models, grids)?;
     let dispersion: Vec<GroupDispersion> = models
         .par_iter_mut()
         .zip(grids.par_iter().zip(values.par_iter()))
@@ -430,7 +473,7 @@ pub fn estimate_batch(
         })
         .collect();
 
-    let values = backend.loglik_grids(models, &grids)?;
+    let values = backend.loglik_grids(models, grids)?;
     let estimates = models
         .par_iter()
         .zip(grids.par_iter().zip(values.par_iter()))

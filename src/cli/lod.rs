@@ -1,0 +1,187 @@
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::compute::LoglikBackend;
+use crate::compute::cpu::CpuBackend;
+use crate::error::{Error, InputError, Result};
+use crate::formats::panel::read_panel;
+use crate::model::detection_limits::{
+    DetectionLimits, LimitSettings, ReadSettingsRecord, default_levels, detection_limits,
+};
+use crate::model::estimate::EstimatorSettings;
+use crate::model::{EstimationMode, Relationship};
+use crate::report::output::write_atomic;
+use crate::simulate::PanelSnp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LodMode {
+    TwoGenome,
+    RecipientOnly,
+}
+
+#[derive(Debug, Args)]
+pub struct LodArgs {
+    /// Panel TSV (chrom pos ref alt af), or a batch folder holding panel.tsv.
+    #[arg(long)]
+    pub panel: PathBuf,
+    /// Mean reads per SNP.
+    #[arg(long, default_value_t = 1500.0)]
+    pub depth: f64,
+    /// Input genome copies per locus (10 ng cfDNA ≈ 3,000); 0 = unlimited.
+    #[arg(long, default_value_t = 3000.0)]
+    pub genome_copies: f64,
+    #[arg(long, default_value_t = 0.001)]
+    pub error_rate: f64,
+    /// Comma-separated relationships.
+    #[arg(long, default_value = "unrelated,full_sibling,parent_child")]
+    pub relationships: String,
+    #[arg(long, value_enum, default_value_t = LodMode::RecipientOnly)]
+    pub mode: LodMode,
+    /// Replicates per level (CLSI EP17 asks for at least 60 blanks).
+    #[arg(long, default_value_t = 120)]
+    pub replicates: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Lowest and highest donor fraction tried, in percent.
+    #[arg(long, default_value_t = 0.01)]
+    pub min_level_pct: f64,
+    #[arg(long, default_value_t = 2.0)]
+    pub max_level_pct: f64,
+    #[arg(long, default_value_t = 16)]
+    pub levels: usize,
+    /// Write the limits as CSV to this file (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load_panel(path: &PathBuf) -> Result<Vec<PanelSnp>> {
+    let file = if path.is_dir() {
+        path.join("panel.tsv")
+    } else {
+        path.clone()
+    };
+    let map = read_panel(&file)?;
+    if map.is_empty() {
+        return Err(InputError::new(&file, "panel has no biallelic SNPs").into());
+    }
+    let mut sites: Vec<_> = map.into_iter().collect();
+    sites.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(sites
+        .into_iter()
+        .map(|(s, q)| PanelSnp {
+            chrom: s.chrom.to_string(),
+            pos: s.pos,
+            ref_base: s.ref_base as char,
+            alt_base: s.alt_base as char,
+            alt_frequency: q.clamp(0.005, 0.995),
+            capture: 1.0,
+        })
+        .collect())
+}
+
+pub fn run(a: LodArgs) -> Result<()> {
+    if a.replicates < 20
+        || a.levels < 2
+        || a.min_level_pct <= 0.0
+        || a.max_level_pct <= a.min_level_pct
+    {
+        return Err(Error::Usage(
+            "need --replicates ≥ 20, --levels ≥ 2 and 0 < --min-level-pct < --max-level-pct".into(),
+        ));
+    }
+    let relationships: Vec<Relationship> = a
+        .relationships
+        .split(',')
+        .map(|r| r.parse::<Relationship>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(Error::Usage)?;
+    if relationships.contains(&Relationship::IdenticalTwin) {
+        return Err(Error::Usage(
+            "identical twins have no detectable donor DNA: no limit of detection exists".into(),
+        ));
+    }
+    let panel = load_panel(&a.panel)?;
+    let settings = LimitSettings {
+        replicates: a.replicates,
+        reads: ReadSettingsRecord {
+            depth: a.depth,
+            genome_copies: (a.genome_copies > 0.0).then_some(a.genome_copies),
+            error_rate: a.error_rate,
+        },
+        mode: match a.mode {
+            LodMode::TwoGenome => EstimationMode::TwoGenome,
+            LodMode::RecipientOnly => EstimationMode::RecipientOnly,
+        },
+        levels: default_levels(a.min_level_pct / 100.0, a.max_level_pct / 100.0, a.levels),
+        seed: a.seed,
+    };
+    let backend = CpuBackend;
+    let estimator = EstimatorSettings::default();
+    let results: Vec<DetectionLimits> = relationships
+        .iter()
+        .map(|&r| detection_limits(&panel, r, &settings, &backend, &estimator))
+        .collect::<Result<_>>()?;
+    let mut csv =
+        String::from("relationship,mode,replicates,limit_of_blank_pct,limit_of_detection_pct\n");
+    for r in &results {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{:.5},{}",
+            r.relationship,
+            r.mode.as_str(),
+            r.replicates,
+            100.0 * r.limit_of_blank,
+            r.limit_of_detection
+                .map(|l| format!("{:.5}", 100.0 * l))
+                .unwrap_or_else(|| "not reached".into())
+        );
+    }
+    if let Some(out) = &a.out {
+        write_atomic(out, csv.as_bytes())?;
+    }
+    if a.json {
+        let json = serde_json::json!({
+            "panel": a.panel.display().to_string(),
+            "snps": panel.len(),
+            "settings": settings,
+            "backend": backend.info(),
+            "limits": results,
+            "definitions": "CLSI EP17-A2: LoB = 95th percentile of blank estimates; LoD = lowest level with estimate > LoB in ≥ 95% of replicates",
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Usage(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!(
+        "Limits of blank and detection (CLSI EP17) — {} SNPs, {}× depth, {} genome copies, {} mode, {} replicates per level, {}",
+        panel.len(),
+        a.depth,
+        if a.genome_copies > 0.0 {
+            a.genome_copies.to_string()
+        } else {
+            "unlimited".into()
+        },
+        settings.mode.as_str(),
+        a.replicates,
+        backend.info().description
+    );
+    println!("{:<14} {:>10} {:>10}", "relationship", "LoB %", "LoD %");
+    for r in &results {
+        println!(
+            "{:<14} {:>10.4} {:>10}",
+            r.relationship.as_str(),
+            100.0 * r.limit_of_blank,
+            r.limit_of_detection
+                .map(|l| format!("{:.4}", 100.0 * l))
+                .unwrap_or_else(|| "> max".into())
+        );
+    }
+    Ok(())
+}
