@@ -1,5 +1,5 @@
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
@@ -59,7 +59,7 @@ pub struct LodArgs {
     pub json: bool,
 }
 
-fn load_panel(path: &PathBuf) -> Result<Vec<PanelSnp>> {
+fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
     let file = if path.is_dir() {
         path.join("panel.tsv")
     } else {
