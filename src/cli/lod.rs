@@ -63,7 +63,7 @@ fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
     let file = if path.is_dir() {
         path.join("panel.tsv")
     } else {
-        path.clone()
+        path.to_path_buf()
     };
     let map = read_panel(&file)?;
     if map.is_empty() {
