@@ -30,13 +30,14 @@ struct Snp {
     first_term: u32,
     term_count: u32,
     weight: f32,
-    sat_ln_alt: f32,
-    sat_ln_ref: f32,
-    _pad: u32,
+    sat_ln_alt_hi: f32,
+    sat_ln_alt_lo: f32,
+    sat_ln_ref_hi: f32,
+    sat_ln_ref_lo: f32,
 }
 
 struct Term {
-    class: u32,
+    genotype_class: u32,
     log_weight: f32,
 }
 
@@ -48,9 +49,10 @@ const GENOTYPE_CLASSES: u32 = 9u;
 @group(0) @binding(2) var<storage, read> row_piece: array<u32>;
 @group(0) @binding(3) var<storage, read> snps: array<Snp>;
 @group(0) @binding(4) var<storage, read> terms: array<Term>;
-// (ln π, ln(1 − π)) per (table row, class), computed on the host in f64: keeps
-// log(1 − p) for small p out of f32 (gpu-wgpu.md, Numerics).
-@group(0) @binding(5) var<storage, read> class_logp: array<vec2<f32>>;
+// (ln π, ln(1 − π)) per (table row, class), computed on the host in f64 (keeps
+// log(1 − p) for small p out of f32) and stored as hi + lo f32 pairs:
+// (ln π hi, ln π lo, ln(1 − π) hi, ln(1 − π) lo).
+@group(0) @binding(5) var<storage, read> class_logp: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> loglik: array<f32>;
 
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
@@ -93,8 +95,10 @@ fn snp_loglik(snp: Snp, table_base: u32) -> f32 {
     var best = -3.0e38;
     for (var t = 0u; t < count; t++) {
         let term = terms[snp.first_term + t];
-        let lp = class_logp[table_base + term.class];
-        let v = term.log_weight + k * (lp.x - snp.sat_ln_alt) + nk * (lp.y - snp.sat_ln_ref);
+        let lp = class_logp[table_base + term.genotype_class];
+        let d_alt = (lp.x - snp.sat_ln_alt_hi) + (lp.y - snp.sat_ln_alt_lo);
+        let d_ref = (lp.z - snp.sat_ln_ref_hi) + (lp.w - snp.sat_ln_ref_lo);
+        let v = term.log_weight + k * d_alt + nk * d_ref;
         values[t] = v;
         best = max(best, v);
     }
@@ -111,7 +115,7 @@ fn main(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let row = wg.y * params.dispatch_width + wg.x;
-    let active = row < params.row_count;
+    let in_range = row < params.row_count;
     let safe_row = min(row, params.row_count - 1u);
     let piece = pieces[row_piece[safe_row]];
     let local_row = safe_row - piece.first_out_row;
@@ -119,7 +123,7 @@ fn main(
     let replicate = local_row / grid_count;
     let j = local_row % grid_count;
     let table_base = (piece.first_table_row + j) * GENOTYPE_CLASSES;
-    let n = select(0u, piece.snp_count, active);
+    let n = select(0u, piece.snp_count, in_range);
 
     var acc = 0.0;
     for (var i = lid; i < n; i += WORKGROUP_SIZE) {
@@ -137,7 +141,7 @@ fn main(
         }
         workgroupBarrier();
     }
-    if (active && lid == 0u) {
+    if (in_range && lid == 0u) {
         loglik[row] = partial[0];
     }
 }

@@ -56,7 +56,7 @@ fn gpu_loglik_grids_match_cpu_twin_across_modes_and_relationships() {
         for (s, (a, b)) in cpu.iter().zip(&got).enumerate() {
             for (j, (x, y)) in a.iter().zip(b).enumerate() {
                 assert!(
-                    close(*x, *y, 1e-5, 1e-3),
+                    close(*x, *y, 1e-5, 1e-6),
                     "{spec:?} sample {s} grid {j}: cpu {x} gpu {y}"
                 );
             }

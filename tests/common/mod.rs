@@ -1,23 +1,29 @@
 //! GPU test policy: without an adapter a test is skipped on a developer machine
 //! (with the reason printed) but FAILS in CI (env CI=true), where lavapipe is
-//! installed and a missing adapter means a broken setup.
+//! installed and a missing adapter means a broken setup. An adapter that exists
+//! but cannot run the kernels is always a failure, never a skip.
 
 #![allow(dead_code)]
 
+use graftscan::compute::LoglikBackend;
 use graftscan::compute::gpu::GpuBackend;
-use graftscan::compute::select::open_gpu;
+use graftscan::compute::select::{enumerate_adapters, open_gpu};
 
 /// The GPU backend on any adapter (lavapipe counts), or `None` to skip.
 pub fn gpu_or_skip(test: &str) -> Option<GpuBackend> {
-    match open_gpu(None) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{test}: CI=true but no usable wgpu adapter: {e}");
-            }
-            eprintln!("skipping {test}: no usable wgpu adapter ({e})");
-            None
+    if enumerate_adapters().is_empty() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: CI=true but wgpu finds no adapter (install mesa-vulkan-drivers)");
         }
+        eprintln!("skipping {test}: wgpu finds no adapter on this machine");
+        return None;
+    }
+    match open_gpu(None) {
+        Ok(b) => {
+            eprintln!("{test}: running on {}", b.info().description);
+            Some(b)
+        }
+        Err(e) => panic!("{test}: an adapter exists but the GPU backend failed: {e}"),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use super::layout::{ClassLogProb, Params, Piece, Snp, Term};
+use super::layout::{ClassLogProb, Params, Piece, Snp, Term, split_f64};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
 use crate::model::likelihood::{ClassLogProbs, GENOTYPE_CLASSES};
@@ -151,7 +151,9 @@ pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<Vec<Class
             for &f in g {
                 let t = ClassLogProbs::new(f, m.error_rate);
                 for c in 0..GENOTYPE_CLASSES {
-                    rows.push([t.ln_alt[c] as f32, t.ln_ref[c] as f32]);
+                    let (a_hi, a_lo) = split_f64(t.ln_alt[c]);
+                    let (r_hi, r_lo) = split_f64(t.ln_ref[c]);
+                    rows.push([a_hi, a_lo, r_hi, r_lo]);
                 }
             }
             rows
@@ -189,22 +191,29 @@ pub fn build_chunk(
         });
         for snp in &m.snps[spec.snps.clone()] {
             let (k, n) = (f64::from(snp.alt), f64::from(snp.depth));
+            let (alt_hi, alt_lo) = if snp.alt > 0 {
+                split_f64((k / n).ln())
+            } else {
+                (0.0, 0.0)
+            };
+            let (ref_hi, ref_lo) = if snp.alt < snp.depth {
+                split_f64(((n - k) / n).ln())
+            } else {
+                (0.0, 0.0)
+            };
             d.snps.push(Snp {
                 alt: snp.alt,
                 depth: snp.depth,
                 first_term: d.terms.len() as u32,
                 term_count: snp.term_count,
                 weight: snp.weight as f32,
-                sat_ln_alt: if snp.alt > 0 { (k / n).ln() as f32 } else { 0.0 },
-                sat_ln_ref: if snp.alt < snp.depth {
-                    ((n - k) / n).ln() as f32
-                } else {
-                    0.0
-                },
-                _pad: 0,
+                sat_ln_alt_hi: alt_hi,
+                sat_ln_alt_lo: alt_lo,
+                sat_ln_ref_hi: ref_hi,
+                sat_ln_ref_lo: ref_lo,
             });
             d.terms.extend(m.snp_terms(snp).iter().map(|t| Term {
-                class: u32::from(t.class),
+                genotype_class: u32::from(t.class),
                 log_weight: t.log_weight as f32,
             }));
         }

@@ -50,23 +50,31 @@ pub struct Snp {
     pub first_term: u32,
     pub term_count: u32,
     pub weight: f32,
-    /// ln(k/n), or 0 when k = 0 (then it is multiplied by 0).
-    pub sat_ln_alt: f32,
-    /// ln((n−k)/n), or 0 when k = n.
-    pub sat_ln_ref: f32,
-    pub _pad: u32,
+    /// ln(k/n) as an f32 hi + lo pair, or 0 when k = 0 (then it is multiplied by 0).
+    pub sat_ln_alt_hi: f32,
+    pub sat_ln_alt_lo: f32,
+    /// ln((n−k)/n) as hi + lo, or 0 when k = n.
+    pub sat_ln_ref_hi: f32,
+    pub sat_ln_ref_lo: f32,
 }
 
 /// One genotype hypothesis: class r·3 + d and ln prior weight.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
 pub struct Term {
-    pub class: u32,
+    pub genotype_class: u32,
     pub log_weight: f32,
 }
 
-/// (ln π, ln(1 − π)) of one class at one grid point; WGSL `vec2<f32>`.
-pub type ClassLogProb = [f32; 2];
+/// (ln π hi, ln π lo, ln(1 − π) hi, ln(1 − π) lo) of one class at one grid
+/// point; WGSL `vec4<f32>`.
+pub type ClassLogProb = [f32; 4];
+
+/// An f64 as an unevaluated f32 sum hi + lo (≈ 48 significant bits).
+pub fn split_f64(x: f64) -> (f32, f32) {
+    let hi = x as f32;
+    (hi, (x - f64::from(hi)) as f32)
+}
 
 /// Poisson(1) CDF thresholds scaled to 2^32: a uniform u32 `u` maps to the
 /// resampling count `#{k : u ≥ POISSON1_THRESHOLDS[k]}`. Integer-only so that the
@@ -103,4 +111,167 @@ pub fn bootstrap_uniform(seed_lo: u32, seed_hi: u32, sample: u32, replicate: u32
 pub fn bootstrap_count(seed: u64, sample: u32, replicate: u32, snp: u32) -> u32 {
     let u = bootstrap_uniform(seed as u32, (seed >> 32) as u32, sample, replicate, snp);
     POISSON1_THRESHOLDS.iter().filter(|&&t| u >= t).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{offset_of, size_of};
+    use std::path::Path;
+
+    use super::*;
+
+    fn shader_paths() -> Vec<std::path::PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    fn parse(path: &Path) -> naga::Module {
+        let src = std::fs::read_to_string(path).unwrap();
+        naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)))
+    }
+
+    #[test]
+    fn every_wgsl_file_in_shaders_parses_and_validates() {
+        let paths = shader_paths();
+        assert!(paths.len() >= 2, "expected the loglik and bootstrap kernels");
+        for path in paths {
+            let module = parse(&path);
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::default(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        }
+    }
+
+    /// (size, member offsets) of a named WGSL struct, from naga's layouter.
+    fn wgsl_layout(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        for (handle, ty) in module.types.iter() {
+            if ty.name.as_deref() == Some(name)
+                && let naga::TypeInner::Struct { members, .. } = &ty.inner
+            {
+                let offsets = members
+                    .iter()
+                    .map(|m| (m.name.clone().unwrap_or_default(), m.offset))
+                    .collect();
+                return (layouter[handle].size, offsets);
+            }
+        }
+        panic!("struct {name} not found");
+    }
+
+    #[test]
+    fn wgsl_structs_match_the_repr_c_layout() {
+        let expected: [(&str, usize, Vec<(&str, usize)>); 4] = [
+            (
+                "Params",
+                size_of::<Params>(),
+                vec![
+                    ("row_count", offset_of!(Params, row_count)),
+                    ("dispatch_width", offset_of!(Params, dispatch_width)),
+                    ("seed_lo", offset_of!(Params, seed_lo)),
+                    ("seed_hi", offset_of!(Params, seed_hi)),
+                ],
+            ),
+            (
+                "Piece",
+                size_of::<Piece>(),
+                vec![
+                    ("first_snp", offset_of!(Piece, first_snp)),
+                    ("snp_count", offset_of!(Piece, snp_count)),
+                    ("first_table_row", offset_of!(Piece, first_table_row)),
+                    ("grid_count", offset_of!(Piece, grid_count)),
+                    ("first_out_row", offset_of!(Piece, first_out_row)),
+                    ("replicate_count", offset_of!(Piece, replicate_count)),
+                    ("sample_index", offset_of!(Piece, sample_index)),
+                    ("snp_offset", offset_of!(Piece, snp_offset)),
+                ],
+            ),
+            (
+                "Snp",
+                size_of::<Snp>(),
+                vec![
+                    ("alt", offset_of!(Snp, alt)),
+                    ("depth", offset_of!(Snp, depth)),
+                    ("first_term", offset_of!(Snp, first_term)),
+                    ("term_count", offset_of!(Snp, term_count)),
+                    ("weight", offset_of!(Snp, weight)),
+                    ("sat_ln_alt_hi", offset_of!(Snp, sat_ln_alt_hi)),
+                    ("sat_ln_alt_lo", offset_of!(Snp, sat_ln_alt_lo)),
+                    ("sat_ln_ref_hi", offset_of!(Snp, sat_ln_ref_hi)),
+                    ("sat_ln_ref_lo", offset_of!(Snp, sat_ln_ref_lo)),
+                ],
+            ),
+            (
+                "Term",
+                size_of::<Term>(),
+                vec![
+                    ("genotype_class", offset_of!(Term, genotype_class)),
+                    ("log_weight", offset_of!(Term, log_weight)),
+                ],
+            ),
+        ];
+        for path in shader_paths() {
+            let module = parse(&path);
+            for (name, size, fields) in &expected {
+                let (wgsl_size, offsets) = wgsl_layout(&module, name);
+                assert_eq!(wgsl_size as usize, *size, "{} {name} size", path.display());
+                let want: Vec<(String, u32)> = fields
+                    .iter()
+                    .map(|(f, o)| (f.to_string(), *o as u32))
+                    .collect();
+                assert_eq!(offsets, want, "{} {name} offsets", path.display());
+            }
+        }
+        assert_eq!(size_of::<ClassLogProb>(), 16, "vec4<f32>");
+    }
+
+    #[test]
+    fn poisson_thresholds_are_the_scaled_poisson1_cdf_in_rust_and_wgsl() {
+        let mut cdf = 0.0f64;
+        let mut factorial = 1.0f64;
+        for (k, &t) in POISSON1_THRESHOLDS.iter().enumerate() {
+            if k > 0 {
+                factorial *= k as f64;
+            }
+            cdf += (-1.0f64).exp() / factorial;
+            assert_eq!(t, (cdf * 4_294_967_296.0).floor() as u32, "k = {k}");
+        }
+        let wgsl = include_str!("../../../shaders/cfdna_bootstrap.wgsl");
+        for t in POISSON1_THRESHOLDS {
+            assert!(wgsl.contains(&format!("{t}u")), "{t} missing from the kernel");
+        }
+    }
+
+    #[test]
+    fn bootstrap_counts_average_one_and_depend_on_every_key() {
+        let n = 200_000u32;
+        let total: u64 = (0..n)
+            .map(|i| u64::from(bootstrap_count(42, 3, 7, i)))
+            .sum();
+        let mean = total as f64 / f64::from(n);
+        assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
+        let base: Vec<u32> = (0..64).map(|i| bootstrap_count(42, 3, 7, i)).collect();
+        for other in [
+            (43u64, 3u32, 7u32),
+            (42 | (1 << 40), 3, 7),
+            (42, 4, 7),
+            (42, 3, 8),
+        ] {
+            let v: Vec<u32> = (0..64)
+                .map(|i| bootstrap_count(other.0, other.1, other.2, i))
+                .collect();
+            assert_ne!(base, v, "{other:?}");
+        }
+    }
 }
