@@ -1,6 +1,8 @@
 //! Command line: parse (clap) → resolve into a plain configuration → run.
 //! Exit codes: 0 success, 2 error (ripgrep's convention).
 
+pub mod bench;
+pub mod devices;
 pub mod scan;
 pub mod simulate;
 
@@ -27,6 +29,10 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Write a simulated, scan-ready batch with known donor fractions.
     Simulate(simulate::SimulateArgs),
+    /// List the wgpu adapters (GPUs and software adapters) and their limits.
+    Devices(devices::DevicesArgs),
+    /// Time the CPU and GPU log-likelihood paths on synthetic batches.
+    Bench(bench::BenchArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -42,6 +48,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Devices(a) => devices::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => 0,

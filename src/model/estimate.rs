@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::likelihood::{ClassLogProbs, DispersionGroup, SampleModel, posterior_alt_probability};
 use crate::compute::LoglikBackend;
+use crate::compute::cpu::cfdna_bootstrap::percentile_interval;
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.
@@ -39,6 +40,9 @@ pub struct EstimatorSettings {
     /// A dispersion group needs this many SNPs for its own scale; smaller groups
     /// share the pooled scale.
     pub min_snps_per_dispersion_group: usize,
+    /// SNP-bootstrap replicates per sample (0 = off) and their RNG seed.
+    pub bootstrap_replicates: u32,
+    pub bootstrap_seed: u64,
 }
 
 impl Default for EstimatorSettings {
@@ -52,6 +56,8 @@ impl Default for EstimatorSettings {
             error_bounds: (1e-6, 0.05),
             initial_error_rate: 1e-3,
             min_snps_per_dispersion_group: 20,
+            bootstrap_replicates: 0,
+            bootstrap_seed: 0,
         }
     }
 }
@@ -82,6 +88,8 @@ pub struct FractionEstimate {
     pub dispersion: [f64; 2],
     /// Scale divided into each group's log-likelihood (1 = binomial).
     pub dispersion_scale: [f64; 2],
+    /// SNP-bootstrap 95% percentile interval, when bootstrap replicates were asked for.
+    pub bootstrap_interval: Option<(f64, f64)>,
 }
 
 /// Grid of donor fractions: 0, then log-spaced from `min` to `max`.
@@ -359,7 +367,7 @@ pub fn estimate_batch(
         .collect();
 
     let values = backend.loglik_grids(models, &grids)?;
-    let estimates = models
+    let mut estimates: Vec<FractionEstimate> = models
         .par_iter()
         .zip(grids.par_iter().zip(values.par_iter()))
         .zip(dispersion.par_iter())
@@ -367,6 +375,17 @@ pub fn estimate_batch(
             finish_estimate(m, g, v, *phi, *scales, settings.detection_alpha)
         })
         .collect();
+    if settings.bootstrap_replicates > 0 {
+        let replicates = backend.bootstrap_estimates(
+            models,
+            &grids,
+            settings.bootstrap_replicates,
+            settings.bootstrap_seed,
+        )?;
+        for (e, r) in estimates.iter_mut().zip(&replicates) {
+            e.bootstrap_interval = Some(percentile_interval(r));
+        }
+    }
     Ok(estimates)
 }
 
@@ -400,6 +419,7 @@ fn finish_estimate(
         error_rate: model.error_rate,
         dispersion: [phi[0].0, phi[1].0],
         dispersion_scale: scales,
+        bootstrap_interval: None,
     }
 }
 
