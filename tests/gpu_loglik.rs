@@ -32,13 +32,33 @@ fn spec(mode: EstimationMode, relationship: Relationship, depth: f64) -> Synthet
 fn cases() -> Vec<SyntheticSpec> {
     vec![
         spec(EstimationMode::TwoGenome, Relationship::Unrelated, 500.0),
-        spec(EstimationMode::RecipientOnly, Relationship::Unrelated, 2000.0),
-        spec(EstimationMode::RecipientOnly, Relationship::FullSibling, 300.0),
-        spec(EstimationMode::RecipientOnly, Relationship::ParentChild, 1000.0),
+        spec(
+            EstimationMode::RecipientOnly,
+            Relationship::Unrelated,
+            2000.0,
+        ),
+        spec(
+            EstimationMode::RecipientOnly,
+            Relationship::FullSibling,
+            300.0,
+        ),
+        spec(
+            EstimationMode::RecipientOnly,
+            Relationship::ParentChild,
+            1000.0,
+        ),
         spec(EstimationMode::GenotypeFree, Relationship::Unrelated, 800.0),
-        spec(EstimationMode::GenotypeFree, Relationship::FirstCousin, 150.0),
+        spec(
+            EstimationMode::GenotypeFree,
+            Relationship::FirstCousin,
+            150.0,
+        ),
         // Depth 0.7: a third of the SNPs have no reads at all.
-        spec(EstimationMode::RecipientOnly, Relationship::HalfSibling, 0.7),
+        spec(
+            EstimationMode::RecipientOnly,
+            Relationship::HalfSibling,
+            0.7,
+        ),
     ]
 }
 
@@ -138,7 +158,11 @@ fn many_small_chunks_equal_one_chunk() {
     };
     let models = synthetic_models(&SyntheticSpec {
         samples: 23,
-        ..spec(EstimationMode::RecipientOnly, Relationship::Unrelated, 300.0)
+        ..spec(
+            EstimationMode::RecipientOnly,
+            Relationship::Unrelated,
+            300.0,
+        )
     });
     let grids = grids_for(&models);
     let one = gpu.loglik_grids(&models, &grids).unwrap();

@@ -92,7 +92,11 @@ fn max_relative_difference(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
     worst
 }
 
-fn time_cpu(models: &[SampleModel], grids: &[Vec<f64>], repeats: usize) -> Result<(Duration, Vec<Vec<f64>>)> {
+fn time_cpu(
+    models: &[SampleModel],
+    grids: &[Vec<f64>],
+    repeats: usize,
+) -> Result<(Duration, Vec<Vec<f64>>)> {
     let t = Instant::now();
     let values = CpuBackend.loglik_grids(models, grids)?;
     let first = t.elapsed();
@@ -133,7 +137,9 @@ fn time_gpu(
 
 pub fn run(a: BenchArgs) -> Result<()> {
     if a.sizes.is_empty() || a.snps.is_empty() || a.sizes.contains(&0) {
-        return Err(Error::Usage("--sizes and --snps need positive values".into()));
+        return Err(Error::Usage(
+            "--sizes and --snps need positive values".into(),
+        ));
     }
     if a.grid_points < 10 {
         return Err(Error::Usage("--grid-points must be at least 10".into()));
@@ -155,11 +161,24 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 "note: this adapter is a CPU emulating a GPU (lavapipe/llvmpipe); its figures are not GPU figures"
             );
         }
-        eprintln!("GPU path setup (device, pipelines): {:.3} s", setup.as_secs_f64());
+        eprintln!(
+            "GPU path setup (device, pipelines): {:.3} s",
+            setup.as_secs_f64()
+        );
         println!(
             "{:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>10} {:>10} {:>9}",
-            "samples", "snps", "cpu_s", "pack_s", "upload_s", "kernel_s", "readbk_s", "gpu_e2e_s",
-            "chunks", "cpu_eval/s", "gpu_eval/s", "max_rel"
+            "samples",
+            "snps",
+            "cpu_s",
+            "pack_s",
+            "upload_s",
+            "kernel_s",
+            "readbk_s",
+            "gpu_e2e_s",
+            "chunks",
+            "cpu_eval/s",
+            "gpu_eval/s",
+            "max_rel"
         );
     }
     let mut rows = Vec::new();

@@ -94,7 +94,9 @@ pub fn open_gpu(adapter_name: Option<&str>) -> Result<GpuBackend> {
     let names = list_names(&adapters);
     match pick_adapter(adapters, adapter_name, |_| true)? {
         Some(a) => GpuBackend::new(&a),
-        None => Err(Error::Gpu(format!("no wgpu adapter found; available: {names}"))),
+        None => Err(Error::Gpu(format!(
+            "no wgpu adapter found; available: {names}"
+        ))),
     }
 }
 
@@ -126,7 +128,9 @@ pub fn select_backend(
                 Ok(gpu) => Ok((Box::new(FallbackBackend::new(gpu)), Vec::new())),
                 Err(e) => Ok((
                     Box::new(CpuBackend),
-                    vec![format!("{label} could not be used ({e}): using the CPU path")],
+                    vec![format!(
+                        "{label} could not be used ({e}): using the CPU path"
+                    )],
                 )),
             }
         }

@@ -77,7 +77,11 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// 95% percentile interval of the replicate estimates.
 pub fn percentile_interval(estimates: &[f64]) -> (f64, f64) {
-    let mut sorted: Vec<f64> = estimates.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut sorted: Vec<f64> = estimates
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     (percentile(&sorted, 0.025), percentile(&sorted, 0.975))
 }

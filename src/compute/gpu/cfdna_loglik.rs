@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_pieces};
-use super::context::{GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware};
+use super::context::{
+    GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
+};
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;

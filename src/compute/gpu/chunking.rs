@@ -68,7 +68,9 @@ pub fn plan_pieces(
     let mut out = Vec::new();
     for (s, m) in models.iter().enumerate() {
         let rows = u64::from(replicates) * grids[s].len() as u64;
-        if rows > limits.max_rows() || grids[s].len() as u64 * TABLE_ROW_BYTES > limits.max_binding_bytes {
+        if rows > limits.max_rows()
+            || grids[s].len() as u64 * TABLE_ROW_BYTES > limits.max_binding_bytes
+        {
             return Err(Error::Gpu(format!(
                 "sample {s}: {rows} result rows exceed what one dispatch of this device can hold"
             )));
@@ -219,11 +221,15 @@ pub fn build_chunk(
         }
         d.class_logp.extend_from_slice(&tables[spec.sample]);
         let rows = replicates * g;
-        d.row_piece.extend(std::iter::repeat_n(p as u32, rows as usize));
+        d.row_piece
+            .extend(std::iter::repeat_n(p as u32, rows as usize));
         table_rows += g;
         out_rows += rows;
     }
-    let width = limits.max_workgroups_per_dimension.max(1).min(out_rows.max(1));
+    let width = limits
+        .max_workgroups_per_dimension
+        .max(1)
+        .min(out_rows.max(1));
     d.params = Params {
         row_count: out_rows,
         dispatch_width: width,

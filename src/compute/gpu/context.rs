@@ -69,7 +69,9 @@ pub fn device_type_name(t: wgpu::DeviceType) -> &'static str {
 pub fn is_hardware(t: wgpu::DeviceType) -> bool {
     matches!(
         t,
-        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
     )
 }
 
@@ -331,10 +333,18 @@ impl GpuContext {
         );
         let uploads: [(&mut Slot, &[u8], &str); 5] = [
             (&mut b.pieces, bytemuck::cast_slice(&data.pieces), "pieces"),
-            (&mut b.row_piece, bytemuck::cast_slice(&data.row_piece), "row_piece"),
+            (
+                &mut b.row_piece,
+                bytemuck::cast_slice(&data.row_piece),
+                "row_piece",
+            ),
             (&mut b.snps, bytemuck::cast_slice(&data.snps), "snps"),
             (&mut b.terms, bytemuck::cast_slice(&data.terms), "terms"),
-            (&mut b.class_logp, bytemuck::cast_slice(&data.class_logp), "class_logp"),
+            (
+                &mut b.class_logp,
+                bytemuck::cast_slice(&data.class_logp),
+                "class_logp",
+            ),
         ];
         for (slot, bytes, label) in uploads {
             let buffer = slot.ensure(d, bytes.len() as u64, storage, label);
@@ -342,8 +352,10 @@ impl GpuContext {
                 q.write_buffer(buffer, 0, bytes);
             }
         }
-        b.output.ensure(d, out_bytes, U::STORAGE | U::COPY_SRC, "loglik");
-        b.staging.ensure(d, out_bytes, U::MAP_READ | U::COPY_DST, "staging");
+        b.output
+            .ensure(d, out_bytes, U::STORAGE | U::COPY_SRC, "loglik");
+        b.staging
+            .ensure(d, out_bytes, U::MAP_READ | U::COPY_DST, "staging");
         // An empty submission flushes the staged writes so upload time is its own phase.
         q.submit(std::iter::empty());
         self.wait()?;
@@ -416,7 +428,9 @@ impl GpuContext {
             }) {
                 Ok(stamps) if stamps.len() == 2 && stamps[1] > stamps[0] => {
                     timings.kernel_from_timestamps = true;
-                    Duration::from_nanos(((stamps[1] - stamps[0]) as f64 * ts.period_ns as f64) as u64)
+                    Duration::from_nanos(
+                        ((stamps[1] - stamps[0]) as f64 * ts.period_ns as f64) as u64,
+                    )
                 }
                 _ => wall,
             },

@@ -83,8 +83,8 @@ pub fn split_f64(x: f64) -> (f32, f32) {
 /// against f64 `e^-1 Σ 1/j!` in `tests`; the WGSL copy in
 /// `shaders/cfdna_bootstrap.wgsl` is checked too.
 pub const POISSON1_THRESHOLDS: [u32; 9] = [
-    1580030168, 3160060337, 3950075421, 4213413783, 4279248373, 4292415291, 4294609777,
-    4294923276, 4294962463,
+    1580030168, 3160060337, 3950075421, 4213413783, 4279248373, 4292415291, 4294609777, 4294923276,
+    4294962463,
 ];
 
 /// Wellons' `lowbias32` integer hash (hash-prospector); WGSL twin in the kernel.
@@ -140,7 +140,10 @@ mod tests {
     #[test]
     fn every_wgsl_file_in_shaders_parses_and_validates() {
         let paths = shader_paths();
-        assert!(paths.len() >= 2, "expected the loglik and bootstrap kernels");
+        assert!(
+            paths.len() >= 2,
+            "expected the loglik and bootstrap kernels"
+        );
         for path in paths {
             let module = parse(&path);
             naga::valid::Validator::new(
@@ -249,7 +252,10 @@ mod tests {
         }
         let wgsl = include_str!("../../../shaders/cfdna_bootstrap.wgsl");
         for t in POISSON1_THRESHOLDS {
-            assert!(wgsl.contains(&format!("{t}u")), "{t} missing from the kernel");
+            assert!(
+                wgsl.contains(&format!("{t}u")),
+                "{t} missing from the kernel"
+            );
         }
     }
 
