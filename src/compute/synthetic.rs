@@ -27,7 +27,7 @@ const FRACTIONS: [f64; 5] = [0.001, 0.005, 0.02, 0.08, 0.2];
 
 /// True donor fraction of synthetic sample `s`.
 pub fn synthetic_fraction(s: usize) -> f64 {
-    if s % 3 == 0 {
+    if s.is_multiple_of(3) {
         0.0
     } else {
         FRACTIONS[s % FRACTIONS.len()]

@@ -173,9 +173,12 @@ mod tests {
         panic!("struct {name} not found");
     }
 
+    /// (struct name, Rust size, (field, Rust offset)…).
+    type ExpectedLayout = (&'static str, usize, Vec<(&'static str, usize)>);
+
     #[test]
     fn wgsl_structs_match_the_repr_c_layout() {
-        let expected: [(&str, usize, Vec<(&str, usize)>); 4] = [
+        let expected: [ExpectedLayout; 4] = [
             (
                 "Params",
                 size_of::<Params>(),
