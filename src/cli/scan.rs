@@ -152,12 +152,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
         ProgressBar::hidden()
     };
 
+    // Before reading inputs: a bad --adapter should fail fast.
+    let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
     let t_load = t0.elapsed();
 
-    let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     bar.set_message(format!(
         "estimating {} samples on {}",
         batch.samples.len(),

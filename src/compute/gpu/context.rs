@@ -247,6 +247,13 @@ impl GpuContext {
         Ok(ctx)
     }
 
+    /// Destroy the device as a driver crash would lose it: tests use this to
+    /// check that device loss becomes `Error::Gpu` and that auto falls back.
+    #[doc(hidden)]
+    pub fn destroy_device_for_test(&self) {
+        self.device.destroy();
+    }
+
     pub fn has_timestamps(&self) -> bool {
         self.timestamps.is_some()
     }
