@@ -49,6 +49,7 @@ fn draw(
             error_rate: 1e-3,
             dispersion: [1.0, 1.0],
             dispersion_scale: [1.0, 1.0],
+            bootstrap_interval: None,
         }),
         snps: SnpAccounting::default(),
         qc,

@@ -1,7 +1,9 @@
 //! Command line: parse (clap) → resolve into a plain configuration → run.
 //! Exit codes: 0 success, 2 error (ripgrep's convention).
 
+pub mod bench;
 pub mod config;
+pub mod devices;
 pub mod lod;
 pub mod scan;
 pub mod simulate;
@@ -33,6 +35,10 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Limits of blank and detection for a panel by parametric simulation.
     Lod(lod::LodArgs),
+    /// List the wgpu adapters (GPUs and software adapters) and their limits.
+    Devices(devices::DevicesArgs),
+    /// Time the CPU and GPU log-likelihood paths on synthetic batches.
+    Bench(bench::BenchArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -50,6 +56,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Config(a) => config::run(a),
         Command::Lod(a) => lod::run(a),
+        Command::Devices(a) => devices::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => 0,

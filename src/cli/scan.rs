@@ -5,8 +5,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::compute::LoglikBackend;
-use crate::compute::cpu::CpuBackend;
+use crate::compute::select::{BackendChoice, select_backend};
 use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
@@ -61,6 +60,19 @@ pub struct ScanArgs {
     /// Also write samples.json and transplants.json (for LIMS import).
     #[arg(long)]
     pub json: bool,
+    /// Compute backend: auto (a hardware GPU if present, else CPU), gpu (any
+    /// wgpu adapter, software ones included), cpu.
+    #[arg(long, value_enum, env = "GRAFTSCAN_BACKEND", default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Use the wgpu adapter whose name contains NAME (see `graftscan devices`).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// SNP-bootstrap replicates per sample for a percentile interval (0 = off).
+    #[arg(long, value_name = "B", default_value_t = 0)]
+    pub bootstrap: u32,
+    /// Seed of the bootstrap resampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 struct ScanPlan {
@@ -120,6 +132,8 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
                 OverdispersionArg::Quasi => Overdispersion::Quasi,
                 OverdispersionArg::None => Overdispersion::None,
             },
+            bootstrap_replicates: a.bootstrap,
+            bootstrap_seed: a.seed,
             ..EstimatorSettings::default()
         },
         qc: QcThresholds::default(),
@@ -158,19 +172,26 @@ pub fn run(a: ScanArgs) -> Result<()> {
         ProgressBar::hidden()
     };
 
+    // Before reading inputs: a bad --adapter should fail fast.
+    let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
     let t_load = t0.elapsed();
 
-    let backend = CpuBackend;
     bar.set_message(format!(
         "estimating {} samples on {}",
         batch.samples.len(),
         backend.info().description
     ));
     let t1 = Instant::now();
-    let outcome = run_scan(&mut batch, &backend, &plan.estimator, &plan.qc, &plan.risk)?;
+    let outcome = run_scan(
+        &mut batch,
+        backend.as_ref(),
+        &plan.estimator,
+        &plan.qc,
+        &plan.risk,
+    )?;
     let immunology = HashMap::new();
     let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
@@ -214,6 +235,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         set.add("transplants.json", transplants_json);
     }
     let mut warnings = batch.warnings.clone();
+    warnings.extend(backend.warnings());
     if plan.panel_found_in_dir {
         warnings.push("using panel.tsv found in the batch folder for allele frequencies".into());
     }
@@ -231,6 +253,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         },
         "backend": backend.info(),
         "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
+        "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,

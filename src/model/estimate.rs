@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::likelihood::{ClassLogProbs, DispersionGroup, SampleModel, posterior_alt_probability};
 use crate::compute::LoglikBackend;
+use crate::compute::cpu::cfdna_bootstrap::percentile_interval;
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.
@@ -42,6 +43,9 @@ pub struct EstimatorSettings {
     /// Two-genome samples need this many concordant homozygous SNPs to take the
     /// error rate from them; otherwise e is estimated jointly with f.
     pub min_concordant_snps: usize,
+    /// SNP-bootstrap replicates per sample (0 = off) and their RNG seed.
+    pub bootstrap_replicates: u32,
+    pub bootstrap_seed: u64,
 }
 
 impl Default for EstimatorSettings {
@@ -56,6 +60,8 @@ impl Default for EstimatorSettings {
             initial_error_rate: 1e-3,
             min_snps_per_dispersion_group: 20,
             min_concordant_snps: 20,
+            bootstrap_replicates: 0,
+            bootstrap_seed: 0,
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct FractionEstimate {
     pub dispersion: [f64; 2],
     /// Scale divided into each group's log-likelihood (1 = binomial).
     pub dispersion_scale: [f64; 2],
+    /// SNP-bootstrap 95% percentile interval, when bootstrap replicates were asked for.
+    pub bootstrap_interval: Option<(f64, f64)>,
 }
 
 /// Grid of donor fractions: 0, then log-spaced from `min` to `max`.
@@ -474,7 +482,7 @@ fn estimate_with_fitted_errors(
         .collect();
 
     let values = backend.loglik_grids(models, grids)?;
-    let estimates = models
+    let mut estimates: Vec<FractionEstimate> = models
         .par_iter()
         .zip(grids.par_iter().zip(values.par_iter()))
         .zip(dispersion.par_iter())
@@ -482,6 +490,17 @@ fn estimate_with_fitted_errors(
             finish_estimate(m, g, v, *phi, *scales, settings.detection_alpha)
         })
         .collect();
+    if settings.bootstrap_replicates > 0 {
+        let replicates = backend.bootstrap_estimates(
+            models,
+            grids,
+            settings.bootstrap_replicates,
+            settings.bootstrap_seed,
+        )?;
+        for (e, r) in estimates.iter_mut().zip(&replicates) {
+            e.bootstrap_interval = Some(percentile_interval(r));
+        }
+    }
     Ok(estimates)
 }
 
@@ -517,6 +536,7 @@ fn finish_estimate(
         error_rate: model.error_rate,
         dispersion: [phi[0].0, phi[1].0],
         dispersion_scale: scales,
+        bootstrap_interval: None,
     }
 }
 

@@ -80,13 +80,25 @@ fn num(x: f64, digits: usize) -> String {
     }
 }
 
+/// Bootstrap columns appear only when some sample has a bootstrap interval.
+pub const BOOTSTRAP_COLUMNS: &[&str] = &["boot_ci_low_pct", "boot_ci_high_pct"];
+
 pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Vec<u8>> {
     let by_id: HashMap<&str, &SampleRisk> = risk
         .samples
         .iter()
         .map(|r| (r.sample_id.as_str(), r))
         .collect();
-    let mut rows = vec![SAMPLE_COLUMNS.iter().map(|s| s.to_string()).collect()];
+    let bootstrap = samples.iter().any(|s| {
+        s.estimate
+            .as_ref()
+            .is_some_and(|e| e.bootstrap_interval.is_some())
+    });
+    let mut header: Vec<String> = SAMPLE_COLUMNS.iter().map(|s| s.to_string()).collect();
+    if bootstrap {
+        header.extend(BOOTSTRAP_COLUMNS.iter().map(|s| s.to_string()));
+    }
+    let mut rows = vec![header];
     for s in samples {
         let r = by_id.get(s.sample_id.as_str());
         let e = s.estimate.as_ref();
@@ -144,6 +156,13 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
                 .map(|c| change_label(c).to_string())
                 .unwrap_or_default(),
         ]);
+        if bootstrap {
+            let b = e.and_then(|e| e.bootstrap_interval);
+            if let Some(row) = rows.last_mut() {
+                row.push(b.map(|b| pct(b.0)).unwrap_or_default());
+                row.push(b.map(|b| pct(b.1)).unwrap_or_default());
+            }
+        }
     }
     csv_bytes(rows)
 }

@@ -1,7 +1,38 @@
-//! Shared test helpers.
+//! GPU test policy: without an adapter a test is skipped on a developer machine
+//! (with the reason printed) but FAILS in CI (env CI=true), where lavapipe is
+//! installed and a missing adapter means a broken setup. An adapter that exists
+//! but cannot run the kernels is always a failure, never a skip.
+
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+
+use graftscan::compute::LoglikBackend;
+use graftscan::compute::gpu::GpuBackend;
+use graftscan::compute::select::{enumerate_adapters, open_gpu};
+
+/// The GPU backend on any adapter (lavapipe counts), or `None` to skip.
+pub fn gpu_or_skip(test: &str) -> Option<GpuBackend> {
+    if enumerate_adapters().is_empty() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: CI=true but wgpu finds no adapter (install mesa-vulkan-drivers)");
+        }
+        eprintln!("skipping {test}: wgpu finds no adapter on this machine");
+        return None;
+    }
+    match open_gpu(None) {
+        Ok(b) => {
+            eprintln!("{test}: running on {}", b.info().description);
+            Some(b)
+        }
+        Err(e) => panic!("{test}: an adapter exists but the GPU backend failed: {e}"),
+    }
+}
+
+/// |a − b| ≤ rel · max(|a|, |b|) + abs.
+pub fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()) + abs
+}
 
 /// The shared real-data folder beside the checkout. Outside CI a missing folder
 /// skips the test with a printed reason; with CI=true it is a failure.

@@ -25,6 +25,7 @@ impl LoglikBackend for CpuBackend {
             kind: "cpu".into(),
             description: format!("CPU (rayon, {} threads)", rayon::current_num_threads()),
             threads: Some(rayon::current_num_threads()),
+            ..BackendInfo::default()
         }
     }
 

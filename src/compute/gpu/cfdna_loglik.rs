@@ -1,0 +1,149 @@
+//! Host side of `shaders/cfdna_loglik.wgsl`: pack a batch into chunks, run the
+//! kernel, add the pieces' partial sums in f64. CPU twin:
+//! `compute/cpu/cfdna_loglik.rs`.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_pieces};
+use super::context::{
+    GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
+};
+use crate::compute::{BackendInfo, LoglikBackend};
+use crate::error::{Error, Result};
+use crate::model::SampleModel;
+
+pub struct GpuBackend {
+    pub ctx: GpuContext,
+    /// Test/bench knob: cap the SNP and term bytes of one chunk (forces many
+    /// chunks on small batches). `None` = the device limits.
+    pub max_chunk_bytes: Option<u64>,
+    /// Test/bench knob: cap the samples (pieces) per chunk.
+    pub max_samples_per_chunk: Option<usize>,
+    timings: Mutex<PhaseTimings>,
+}
+
+impl GpuBackend {
+    pub fn new(adapter: &wgpu::Adapter) -> Result<Self> {
+        Ok(GpuBackend {
+            ctx: GpuContext::new(adapter)?,
+            max_chunk_bytes: None,
+            max_samples_per_chunk: None,
+            timings: Mutex::new(PhaseTimings::default()),
+        })
+    }
+
+    /// Phase timings summed since the last `take_timings`.
+    pub fn take_timings(&self) -> PhaseTimings {
+        self.timings
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+    }
+
+    fn limits(&self) -> ChunkLimits {
+        ChunkLimits {
+            max_binding_bytes: self.ctx.max_binding_bytes(),
+            max_workgroups_per_dimension: self.ctx.max_workgroups_per_dimension(),
+            max_data_bytes: self.max_chunk_bytes,
+            max_pieces: self.max_samples_per_chunk,
+        }
+    }
+
+    /// Row values per sample (`replicates · grid` each, replicate-major), summed
+    /// over the sample's pieces in f64.
+    pub(crate) fn evaluate(
+        &self,
+        kernel: Kernel,
+        models: &[SampleModel],
+        grids: &[Vec<f64>],
+        replicates: u32,
+        seed: u64,
+        sample_base: u32,
+    ) -> Result<Vec<Vec<f64>>> {
+        if models.len() != grids.len() {
+            return Err(Error::Gpu("one grid per sample is required".into()));
+        }
+        let mut out: Vec<Vec<f64>> = grids
+            .iter()
+            .map(|g| vec![0.0; replicates as usize * g.len()])
+            .collect();
+        if models.is_empty() || replicates == 0 {
+            return Ok(out);
+        }
+        let limits = self.limits();
+        let mut timings = PhaseTimings::default();
+        let t = Instant::now();
+        let pieces = plan_pieces(models, grids, replicates, &limits)?;
+        let chunks = plan_chunks(&pieces, grids, replicates, &limits);
+        let tables = class_tables(models, grids);
+        timings.pack += t.elapsed();
+        for range in chunks {
+            let t = Instant::now();
+            let chunk_pieces = &pieces[range];
+            let data = build_chunk(
+                models,
+                grids,
+                &tables,
+                chunk_pieces,
+                replicates,
+                seed,
+                sample_base,
+                &limits,
+            );
+            timings.pack += t.elapsed();
+            let (values, chunk_timings) = self.ctx.run_chunk(kernel, &data)?;
+            timings.add(&chunk_timings);
+            let t = Instant::now();
+            for (spec, piece) in chunk_pieces.iter().zip(&data.pieces) {
+                let first = piece.first_out_row as usize;
+                let dest = &mut out[spec.sample];
+                let src = values.get(first..first + dest.len()).ok_or_else(|| {
+                    Error::Gpu("the kernel returned fewer rows than dispatched".into())
+                })?;
+                for (d, v) in dest.iter_mut().zip(src) {
+                    *d += f64::from(*v);
+                }
+            }
+            timings.pack += t.elapsed();
+        }
+        if let Ok(mut total) = self.timings.lock() {
+            total.add(&timings);
+        }
+        Ok(out)
+    }
+}
+
+impl LoglikBackend for GpuBackend {
+    fn info(&self) -> BackendInfo {
+        let i = &self.ctx.info;
+        BackendInfo {
+            kind: if is_hardware(i.device_type) {
+                "gpu".into()
+            } else {
+                "software_adapter".into()
+            },
+            description: adapter_label(i),
+            threads: None,
+            adapter: Some(i.name.clone()),
+            device_type: Some(device_type_name(i.device_type).into()),
+            driver: Some(i.driver.clone()),
+            driver_info: Some(i.driver_info.clone()),
+            wgpu_backend: Some(format!("{:?}", i.backend)),
+        }
+    }
+
+    fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.evaluate(Kernel::Loglik, models, grids, 1, 0, 0)
+    }
+
+    fn bootstrap_estimates(
+        &self,
+        models: &[SampleModel],
+        grids: &[Vec<f64>],
+        replicates: u32,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>> {
+        super::cfdna_bootstrap::bootstrap_estimates(self, models, grids, replicates, seed)
+    }
+}

@@ -1,0 +1,240 @@
+//! Splitting a batch into chunks that fit the device: every storage binding
+//! under `max_storage_buffer_binding_size` and `max_buffer_size`, every
+//! dispatch under `max_compute_workgroups_per_dimension`². A sample too large
+//! for one chunk is split into pieces of consecutive SNPs whose partial sums
+//! the host adds in f64, so no batch fails for being big.
+
+use std::ops::Range;
+
+use super::layout::{ClassLogProb, Params, Piece, Snp, Term, split_f64};
+use crate::error::{Error, Result};
+use crate::model::SampleModel;
+use crate::model::likelihood::{ClassLogProbs, GENOTYPE_CLASSES};
+
+use super::context::ChunkData;
+
+const SNP_BYTES: u64 = std::mem::size_of::<Snp>() as u64;
+const TERM_BYTES: u64 = std::mem::size_of::<Term>() as u64;
+const PIECE_BYTES: u64 = std::mem::size_of::<Piece>() as u64;
+const TABLE_ROW_BYTES: u64 = (GENOTYPE_CLASSES * std::mem::size_of::<ClassLogProb>()) as u64;
+
+/// Bounds on one chunk: the device's, optionally tightened (tests force many
+/// small chunks through `max_data_bytes` / `max_pieces`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkLimits {
+    pub max_binding_bytes: u64,
+    pub max_workgroups_per_dimension: u32,
+    /// Cap on the SNP and term buffers of a chunk (bytes each).
+    pub max_data_bytes: Option<u64>,
+    /// Cap on pieces (≈ samples) per chunk.
+    pub max_pieces: Option<usize>,
+}
+
+impl ChunkLimits {
+    fn data_bytes(&self) -> u64 {
+        self.max_data_bytes
+            .map_or(self.max_binding_bytes, |m| m.min(self.max_binding_bytes))
+    }
+
+    fn max_rows(&self) -> u64 {
+        let wg = u64::from(self.max_workgroups_per_dimension.max(1));
+        (wg * wg)
+            .min(self.max_binding_bytes / 4)
+            .min(u64::from(u32::MAX))
+    }
+}
+
+/// SNPs `snps` of sample `sample`.
+#[derive(Debug, Clone)]
+pub struct PieceSpec {
+    pub sample: usize,
+    pub snps: Range<usize>,
+    pub terms: u64,
+}
+
+/// Cut every sample into pieces whose SNP and term bytes fit one chunk.
+pub fn plan_pieces(
+    models: &[SampleModel],
+    grids: &[Vec<f64>],
+    replicates: u32,
+    limits: &ChunkLimits,
+) -> Result<Vec<PieceSpec>> {
+    let data = limits.data_bytes();
+    if data < SNP_BYTES.max(TERM_BYTES * GENOTYPE_CLASSES as u64) {
+        return Err(Error::Gpu(format!(
+            "a chunk of {data} bytes cannot hold a single SNP"
+        )));
+    }
+    let mut out = Vec::new();
+    for (s, m) in models.iter().enumerate() {
+        let rows = u64::from(replicates) * grids[s].len() as u64;
+        if rows > limits.max_rows()
+            || grids[s].len() as u64 * TABLE_ROW_BYTES > limits.max_binding_bytes
+        {
+            return Err(Error::Gpu(format!(
+                "sample {s}: {rows} result rows exceed what one dispatch of this device can hold"
+            )));
+        }
+        let mut start = 0;
+        let mut terms = 0u64;
+        for (i, snp) in m.snps.iter().enumerate() {
+            let t = u64::from(snp.term_count);
+            let count = (i - start) as u64;
+            if count > 0 && ((count + 1) * SNP_BYTES > data || (terms + t) * TERM_BYTES > data) {
+                out.push(PieceSpec {
+                    sample: s,
+                    snps: start..i,
+                    terms,
+                });
+                start = i;
+                terms = 0;
+            }
+            terms += t;
+        }
+        // Also the (possibly empty) tail: a sample with no SNPs still has rows.
+        out.push(PieceSpec {
+            sample: s,
+            snps: start..m.snps.len(),
+            terms,
+        });
+    }
+    Ok(out)
+}
+
+/// Group consecutive pieces into chunks within every limit.
+pub fn plan_chunks(
+    pieces: &[PieceSpec],
+    grids: &[Vec<f64>],
+    replicates: u32,
+    limits: &ChunkLimits,
+) -> Vec<Range<usize>> {
+    let data = limits.data_bytes();
+    let mut chunks = Vec::new();
+    let (mut start, mut snps, mut terms, mut rows, mut tables) = (0usize, 0u64, 0u64, 0u64, 0u64);
+    for (p, piece) in pieces.iter().enumerate() {
+        let g = grids[piece.sample].len() as u64;
+        let (s, t, r, tb) = (
+            piece.snps.len() as u64,
+            piece.terms,
+            u64::from(replicates) * g,
+            g,
+        );
+        let n = (p - start) as u64;
+        let full = n > 0
+            && ((snps + s) * SNP_BYTES > data
+                || (terms + t) * TERM_BYTES > data
+                || rows + r > limits.max_rows()
+                || (tables + tb) * TABLE_ROW_BYTES > limits.max_binding_bytes
+                || (n + 1) * PIECE_BYTES > limits.max_binding_bytes
+                || limits.max_pieces.is_some_and(|m| n as usize >= m.max(1)));
+        if full {
+            chunks.push(start..p);
+            start = p;
+            (snps, terms, rows, tables) = (0, 0, 0, 0);
+        }
+        snps += s;
+        terms += t;
+        rows += r;
+        tables += tb;
+    }
+    if start < pieces.len() {
+        chunks.push(start..pieces.len());
+    }
+    chunks
+}
+
+/// ln π / ln(1 − π) of each sample's grid in f64, rounded once to f32.
+pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<Vec<ClassLogProb>> {
+    models
+        .iter()
+        .zip(grids)
+        .map(|(m, g)| {
+            let mut rows = Vec::with_capacity(g.len() * GENOTYPE_CLASSES);
+            for &f in g {
+                let t = ClassLogProbs::new(f, m.error_rate);
+                for c in 0..GENOTYPE_CLASSES {
+                    let (a_hi, a_lo) = split_f64(t.ln_alt[c]);
+                    let (r_hi, r_lo) = split_f64(t.ln_ref[c]);
+                    rows.push([a_hi, a_lo, r_hi, r_lo]);
+                }
+            }
+            rows
+        })
+        .collect()
+}
+
+/// Pack one chunk into the shared layout. `sample_base` offsets the RNG's
+/// sample index when the caller processes a batch in slices.
+#[allow(clippy::too_many_arguments)]
+pub fn build_chunk(
+    models: &[SampleModel],
+    grids: &[Vec<f64>],
+    tables: &[Vec<ClassLogProb>],
+    pieces: &[PieceSpec],
+    replicates: u32,
+    seed: u64,
+    sample_base: u32,
+    limits: &ChunkLimits,
+) -> ChunkData {
+    let mut d = ChunkData::default();
+    let (mut table_rows, mut out_rows) = (0u32, 0u32);
+    for (p, spec) in pieces.iter().enumerate() {
+        let m = &models[spec.sample];
+        let g = grids[spec.sample].len() as u32;
+        d.pieces.push(Piece {
+            first_snp: d.snps.len() as u32,
+            snp_count: spec.snps.len() as u32,
+            first_table_row: table_rows,
+            grid_count: g,
+            first_out_row: out_rows,
+            replicate_count: replicates,
+            sample_index: sample_base + spec.sample as u32,
+            snp_offset: spec.snps.start as u32,
+        });
+        for snp in &m.snps[spec.snps.clone()] {
+            let (k, n) = (f64::from(snp.alt), f64::from(snp.depth));
+            let (alt_hi, alt_lo) = if snp.alt > 0 {
+                split_f64((k / n).ln())
+            } else {
+                (0.0, 0.0)
+            };
+            let (ref_hi, ref_lo) = if snp.alt < snp.depth {
+                split_f64(((n - k) / n).ln())
+            } else {
+                (0.0, 0.0)
+            };
+            d.snps.push(Snp {
+                alt: snp.alt,
+                depth: snp.depth,
+                first_term: d.terms.len() as u32,
+                term_count: snp.term_count,
+                weight: snp.weight as f32,
+                sat_ln_alt_hi: alt_hi,
+                sat_ln_alt_lo: alt_lo,
+                sat_ln_ref_hi: ref_hi,
+                sat_ln_ref_lo: ref_lo,
+            });
+            d.terms.extend(m.snp_terms(snp).iter().map(|t| Term {
+                genotype_class: u32::from(t.class),
+                log_weight: t.log_weight as f32,
+            }));
+        }
+        d.class_logp.extend_from_slice(&tables[spec.sample]);
+        let rows = replicates * g;
+        d.row_piece
+            .extend(std::iter::repeat_n(p as u32, rows as usize));
+        table_rows += g;
+        out_rows += rows;
+    }
+    let width = limits
+        .max_workgroups_per_dimension
+        .max(1)
+        .min(out_rows.max(1));
+    d.params = Params {
+        row_count: out_rows,
+        dispatch_width: width,
+        seed_lo: seed as u32,
+        seed_hi: (seed >> 32) as u32,
+    };
+    d
+}
