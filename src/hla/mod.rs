@@ -13,4 +13,5 @@ pub mod gl_string;
 pub mod mismatch;
 pub mod nomenclature;
 pub mod release;
+pub mod transplant;
 pub mod typing;
