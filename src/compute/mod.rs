@@ -3,6 +3,7 @@
 //! machines without a GPU and the oracle in differential tests.
 
 pub mod cpu;
+pub mod gpu;
 
 use crate::error::Result;
 use crate::model::SampleModel;

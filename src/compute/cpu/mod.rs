@@ -1,5 +1,6 @@
 //! CPU twins of the GPU kernels, multi-threaded with rayon.
 
 pub mod cfdna_loglik;
+pub mod hla_mismatch;
 
 pub use cfdna_loglik::CpuBackend;

@@ -1,0 +1,1 @@
+pub mod hla_mismatch;
