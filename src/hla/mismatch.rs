@@ -134,7 +134,7 @@ struct Reduced {
     label: String,
 }
 
-fn allele_key(item: &TypedItem) -> Option<Key> {
+pub(crate) fn allele_key(item: &TypedItem) -> Option<Key> {
     match item {
         TypedItem::Allele(a) => Some(Key::Allele(
             a.gene,
@@ -149,7 +149,11 @@ fn allele_key(item: &TypedItem) -> Option<Key> {
     }
 }
 
-fn antigen_keys(item: &TypedItem, release: Option<&Release>, broad: bool) -> Option<Vec<Antigen>> {
+pub(crate) fn antigen_keys(
+    item: &TypedItem,
+    release: Option<&Release>,
+    broad: bool,
+) -> Option<Vec<Antigen>> {
     let antigens = match item {
         TypedItem::Antigen(a) => vec![*a],
         TypedItem::Allele(a) => {

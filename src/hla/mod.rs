@@ -13,5 +13,6 @@ pub mod gl_string;
 pub mod mismatch;
 pub mod nomenclature;
 pub mod release;
+pub mod screen;
 pub mod transplant;
 pub mod typing;
