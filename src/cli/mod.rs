@@ -1,6 +1,7 @@
 //! Command line: parse (clap) → resolve into a plain configuration → run.
 //! Exit codes: 0 success, 2 error (ripgrep's convention).
 
+pub mod hla;
 pub mod scan;
 pub mod simulate;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Write a simulated, scan-ready batch with known donor fractions.
     Simulate(simulate::SimulateArgs),
+    /// HLA matching: screen a donor pool against recipients.
+    Hla(hla::HlaArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -42,6 +45,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Hla(a) => hla::run(a),
     };
     match result {
         Ok(()) => 0,
