@@ -231,7 +231,7 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         "wiebe_thresholds": thresholds,
         "backend": backend.describe(),
         "backend_note": backend_note,
-        "seconds": {"read": read_s, "screen": screen_s, "total": started.elapsed().as_secs_f64()},
+        "seconds": {"read": read_s, "screen": screen_s, "backend": out.backend_seconds, "decode_and_rank": out.decode_seconds, "total": started.elapsed().as_secs_f64()},
         "inputs": input_digests(&inputs)?,
     });
     let mut set = OutputSet::default();
@@ -248,12 +248,14 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
             eprintln!("note: {n}");
         }
         eprintln!(
-            "screened {} donors × {} recipients = {} pairs on {} in {:.2} s",
+            "screened {} donors × {} recipients = {} pairs on {} in {:.2} s (backend {:.2} s, decode and rank {:.2} s)",
             donors.len(),
             recipients.len(),
             out.pairs,
             backend.describe(),
-            screen_s
+            screen_s,
+            out.backend_seconds,
+            out.decode_seconds
         );
         if let Some(r) = &release {
             eprintln!("reference: {}", r.citation());

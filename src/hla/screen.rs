@@ -572,6 +572,10 @@ pub struct ScreenOutput {
     pub top_csv: Vec<u8>,
     pub pairs: u64,
     pub levels: Vec<(Locus, Level)>,
+    /// Wall time in the backend (kernel, transfers) and in host-side decoding,
+    /// ranking and row rendering.
+    pub backend_seconds: f64,
+    pub decode_seconds: f64,
 }
 
 /// Screen every donor against every recipient on `backend`.
@@ -617,7 +621,10 @@ pub fn screen(
     };
     let mut best: HashMap<(usize, usize), PairLoads> = HashMap::new();
     let mut n_pairs = 0u64;
+    let mut decode = std::time::Duration::ZERO;
+    let started = std::time::Instant::now();
     backend.run(&batch, &mut |chunk| {
+        let t = std::time::Instant::now();
         for rl in 0..chunk.n_recipients {
             let r = chunk.recipient_start + rl;
             for dl in 0..chunk.n_donors {
@@ -656,8 +663,10 @@ pub fn screen(
                 }
             }
         }
+        decode += t.elapsed();
         Ok(())
     })?;
+    let total = started.elapsed();
     let pairs_csv = settings.write_pairs.then(|| {
         let header = pairs_header(has_eplets);
         let total: usize = header.len() + pair_text.iter().map(String::len).sum::<usize>();
@@ -691,6 +700,8 @@ pub fn screen(
         top_csv: top.into_bytes(),
         pairs: n_pairs,
         levels: plan.levels,
+        backend_seconds: total.saturating_sub(decode).as_secs_f64(),
+        decode_seconds: decode.as_secs_f64(),
     })
 }
 
