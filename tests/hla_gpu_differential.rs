@@ -125,3 +125,64 @@ fn pools_larger_than_one_binding_are_chunked_with_identical_results() {
         );
     }
 }
+
+#[test]
+fn transplant_pairs_screen_identically_on_cpu_and_gpu() {
+    use graftscan::hla::eplets::{EpletGroup, EpletTable, WiebeThresholds};
+    use graftscan::hla::mismatch::{AntigenEquivalence, LevelRequest};
+    use graftscan::hla::screen::{RankBy, ScreenSettings, pair_loads};
+    use graftscan::hla::typing::Typing;
+    let Some(gpu) = gpu() else { return };
+    let table = EpletTable::from_rows(
+        "synthetic 3.1",
+        [
+            ("A*90:01", "1A", EpletGroup::ClassI, true),
+            ("B*90:02", "3B", EpletGroup::ClassI, false),
+            ("DRB1*90:02", "11DR", EpletGroup::Dr, true),
+            ("DQB1*90:02", "31QB", EpletGroup::Dq, true),
+            ("DQA1*90:02", "21QA", EpletGroup::Dq, false),
+        ],
+    )
+    .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let typing = |rng: &mut ChaCha8Rng| {
+        let mut pick = |g: &str| format!("{g}*90:0{}", rng.random_range(1..=3));
+        Typing::parse_gl(&format!(
+            "{}+{}^{}^{}+{}^{}^{}+{}",
+            pick("A"),
+            pick("A"),
+            pick("B"),
+            pick("DRB1"),
+            pick("DRB1"),
+            pick("DQA1"),
+            pick("DQB1"),
+            pick("DQB1")
+        ))
+        .unwrap()
+    };
+    let people: Vec<(Typing, Typing)> = (0..300)
+        .map(|_| (typing(&mut rng), typing(&mut rng)))
+        .collect();
+    let pairs: Vec<(&Typing, &Typing)> = people.iter().map(|(r, d)| (r, d)).collect();
+    let settings = ScreenSettings {
+        equivalence: AntigenEquivalence::Split,
+        level: LevelRequest::Auto,
+        top_k: 0,
+        rank_by: RankBy::Mismatches,
+        write_pairs: false,
+    };
+    let th = WiebeThresholds::hlamatchmaker_3_1();
+    let cpu = pair_loads(
+        &pairs,
+        None,
+        Some(&table),
+        Some(&th),
+        &settings,
+        &CpuHlaMismatch::default(),
+    )
+    .unwrap();
+    let on_gpu = pair_loads(&pairs, None, Some(&table), Some(&th), &settings, &gpu).unwrap();
+    assert_eq!(cpu.len(), 300);
+    assert!(cpu.iter().any(|p| p.total_mismatches() > 0));
+    assert_eq!(cpu, on_gpu);
+}

@@ -131,3 +131,77 @@ fn classic_abdr_mismatch_uses_antigens_from_the_release() {
     assert_eq!(m.locus(Locus::Drb1).unwrap().items, vec!["DR18"]);
     assert_eq!(m.abdr, Some(2));
 }
+
+#[test]
+fn typing_files_name_person_locus_value_and_line_for_alleles_absent_from_the_release() {
+    let Some(r) = release() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("donors.csv");
+    std::fs::write(
+        &p,
+        "person_id,A_1,A_2,DRB1_1,DRB1_2\nD1,A*02:01,A*01:01,DRB1*03:01,\nD7,A*02:01,A*01:01,DRB1*03:777,\n",
+    )
+    .unwrap();
+    let e = graftscan::hla::typing::read_typing_csv(&p, Some(&r))
+        .unwrap_err()
+        .to_string();
+    for part in ["line 3", "D7", "DRB1", "DRB1*03:777", "3.58.0"] {
+        assert!(e.contains(part), "'{part}' missing from: {e}");
+    }
+}
+
+#[test]
+fn screen_with_the_release_compares_at_antigen_level_and_lists_dsas() {
+    let Some(_) = release() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ipd-imgt-hla/3.58.0");
+    std::fs::write(
+        dir.path().join("r.csv"),
+        "person_id,gl_string\nR1,A*02:01+A*24:02^B*15:01+B*08:01^DRB1*03:01+DRB1*15:01\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("d.csv"),
+        "person_id,gl_string\nD1,A*02:05+A*23:01^B*15:01+B*07:02^DRB1*03:01+DRB1*15:01\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("sab.csv"),
+        "recipient_id,serum_date,specificity,mfi\nR1,2026-02-01,B7,4200\nR1,2026-02-01,A*23:01,800\n",
+    )
+    .unwrap();
+    let s = |p: &str| dir.path().join(p).to_str().unwrap().to_string();
+    let args = [
+        "graftscan".to_string(),
+        "hla".into(),
+        "screen".into(),
+        "--quiet".into(),
+        "--backend".into(),
+        "cpu".into(),
+        "--hla-db".into(),
+        db.to_str().unwrap().into(),
+        "--recipients".into(),
+        s("r.csv"),
+        "--donors".into(),
+        s("d.csv"),
+        "--antibodies".into(),
+        s("sab.csv"),
+        "--out".into(),
+        s("out"),
+    ];
+    assert_eq!(graftscan::cli::run(args.into_iter().map(Into::into)), 0);
+    let top = std::fs::read_to_string(dir.path().join("out/top_donors.csv")).unwrap();
+    let row = top.lines().nth(1).unwrap();
+    // A: A*02:05 is A2 (matched), A23 ≠ A24 at split level: 1. B7: 1. DR: 0.
+    assert!(row.starts_with("1,R1,D1,1,1,"), "{top}");
+    // The B7 bead (4200 > 1000) hits the donor's B*07:02; A*23:01 at 800 is below the cut-off.
+    assert!(
+        row.ends_with(",1,\"B7 (B, MFI 4200, serum 2026-02-01)\""),
+        "{top}"
+    );
+    let json = std::fs::read_to_string(dir.path().join("out/screen.json")).unwrap();
+    assert!(
+        json.contains("\"ipd_imgt_hla_release\": \"3.58.0\""),
+        "{json}"
+    );
+}

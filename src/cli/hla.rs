@@ -11,8 +11,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::compute::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};
 use crate::compute::gpu::hla_mismatch::{GpuHlaMismatch, adapter_names, select_adapter};
 use crate::error::{Error, Result};
+use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, read_antibodies};
 use crate::hla::eplets::{EpletTable, WiebeThresholds};
-use crate::hla::mismatch::{AntigenEquivalence, LevelRequest};
+use crate::hla::mismatch::{AntigenEquivalence, LevelRequest, drb_consistency};
 use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::screen::{RankBy, ScreenSettings, screen};
 use crate::hla::typing::read_typing_csv;
@@ -79,6 +80,13 @@ pub struct ScreenArgs {
     /// Wiebe thresholds: 2.2, 3.1, or a CSV file (default: from the table version).
     #[arg(long)]
     pub wiebe_thresholds: Option<String>,
+    /// Single-antigen-bead results (recipient_id or transplant_id, serum_date,
+    /// specificity, mfi[, cutoff]): DSAs are listed for the top-k donors.
+    #[arg(long)]
+    pub antibodies: Option<PathBuf>,
+    /// MFI cut-off for beads without their own (positive = MFI above it).
+    #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
+    pub mfi_cutoff: f64,
     /// Donors listed per recipient in top_donors.csv.
     #[arg(long, default_value_t = 10)]
     pub top_k: usize,
@@ -197,6 +205,14 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         (None, Some(t)) => WiebeThresholds::for_table_version(&t.version),
         (None, None) => None,
     };
+    if !(a.mfi_cutoff.is_finite() && a.mfi_cutoff >= 0.0) {
+        return Err(Error::Usage("--mfi-cutoff must be a number ≥ 0".into()));
+    }
+    let antibodies = a
+        .antibodies
+        .as_deref()
+        .map(|p| read_antibodies(p, a.mfi_cutoff))
+        .transpose()?;
     let t_read = Instant::now();
     let recipients = read_typing_csv(&a.recipients, release.as_ref())?;
     let donors = read_typing_csv(&a.donors, release.as_ref())?;
@@ -210,11 +226,36 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         table.as_ref(),
         thresholds.as_ref(),
         &settings,
+        antibodies.as_deref(),
         backend.as_ref(),
     )?;
     let screen_s = t_screen.elapsed().as_secs_f64();
+    // Every assumption made while reading (homozygosity, ambiguity) and every
+    // DRB1 ↔ DRB3/4/5 inconsistency, per person.
+    let mut notes = String::from("role,person_id,line,note\n");
+    let mut n_notes = 0usize;
+    let mut n_inconsistent = 0usize;
+    for (role, people) in [("recipient", &recipients), ("donor", &donors)] {
+        for p in people.iter() {
+            let drb = drb_consistency(&p.typing);
+            n_inconsistent += usize::from(!drb.is_empty());
+            let drb = drb
+                .into_iter()
+                .map(|m| format!("inconsistent DRB1/DRB3/4/5: {m}"));
+            for note in p.typing.notes.iter().cloned().chain(drb) {
+                n_notes += 1;
+                notes.push_str(&format!(
+                    "{role},\"{}\",{},\"{}\"\n",
+                    p.person_id.replace('"', "\"\""),
+                    p.line,
+                    note.replace('"', "\"\"")
+                ));
+            }
+        }
+    }
     let mut inputs = vec![a.recipients.clone(), a.donors.clone()];
     inputs.extend(a.eplets.clone());
+    inputs.extend(a.antibodies.clone());
     let record = serde_json::json!({
         "command": "hla screen",
         "version": env!("CARGO_PKG_VERSION"),
@@ -228,6 +269,9 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         "ipd_imgt_hla_release": release.as_ref().map(|r| r.version.clone()),
         "ipd_imgt_hla_citation": release.as_ref().map(|r| r.citation()),
         "eplet_table_version": table.as_ref().map(|t| t.version.clone()),
+        "typing_notes": n_notes,
+        "persons_with_inconsistent_drb": n_inconsistent,
+        "mfi_cutoff_default": antibodies.as_ref().map(|_| a.mfi_cutoff),
         "wiebe_thresholds": thresholds,
         "backend": backend.describe(),
         "backend_note": backend_note,
@@ -235,6 +279,7 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         "inputs": input_digests(&inputs)?,
     });
     let mut set = OutputSet::default();
+    set.add("typing_notes.csv", notes.into_bytes());
     if let Some(pairs) = out.pairs_csv {
         set.add("pairs.csv", pairs);
     }
@@ -259,6 +304,14 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         );
         if let Some(r) = &release {
             eprintln!("reference: {}", r.citation());
+        }
+        if n_inconsistent > 0 {
+            eprintln!(
+                "warning: {n_inconsistent} typings have DRB3/4/5 genes their DRB1 families do not predict (see typing_notes.csv)"
+            );
+        }
+        if n_notes > 0 {
+            eprintln!("{n_notes} assumptions or flags recorded in typing_notes.csv");
         }
         eprintln!("wrote {} files to {}", written.len(), a.out.display());
     }

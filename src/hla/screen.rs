@@ -16,8 +16,9 @@
 
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::compute::cpu::hla_mismatch::{HlaBatch, HlaMismatchBackend, HlaSegment};
+use crate::compute::cpu::hla_mismatch::{HlaBatch, HlaMismatchBackend, HlaSegment, collect_counts};
 use crate::error::{Error, Result};
+use crate::hla::antibodies::{BeadResult, donor_specific_antibodies};
 use crate::hla::eplets::{EpletGroup, EpletTable, WiebeCategory, WiebeThresholds};
 use crate::hla::mismatch::{
     AntigenEquivalence, Key, Level, LevelRequest, allele_key, antigen_keys,
@@ -547,7 +548,9 @@ fn pair_row(out: &mut String, recipient: &str, donor: &str, p: &PairLoads, has_e
 }
 
 /// Ranking key: smaller is better; ties broken by donor order.
-fn rank_key(p: &PairLoads, by: RankBy, donor: usize) -> (u32, u32, u32, u32, usize) {
+type RankKey = (u32, u32, u32, u32, usize);
+
+fn rank_key(p: &PairLoads, by: RankBy, donor: usize) -> RankKey {
     let big = u32::MAX;
     match by {
         RankBy::Mismatches => (
@@ -587,6 +590,7 @@ pub fn screen(
     eplets: Option<&EpletTable>,
     thresholds: Option<&WiebeThresholds>,
     settings: &ScreenSettings,
+    antibodies: Option<&[BeadResult]>,
     backend: &dyn HlaMismatchBackend,
 ) -> Result<ScreenOutput> {
     let people: Vec<&Typing> = recipients.iter().chain(donors).map(|p| &p.typing).collect();
@@ -612,7 +616,7 @@ pub fn screen(
     };
     let n_seg = plan.segments.len();
     let k = settings.top_k;
-    let mut heaps: Vec<BinaryHeap<((u32, u32, u32, u32, usize), usize)>> =
+    let mut heaps: Vec<BinaryHeap<(RankKey, usize)>> =
         (0..recipients.len()).map(|_| BinaryHeap::new()).collect();
     let mut pair_text: Vec<String> = if settings.write_pairs {
         vec![String::new(); recipients.len()]
@@ -679,8 +683,17 @@ pub fn screen(
     });
     let mut top = String::from("rank,");
     top.push_str(&pairs_header(has_eplets));
+    if antibodies.is_some() {
+        top.pop();
+        top.push_str(",dsa_count,dsa\n");
+    }
     for (r, heap) in heaps.into_iter().enumerate() {
         let ranked = heap.into_sorted_vec();
+        let beads: Vec<&BeadResult> = antibodies
+            .unwrap_or(&[])
+            .iter()
+            .filter(|b| b.owner == recipients[r].person_id)
+            .collect();
         for (rank, (_, d)) in ranked.into_iter().enumerate() {
             let p = best
                 .get(&(r, d))
@@ -693,6 +706,21 @@ pub fn screen(
                 p,
                 has_eplets,
             );
+            if antibodies.is_some() {
+                // DSAs are checked on the ranked donors only (host side).
+                let dsas = donor_specific_antibodies(&beads, &donors[d].typing, release);
+                let list: Vec<String> = dsas
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} ({}, MFI {}, serum {})",
+                            x.specificity, x.locus, x.mfi, x.serum_date
+                        )
+                    })
+                    .collect();
+                top.pop();
+                top.push_str(&format!(",{},{}\n", dsas.len(), field(&list.join("; "))));
+            }
         }
     }
     Ok(ScreenOutput {
@@ -703,6 +731,54 @@ pub fn screen(
         backend_seconds: total.saturating_sub(decode).as_secs_f64(),
         decode_seconds: decode.as_secs_f64(),
     })
+}
+
+/// Shape (a), the transplants of a scan: pair i is (recipient i, donor i), one
+/// paired batch on `backend`. HvG, distinct items, as in [`screen`].
+pub fn pair_loads(
+    pairs: &[(&Typing, &Typing)],
+    release: Option<&Release>,
+    eplets: Option<&EpletTable>,
+    thresholds: Option<&WiebeThresholds>,
+    settings: &ScreenSettings,
+    backend: &dyn HlaMismatchBackend,
+) -> Result<Vec<PairLoads>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people: Vec<&Typing> = pairs.iter().flat_map(|(r, d)| [*r, *d]).collect();
+    let plan = ScreenPlan::build(&people, release, eplets, settings);
+    let r_rows: Vec<u32> = pairs
+        .iter()
+        .flat_map(|(r, _)| plan.recipient_row(r, release, eplets))
+        .collect();
+    let d_rows: Vec<u32> = pairs
+        .iter()
+        .flat_map(|(_, d)| plan.donor_row(d, release, eplets))
+        .collect();
+    let batch = HlaBatch {
+        recipients: &r_rows,
+        recipient_words: plan.recipient_words,
+        donors: &d_rows,
+        donor_words: plan.donor_words,
+        segments: &plan.segments,
+        paired: true,
+    };
+    let counts = collect_counts(backend, &batch)?;
+    let n_seg = plan.segments.len();
+    Ok(pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (r, d))| {
+            decode_pair(
+                &counts[i * n_seg..(i + 1) * n_seg],
+                typed_mask(r),
+                typed_mask(d),
+                eplets.is_some(),
+                thresholds,
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -846,6 +922,7 @@ mod tests {
             None,
             None,
             &settings(),
+            None,
             &CpuHlaMismatch::default(),
         )
         .unwrap();

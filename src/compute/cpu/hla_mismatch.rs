@@ -92,8 +92,8 @@ impl HlaBatch<'_> {
         if self.recipient_words == 0 || self.donor_words == 0 {
             return bad("rows must have at least one word".into());
         }
-        if self.recipients.len() % self.recipient_words != 0
-            || self.donors.len() % self.donor_words != 0
+        if !self.recipients.len().is_multiple_of(self.recipient_words)
+            || !self.donors.len().is_multiple_of(self.donor_words)
         {
             return bad("row data is not a whole number of rows".into());
         }
