@@ -347,7 +347,12 @@ pub fn eplet_loads(recipient: &Typing, donor: &Typing, table: &EpletTable) -> Ep
     let mut single = Vec::new();
     let mut mm_by_allele: HashMap<Locus, Vec<BTreeSet<u32>>> = HashMap::new();
     for locus in Locus::ALL {
-        if !(recipient.is_typed(locus) || locus == Locus::Drb345) || !donor.is_typed(locus) {
+        let recipient_known = if locus == Locus::Drb345 {
+            recipient.drb345_known()
+        } else {
+            recipient.is_typed(locus)
+        };
+        if !recipient_known || !donor.is_typed(locus) {
             continue;
         }
         let mut union = BTreeSet::new();

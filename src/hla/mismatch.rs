@@ -390,14 +390,19 @@ pub fn compare(
         let r_typed = recipient.is_typed(locus);
         let d_typed = donor.is_typed(locus);
         // DRB3/4/5 may legitimately be absent (DRB1*01/08/10): compare it when
-        // both sides have DRB1 typed.
+        // both sides' DRB3/4/5 content is known (typed, or predicted absent).
         let comparable = if locus == Locus::Drb345 {
-            (r_typed || d_typed) && recipient.is_typed(Locus::Drb1) && donor.is_typed(Locus::Drb1)
+            (r_typed || d_typed) && recipient.drb345_known() && donor.drb345_known()
         } else {
             r_typed && d_typed
         };
         if !comparable {
-            if r_typed != d_typed {
+            if locus == Locus::Drb345 && (r_typed || d_typed) {
+                notes.push(
+                    "DRB345: not typed on one side whose DRB1 families predict DRB3/4/5; not compared"
+                        .to_string(),
+                );
+            } else if r_typed != d_typed {
                 notes.push(format!(
                     "{locus}: typed for the {} only; not compared",
                     if r_typed { "recipient" } else { "donor" }
@@ -564,6 +569,23 @@ mod tests {
             m.drb_inconsistencies.is_empty(),
             "{:?}",
             m.drb_inconsistencies
+        );
+    }
+
+    #[test]
+    fn untyped_drb345_is_not_counted_unless_drb1_predicts_none() {
+        // Recipient DRB1*03/04 without DRB3/4/5 typing: unknown, not "none".
+        let d = t("DRB1*03:01~DRB3*01:01+DRB1*04:01~DRB4*01:01");
+        let r = t("DRB1*03:01+DRB1*04:01");
+        assert!(compare(&r, &d, None, &hvg()).locus(Locus::Drb345).is_none());
+        // Recipient DRB1*01/08: no DRB3/4/5 genes, so both donor genes mismatch.
+        let r = t("DRB1*01:01+DRB1*08:01");
+        assert_eq!(
+            compare(&r, &d, None, &hvg())
+                .locus(Locus::Drb345)
+                .unwrap()
+                .count,
+            2
         );
     }
 

@@ -369,13 +369,22 @@ impl PairLoads {
     }
 }
 
-/// Which loci are typed, per person (bit per Locus::ALL index).
+/// Bit 9 of [`typed_mask`]: the DRB3/4/5 content is known ([`Typing::drb345_known`]).
+const DRB345_KNOWN: u16 = 1 << 9;
+
+/// Which loci are typed, per person (bit per Locus::ALL index, plus
+/// [`DRB345_KNOWN`]).
 pub fn typed_mask(t: &Typing) -> u16 {
-    Locus::ALL
+    let typed = Locus::ALL
         .iter()
         .enumerate()
         .filter(|(_, l)| t.is_typed(**l))
-        .fold(0, |m, (i, _)| m | (1 << i))
+        .fold(0, |m, (i, _)| m | (1 << i));
+    if t.drb345_known() {
+        typed | DRB345_KNOWN
+    } else {
+        typed
+    }
 }
 
 pub fn decode_pair(
@@ -388,8 +397,7 @@ pub fn decode_pair(
     let typed = |mask: u16, l: Locus| mask & (1 << l.index()) != 0;
     let both = |l: Locus| {
         if l == Locus::Drb345 {
-            typed(recipient_typed, Locus::Drb1)
-                && typed(donor_typed, Locus::Drb1)
+            recipient_typed & donor_typed & DRB345_KNOWN != 0
                 && (typed(recipient_typed, l) || typed(donor_typed, l))
         } else {
             typed(recipient_typed, l) && typed(donor_typed, l)
@@ -402,11 +410,13 @@ pub fn decode_pair(
         if both(*l) {
             mismatches[i] = Some(counts[seg::ANTIGEN + i]);
         }
-        // Eplet loads: donor typed, and recipient typed (DRB3/4/5 may be absent).
-        if has_eplets
-            && typed(donor_typed, *l)
-            && (typed(recipient_typed, *l) || *l == Locus::Drb345)
-        {
+        // Eplet loads: donor typed, and recipient typed (DRB3/4/5: known).
+        let recipient_known = if *l == Locus::Drb345 {
+            recipient_typed & DRB345_KNOWN != 0
+        } else {
+            typed(recipient_typed, *l)
+        };
+        if has_eplets && typed(donor_typed, *l) && recipient_known {
             eplet_loads[i] = Some(counts[seg::EPLET_ALL + i]);
             eplet_loads_verified[i] = Some(counts[seg::EPLET_VERIFIED + i]);
         }

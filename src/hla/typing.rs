@@ -13,7 +13,10 @@ use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
 use crate::hla::gl_string::{GlString, parse_gl_string};
-use crate::hla::nomenclature::{Gene, Locus, NameError, TypedItem, parse_item};
+use crate::hla::nomenclature::{
+    Gene, Locus, NameError, TypedItem, drb1_family_of_dr_antigen, drb345_expected_from_drb1_family,
+    parse_item,
+};
 use crate::hla::release::Release;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +34,27 @@ impl Typing {
 
     pub fn is_typed(&self, locus: Locus) -> bool {
         !self.items(locus).is_empty()
+    }
+
+    /// Is the DRB3/4/5 content known? Typed, or absent because every DRB1
+    /// family present (01/08/10) predicts no DRB3/4/5 gene. A lab export without
+    /// DRB3/4/5 columns for a DRB1*03/04/15... person is "not typed", not "none".
+    pub fn drb345_known(&self) -> bool {
+        if self.is_typed(Locus::Drb345) {
+            return true;
+        }
+        let drb1 = self.items(Locus::Drb1);
+        !drb1.is_empty()
+            && drb1.iter().all(|item| {
+                let family = match item {
+                    TypedItem::Allele(a) => a.fields[0].parse::<u16>().ok(),
+                    TypedItem::Antigen(a) => drb1_family_of_dr_antigen(a.number),
+                };
+                matches!(
+                    family.and_then(drb345_expected_from_drb1_family),
+                    Some(None)
+                )
+            })
     }
 
     /// Every item (all loci).
