@@ -165,6 +165,8 @@ fn transplant_pairs_screen_identically_on_cpu_and_gpu() {
         .collect();
     let pairs: Vec<(&Typing, &Typing)> = people.iter().map(|(r, d)| (r, d)).collect();
     let settings = ScreenSettings {
+        direction: graftscan::hla::mismatch::Direction::Bidirectional,
+        homozygous_count: 2,
         equivalence: AntigenEquivalence::Split,
         level: LevelRequest::Auto,
         top_k: 0,

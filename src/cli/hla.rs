@@ -13,7 +13,7 @@ use crate::compute::gpu::hla_mismatch::{GpuHlaMismatch, adapter_names, select_ad
 use crate::error::{Error, Result};
 use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, read_antibodies};
 use crate::hla::eplets::{EpletTable, WiebeThresholds};
-use crate::hla::mismatch::{AntigenEquivalence, LevelRequest, drb_consistency};
+use crate::hla::mismatch::{AntigenEquivalence, Direction, LevelRequest, drb_consistency};
 use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::screen::{RankBy, ScreenSettings, screen};
 use crate::hla::typing::read_typing_csv;
@@ -39,6 +39,16 @@ pub enum BackendArg {
     /// Any wgpu adapter, software ones (lavapipe) included; error if none.
     Gpu,
     Cpu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Host versus graft: donor items the recipient lacks (solid organ).
+    Hvg,
+    /// Graft versus host: recipient items the donor lacks.
+    Gvh,
+    /// The larger of the two, per locus.
+    Bidirectional,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,9 +106,12 @@ pub struct ScreenArgs {
     pub antigen_equivalence: EquivalenceArg,
     #[arg(long, value_enum, default_value_t = LevelArg::Auto)]
     pub level: LevelArg,
-    /// 1: distinct donor items (screening counts homozygous mismatches once).
-    #[arg(long, default_value_t = 1)]
+    /// 1: distinct items (solid-organ counting); 2: a homozygous mismatch counts twice.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub homozygous_count: u8,
+    /// Direction of the antigen/allele counts (eplet loads are always HvG).
+    #[arg(long, value_enum, default_value_t = DirectionArg::Hvg)]
+    pub direction: DirectionArg,
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Use the adapter whose name contains this text (case-insensitive).
@@ -164,11 +177,6 @@ pub fn choose_backend(
 
 fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
-    if a.homozygous_count != 1 {
-        return Err(Error::Usage(
-            "hla screen counts distinct donor items (--homozygous-count 1); per-transplant matching supports 2".into(),
-        ));
-    }
     if let Some(n) = a.threads {
         if n == 0 {
             return Err(Error::Usage("--threads must be at least 1".into()));
@@ -178,7 +186,14 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
             .build_global()
             .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
     }
+    let direction = match a.direction {
+        DirectionArg::Hvg => Direction::HostVsGraft,
+        DirectionArg::Gvh => Direction::GraftVsHost,
+        DirectionArg::Bidirectional => Direction::Bidirectional,
+    };
     let settings = ScreenSettings {
+        direction,
+        homozygous_count: a.homozygous_count,
         equivalence: match a.antigen_equivalence {
             EquivalenceArg::Split => AntigenEquivalence::Split,
             EquivalenceArg::Broad => AntigenEquivalence::Broad,
@@ -262,8 +277,9 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         "recipients": recipients.len(),
         "donors": donors.len(),
         "pairs": out.pairs,
-        "direction": "HvG",
-        "homozygous_count": 1,
+        "direction": direction.name(),
+        "eplet_direction": "HvG",
+        "homozygous_count": a.homozygous_count,
         "antigen_equivalence": format!("{:?}", settings.equivalence).to_lowercase(),
         "levels": out.levels.iter().map(|(l, v)| serde_json::json!({"locus": l.name(), "level": v.name()})).collect::<Vec<_>>(),
         "ipd_imgt_hla_release": release.as_ref().map(|r| r.version.clone()),

@@ -9,10 +9,14 @@
 //! union of their alleles' eplets (all, and antibody-verified only) and one
 //! block per DR/DQ molecule. A segment counts popcount(donor & !self).
 //!
-//! Counting here is HvG with distinct items (homozygous counted once), which is
-//! what `mismatch::compare` gives with `homozygous_count = 1` for unambiguous
-//! typings. Differences, by design of a bitset: an ambiguous serologic
-//! assignment contributes each of its antigens, and an `XX` code is its own key.
+//! Antigen/allele counts follow `mismatch::compare` (HvG, GvH or
+//! bidirectional; homozygous counted once or twice: with count 2 each key has a
+//! bit per copy; GvH uses a second, complemented region so the kernel's
+//! donor & !self gives recipient items & !donor self). Eplet loads are HvG.
+//! Differences, by design of a bitset: an ambiguous serologic assignment
+//! contributes each of its antigens, an `XX` code is its own key, and the
+//! A/B/DR count uses the screen's per-locus level (the pool-wide level
+//! recorded in screen.json) rather than forcing antigen level.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -21,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::hla::antibodies::{BeadResult, donor_specific_antibodies};
 use crate::hla::eplets::{EpletGroup, EpletTable, WiebeCategory, WiebeThresholds};
 use crate::hla::mismatch::{
-    AntigenEquivalence, Key, Level, LevelRequest, allele_key, antigen_keys,
+    AntigenEquivalence, Direction, Key, Level, LevelRequest, allele_key, antigen_keys,
 };
 use crate::hla::nomenclature::{Locus, TypedItem};
 use crate::hla::release::Release;
@@ -37,6 +41,11 @@ pub enum RankBy {
 
 #[derive(Debug, Clone)]
 pub struct ScreenSettings {
+    /// HvG, GvH or bidirectional for the antigen/allele counts (eplet loads
+    /// are always HvG).
+    pub direction: Direction,
+    /// 1: distinct items; 2: a homozygous mismatch counts twice.
+    pub homozygous_count: u8,
     pub equivalence: AntigenEquivalence,
     pub level: LevelRequest,
     pub top_k: usize,
@@ -78,6 +87,10 @@ pub mod seg {
 #[derive(Debug, Clone)]
 pub struct ScreenPlan {
     pub levels: Vec<(Locus, Level)>,
+    /// Index of the first GvH segment (one per locus), if any.
+    pub gvh_at: Option<usize>,
+    region_words: u32,
+    copies_per_key: u32,
     vocab: Vec<HashMap<Key, u32>>,
     /// Word offset and width of each locus in the antigen region.
     antigen_words: Vec<(u32, u32)>,
@@ -103,6 +116,8 @@ impl ScreenPlan {
         settings: &ScreenSettings,
     ) -> ScreenPlan {
         let broad = settings.equivalence == AntigenEquivalence::Broad;
+        // With homozygous_count 2, every key has a bit per copy.
+        let copies_per_key: u32 = if settings.homozygous_count >= 2 { 2 } else { 1 };
         let mut levels = Vec::new();
         let mut vocab = Vec::new();
         let mut antigen_words = Vec::new();
@@ -132,13 +147,17 @@ impl ScreenPlan {
                     map.entry(k).or_insert(n);
                 }
             }
-            let words = (map.len() as u32).div_ceil(32);
+            let words = (map.len() as u32 * copies_per_key).div_ceil(32);
             antigen_words.push((offset, words));
             offset += words;
             levels.push((locus, level));
             vocab.push(map);
         }
-        let antigen_total = offset.max(1);
+        let region_words = offset;
+        // GvH needs a second region: donor !self, recipient !items, so that
+        // donor & !recipient = recipient items & !donor self.
+        let gvh = settings.direction != Direction::HostVsGraft;
+        let antigen_total = if gvh { 2 * region_words } else { region_words }.max(1);
         let (eplet_words, interlocus_mask, verified_mask) = match eplets {
             Some(t) => {
                 let e = (t.eplets.len() as u32).div_ceil(32).max(1);
@@ -207,7 +226,16 @@ impl ScreenPlan {
                 segments.push(HlaSegment::single(molecule(i), self_block(l), e));
             }
         }
+        let gvh_at = gvh.then_some(segments.len());
+        if gvh {
+            for &(o, w) in &antigen_words {
+                segments.push(HlaSegment::single(region_words + o, region_words + o, w));
+            }
+        }
         ScreenPlan {
+            gvh_at,
+            region_words,
+            copies_per_key,
             levels,
             vocab,
             antigen_words,
@@ -222,16 +250,62 @@ impl ScreenPlan {
         }
     }
 
-    fn antigen_region(&self, t: &Typing, release: Option<&Release>, row: &mut [u32]) {
-        for (li, locus) in Locus::ALL.iter().enumerate() {
-            let (offset, _) = self.antigen_words[li];
-            let level = self.levels[li].1;
-            for item in t.items(*locus).iter().filter(|i| !i.is_null()) {
-                for k in keys_of(item, level, release, self.broad) {
-                    if let Some(&bit) = self.vocab[li].get(&k) {
-                        set_bit(&mut row[offset as usize..], bit);
+    /// Bits of one locus: as mismatch items (a copy per occurrence) or as a
+    /// self set (every copy bit of every key present).
+    fn locus_bits(
+        &self,
+        t: &Typing,
+        li: usize,
+        release: Option<&Release>,
+        as_self: bool,
+    ) -> Vec<u32> {
+        let locus = Locus::ALL[li];
+        let level = self.levels[li].1;
+        let mut copies: Vec<&TypedItem> = t.items(locus).iter().collect();
+        if locus != Locus::Drb345 && copies.len() == 1 {
+            copies.push(copies[0]);
+        }
+        let mut seen: HashMap<u32, u32> = HashMap::new();
+        let mut bits = Vec::new();
+        for item in copies.into_iter().filter(|i| !i.is_null()) {
+            for k in keys_of(item, level, release, self.broad) {
+                let Some(&base) = self.vocab[li].get(&k) else {
+                    continue;
+                };
+                let n = seen.entry(base).or_insert(0);
+                if as_self {
+                    for c in 0..self.copies_per_key {
+                        bits.push(base * self.copies_per_key + c);
                     }
+                } else if *n < self.copies_per_key {
+                    bits.push(base * self.copies_per_key + *n);
                 }
+                *n += 1;
+            }
+        }
+        bits
+    }
+
+    /// Region 1: items (donor) or self (recipient); region 2 (GvH only): the
+    /// complement of the other encoding.
+    fn antigen_region(&self, t: &Typing, release: Option<&Release>, row: &mut [u32], donor: bool) {
+        let gvh = self.gvh_at.is_some();
+        let r2 = self.region_words as usize;
+        let mut second = vec![0u32; r2];
+        for li in 0..Locus::ALL.len() {
+            let off = self.antigen_words[li].0 as usize;
+            for bit in self.locus_bits(t, li, release, !donor) {
+                set_bit(&mut row[off..], bit);
+            }
+            if gvh {
+                for bit in self.locus_bits(t, li, release, donor) {
+                    set_bit(&mut second[off..], bit);
+                }
+            }
+        }
+        if gvh {
+            for (w, x) in second.into_iter().enumerate() {
+                row[r2 + w] = !x;
             }
         }
     }
@@ -255,7 +329,7 @@ impl ScreenPlan {
         eplets: Option<&EpletTable>,
     ) -> Vec<u32> {
         let mut row = vec![0u32; self.recipient_words];
-        self.antigen_region(t, release, &mut row);
+        self.antigen_region(t, release, &mut row, false);
         if let (Some(table), e) = (eplets, self.eplet_words as usize)
             && e > 0
         {
@@ -290,7 +364,7 @@ impl ScreenPlan {
         eplets: Option<&EpletTable>,
     ) -> Vec<u32> {
         let mut row = vec![0u32; self.donor_words];
-        self.antigen_region(t, release, &mut row);
+        self.antigen_region(t, release, &mut row, true);
         if let (Some(table), e) = (eplets, self.eplet_words as usize)
             && e > 0
         {
@@ -387,13 +461,25 @@ pub fn typed_mask(t: &Typing) -> u16 {
     }
 }
 
+/// How to read one pair's counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoding<'a> {
+    pub has_eplets: bool,
+    pub thresholds: Option<&'a WiebeThresholds>,
+    pub direction: Direction,
+    /// First GvH segment ([`ScreenPlan::gvh_at`]).
+    pub gvh_at: Option<usize>,
+}
+
 pub fn decode_pair(
     counts: &[u32],
     recipient_typed: u16,
     donor_typed: u16,
-    has_eplets: bool,
-    thresholds: Option<&WiebeThresholds>,
+    how: &Decoding<'_>,
 ) -> PairLoads {
+    let has_eplets = how.has_eplets;
+    let thresholds = how.thresholds;
+    let gvh = |i: usize| how.gvh_at.map_or(0, |g| counts[g + i]);
     let typed = |mask: u16, l: Locus| mask & (1 << l.index()) != 0;
     let both = |l: Locus| {
         if l == Locus::Drb345 {
@@ -408,7 +494,12 @@ pub fn decode_pair(
     let mut eplet_loads_verified = [None; 9];
     for (i, l) in Locus::ALL.iter().enumerate() {
         if both(*l) {
-            mismatches[i] = Some(counts[seg::ANTIGEN + i]);
+            let hvg = counts[seg::ANTIGEN + i];
+            mismatches[i] = Some(match how.direction {
+                Direction::HostVsGraft => hvg,
+                Direction::GraftVsHost => gvh(i),
+                Direction::Bidirectional => hvg.max(gvh(i)),
+            });
         }
         // Eplet loads: donor typed, and recipient typed (DRB3/4/5: known).
         let recipient_known = if *l == Locus::Drb345 {
@@ -625,6 +716,12 @@ pub fn screen(
         paired: false,
     };
     let n_seg = plan.segments.len();
+    let how = Decoding {
+        has_eplets,
+        thresholds,
+        direction: settings.direction,
+        gvh_at: plan.gvh_at,
+    };
     let k = settings.top_k;
     let mut heaps: Vec<BinaryHeap<(RankKey, usize)>> =
         (0..recipients.len()).map(|_| BinaryHeap::new()).collect();
@@ -644,13 +741,7 @@ pub fn screen(
             for dl in 0..chunk.n_donors {
                 let d = chunk.donor_start + dl;
                 let at = (rl * chunk.n_donors + dl) * n_seg;
-                let p = decode_pair(
-                    &chunk.counts[at..at + n_seg],
-                    r_typed[r],
-                    d_typed[d],
-                    has_eplets,
-                    thresholds,
-                );
+                let p = decode_pair(&chunk.counts[at..at + n_seg], r_typed[r], d_typed[d], &how);
                 n_pairs += 1;
                 if settings.write_pairs {
                     pair_row(
@@ -776,6 +867,12 @@ pub fn pair_loads(
     };
     let counts = collect_counts(backend, &batch)?;
     let n_seg = plan.segments.len();
+    let how = Decoding {
+        has_eplets: eplets.is_some(),
+        thresholds,
+        direction: settings.direction,
+        gvh_at: plan.gvh_at,
+    };
     Ok(pairs
         .iter()
         .enumerate()
@@ -784,8 +881,7 @@ pub fn pair_loads(
                 &counts[i * n_seg..(i + 1) * n_seg],
                 typed_mask(r),
                 typed_mask(d),
-                eplets.is_some(),
-                thresholds,
+                &how,
             )
         })
         .collect())
@@ -833,6 +929,8 @@ mod tests {
 
     fn settings() -> ScreenSettings {
         ScreenSettings {
+            direction: Direction::HostVsGraft,
+            homozygous_count: 1,
             equivalence: AntigenEquivalence::Split,
             level: LevelRequest::Auto,
             top_k: 2,
@@ -868,51 +966,78 @@ mod tests {
             .chain(&donors)
             .map(|p| &p.typing)
             .collect();
-        let plan = ScreenPlan::build(&people, None, Some(&t), &settings());
-        for r in &recipients {
-            for d in &donors {
-                let rr = plan.recipient_row(&r.typing, None, Some(&t));
-                let dr = plan.donor_row(&d.typing, None, Some(&t));
-                let mut counts = vec![0; plan.segments.len()];
-                crate::compute::cpu::hla_mismatch::pair_counts(
-                    &rr,
-                    &dr,
-                    &plan.segments,
-                    &mut counts,
-                );
-                let p = decode_pair(
-                    &counts,
-                    typed_mask(&r.typing),
-                    typed_mask(&d.typing),
-                    true,
-                    Some(&th),
-                );
-                let m = compare(&r.typing, &d.typing, None, &MatchSettings::default());
-                let e = eplet_loads(&r.typing, &d.typing, &t);
-                let ctx = format!("{} vs {}", r.person_id, d.person_id);
-                for l in Locus::ALL {
-                    assert_eq!(
-                        p.mismatches[l.index()],
-                        m.locus(l).map(|x| x.count),
-                        "{ctx} {l}"
+        for (direction, homozygous_count) in [
+            (Direction::HostVsGraft, 1),
+            (Direction::HostVsGraft, 2),
+            (Direction::GraftVsHost, 1),
+            (Direction::GraftVsHost, 2),
+            (Direction::Bidirectional, 1),
+            (Direction::Bidirectional, 2),
+        ] {
+            let settings = ScreenSettings {
+                direction,
+                homozygous_count,
+                ..settings()
+            };
+            let plan = ScreenPlan::build(&people, None, Some(&t), &settings);
+            let how = Decoding {
+                has_eplets: true,
+                thresholds: Some(&th),
+                direction,
+                gvh_at: plan.gvh_at,
+            };
+            for r in &recipients {
+                for d in &donors {
+                    let rr = plan.recipient_row(&r.typing, None, Some(&t));
+                    let dr = plan.donor_row(&d.typing, None, Some(&t));
+                    let mut counts = vec![0; plan.segments.len()];
+                    crate::compute::cpu::hla_mismatch::pair_counts(
+                        &rr,
+                        &dr,
+                        &plan.segments,
+                        &mut counts,
                     );
-                    assert_eq!(
-                        p.eplet_loads[l.index()],
-                        e.locus(l).map(|x| x.all),
-                        "{ctx} {l}"
+                    let p =
+                        decode_pair(&counts, typed_mask(&r.typing), typed_mask(&d.typing), &how);
+                    let m = compare(
+                        &r.typing,
+                        &d.typing,
+                        None,
+                        &MatchSettings {
+                            direction,
+                            homozygous_count,
+                            ..MatchSettings::default()
+                        },
                     );
-                    assert_eq!(
-                        p.eplet_loads_verified[l.index()],
-                        e.locus(l).map(|x| x.verified),
-                        "{ctx} {l}"
+                    let e = eplet_loads(&r.typing, &d.typing, &t);
+                    let ctx = format!(
+                        "{} vs {} {direction:?} x{homozygous_count}",
+                        r.person_id, d.person_id
                     );
+                    for l in Locus::ALL {
+                        assert_eq!(
+                            p.mismatches[l.index()],
+                            m.locus(l).map(|x| x.count),
+                            "{ctx} {l}"
+                        );
+                        assert_eq!(
+                            p.eplet_loads[l.index()],
+                            e.locus(l).map(|x| x.all),
+                            "{ctx} {l}"
+                        );
+                        assert_eq!(
+                            p.eplet_loads_verified[l.index()],
+                            e.locus(l).map(|x| x.verified),
+                            "{ctx} {l}"
+                        );
+                    }
+                    assert_eq!(p.abdr, m.abdr, "{ctx}");
+                    assert_eq!(p.dr_load, e.dr_load.map(|x| x.all), "{ctx}");
+                    assert_eq!(p.dq_load, e.dq_load.map(|x| x.all), "{ctx}");
+                    assert_eq!(p.dq_load_verified, e.dq_load.map(|x| x.verified), "{ctx}");
+                    assert_eq!(p.dr_single_max, e.dr_single_max, "{ctx}");
+                    assert_eq!(p.dq_single_max, e.dq_single_max, "{ctx}");
                 }
-                assert_eq!(p.abdr, m.abdr, "{ctx}");
-                assert_eq!(p.dr_load, e.dr_load.map(|x| x.all), "{ctx}");
-                assert_eq!(p.dq_load, e.dq_load.map(|x| x.all), "{ctx}");
-                assert_eq!(p.dq_load_verified, e.dq_load.map(|x| x.verified), "{ctx}");
-                assert_eq!(p.dr_single_max, e.dr_single_max, "{ctx}");
-                assert_eq!(p.dq_single_max, e.dq_single_max, "{ctx}");
             }
         }
     }
