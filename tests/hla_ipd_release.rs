@@ -205,3 +205,42 @@ fn screen_with_the_release_compares_at_antigen_level_and_lists_dsas() {
         "{json}"
     );
 }
+
+#[test]
+fn p_group_level_matches_alleles_with_the_same_ard_protein() {
+    use graftscan::hla::mismatch::{Level, LevelRequest};
+    use graftscan::hla::release::GroupKind;
+    let Some(r) = release() else { return };
+    let a = |n: &str| parse_allele(n).unwrap();
+    assert_eq!(r.groups(&a("A*02:01"), GroupKind::P), vec!["A*02:01P"]);
+    assert_eq!(r.groups(&a("A*02:09"), GroupKind::P), vec!["A*02:01P"]);
+    assert_eq!(
+        r.groups(&a("A*02:01:01:01"), GroupKind::G),
+        vec!["A*02:01:01G"]
+    );
+    // A*02:09 differs from A*02:01 outside the ARD: a 2-field mismatch, a P-group match.
+    let recipient = Typing::parse_gl("A*02:01+A*01:01").unwrap();
+    let donor = Typing::parse_gl("A*02:09+A*01:01").unwrap();
+    let allele = compare(
+        &recipient,
+        &donor,
+        Some(&r),
+        &MatchSettings {
+            level: LevelRequest::Allele,
+            ..MatchSettings::default()
+        },
+    );
+    assert_eq!(allele.locus(Locus::A).unwrap().count, 1);
+    let p = compare(
+        &recipient,
+        &donor,
+        Some(&r),
+        &MatchSettings {
+            level: LevelRequest::PGroup,
+            ..MatchSettings::default()
+        },
+    );
+    let a_locus = p.locus(Locus::A).unwrap();
+    assert_eq!(a_locus.level, Level::PGroup);
+    assert_eq!(a_locus.count, 0);
+}

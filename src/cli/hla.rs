@@ -71,6 +71,10 @@ pub enum LevelArg {
     Auto,
     Antigen,
     Allele,
+    /// P group (needs wmda/hla_nom_p.txt in the release).
+    PGroup,
+    /// G group (needs wmda/hla_nom_g.txt in the release).
+    GGroup,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +206,8 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
             LevelArg::Auto => LevelRequest::Auto,
             LevelArg::Antigen => LevelRequest::Antigen,
             LevelArg::Allele => LevelRequest::Allele,
+            LevelArg::PGroup => LevelRequest::PGroup,
+            LevelArg::GGroup => LevelRequest::GGroup,
         },
         top_k: a.top_k,
         rank_by: match a.rank_by {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use crate::hla::nomenclature::{
     Antigen, Gene, Locus, TypedItem, drb1_family_of_dr_antigen, drb345_expected_from_drb1_family,
 };
-use crate::hla::release::{Release, SerologySource};
+use crate::hla::release::{GroupKind, Release, SerologySource};
 use crate::hla::typing::Typing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,10 @@ pub enum LevelRequest {
     Auto,
     Antigen,
     Allele,
+    /// P group (identical antigen-recognition-domain protein, hla_nom_p.txt).
+    PGroup,
+    /// G group (identical ARD nucleotide sequence, hla_nom_g.txt).
+    GGroup,
 }
 
 /// The level a locus was compared at.
@@ -58,6 +62,8 @@ pub enum Level {
     BroadAntigen,
     /// First two fields (protein sequence); an `XX` code matches its whole group.
     Allele,
+    PGroup,
+    GGroup,
 }
 
 impl Level {
@@ -66,6 +72,8 @@ impl Level {
             Level::Antigen => "antigen",
             Level::BroadAntigen => "broad_antigen",
             Level::Allele => "allele_2field",
+            Level::PGroup => "p_group",
+            Level::GGroup => "g_group",
         }
     }
 }
@@ -97,12 +105,15 @@ pub enum Key {
     Antigen(Antigen),
     /// Gene, first field, second field (`None` for an `XX` code or a 1-field name).
     Allele(Gene, String, Option<String>),
+    /// A P or G group name (`A*01:01P`).
+    Group(String),
 }
 
 impl Key {
     fn matches(&self, other: &Key) -> bool {
         match (self, other) {
             (Key::Antigen(a), Key::Antigen(b)) => a == b,
+            (Key::Group(a), Key::Group(b)) => a == b,
             (Key::Allele(g1, f1, s1), Key::Allele(g2, f2, s2)) => {
                 g1 == g2
                     && f1 == f2
@@ -120,6 +131,7 @@ impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Key::Antigen(a) => write!(f, "{a}"),
+            Key::Group(g) => write!(f, "{g}"),
             Key::Allele(g, a, Some(b)) => write!(f, "{}*{a}:{b}", g.name()),
             Key::Allele(g, a, None) => write!(f, "{}*{a}:XX", g.name()),
         }
@@ -146,6 +158,52 @@ pub(crate) fn allele_key(item: &TypedItem) -> Option<Key> {
             },
         )),
         TypedItem::Antigen(_) => None,
+    }
+}
+
+/// P/G group keys of an allele; its 2-field key where the release lists no
+/// group for it (then the allele is its own group at this level).
+pub(crate) fn group_keys(item: &TypedItem, release: Option<&Release>, kind: GroupKind) -> Vec<Key> {
+    let TypedItem::Allele(a) = item else {
+        return Vec::new();
+    };
+    let groups = release.map(|r| r.groups(a, kind)).unwrap_or_default();
+    if groups.is_empty() {
+        allele_key(item).into_iter().collect()
+    } else {
+        groups.into_iter().map(Key::Group).collect()
+    }
+}
+
+/// The level for a P/G group request, or `None` for other requests.
+pub(crate) fn group_level(
+    request: LevelRequest,
+    all_alleles: bool,
+    release: Option<&Release>,
+    notes: &mut Vec<String>,
+) -> Option<Level> {
+    let (kind, level) = match request {
+        LevelRequest::PGroup => (GroupKind::P, Level::PGroup),
+        LevelRequest::GGroup => (GroupKind::G, Level::GGroup),
+        _ => return None,
+    };
+    if !all_alleles {
+        notes.push("serologic typing present: compared at antigen level".to_string());
+        return Some(Level::Antigen);
+    }
+    match release {
+        Some(r) if r.has_groups(kind) => Some(level),
+        _ => {
+            notes.push(format!(
+                "no {} file in the release (or no release): compared at allele level",
+                if kind == GroupKind::P {
+                    "hla_nom_p.txt"
+                } else {
+                    "hla_nom_g.txt"
+                }
+            ));
+            Some(Level::Allele)
+        }
     }
 }
 
@@ -259,7 +317,9 @@ fn compare_locus(
         .iter()
         .all(|i| antigen_keys(i, release, false).is_some());
     let mut notes = Vec::new();
+    let group = group_level(request, all_alleles, release, &mut notes);
     let level = match request {
+        _ if group.is_some() => group.unwrap_or(Level::Allele),
         LevelRequest::Allele if all_alleles => Level::Allele,
         LevelRequest::Allele => {
             notes.push("serologic typing present: compared at antigen level".to_string());
@@ -292,6 +352,8 @@ fn compare_locus(
     let reduce = |item: &TypedItem| -> Reduced {
         let keys = match level {
             Level::Allele => allele_key(item).into_iter().collect(),
+            Level::PGroup => group_keys(item, release, GroupKind::P),
+            Level::GGroup => group_keys(item, release, GroupKind::G),
             Level::Antigen | Level::BroadAntigen => antigen_keys(item, release, broad)
                 .unwrap_or_default()
                 .into_iter()

@@ -37,6 +37,14 @@ pub struct SerologyRecord {
     pub null: bool,
 }
 
+/// Allele groups of identical antigen-recognition domain: P (protein,
+/// `hla_nom_p.txt`) and G (nucleotide, `hla_nom_g.txt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    P,
+    G,
+}
+
 /// Which rel_dna_ser column an antigen assignment came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SerologySource {
@@ -149,6 +157,64 @@ pub struct Release {
     parent: HashMap<Antigen, Antigen>,
     /// Every antigen the release knows of.
     antigens: HashSet<Antigen>,
+    /// Full allele name → P group / G group (own 2- or 3-field name when the
+    /// file lists the allele without a group); empty if the file is absent.
+    p_groups: HashMap<String, String>,
+    g_groups: HashMap<String, String>,
+}
+
+/// Read wmda/hla_nom_p.txt or hla_nom_g.txt (`LOCUS*;allele/allele/...;GROUP`).
+fn read_groups(path: &Path, kind: GroupKind) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    if !path.is_file() {
+        return Ok(out);
+    }
+    let text = read_text(path)?;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.trim_end().split(';').collect();
+        if fields.len() != 3 {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "expected 3 fields (LOCUS*;ALLELES;GROUP), found {}",
+                    fields.len()
+                ),
+            )
+            .at_line(i as u64 + 1)
+            .into());
+        }
+        let gene_text = fields[0].trim_end_matches('*');
+        let Some(gene) = Gene::parse(gene_text) else {
+            continue;
+        };
+        for allele in fields[1].split('/').filter(|a| !a.is_empty()) {
+            let name = format!("{}*{allele}", gene.name());
+            let group = if fields[2].is_empty() {
+                let parsed = parse_allele(&name)
+                    .map_err(|e| Error::from(InputError::new(path, e.0).at_line(i as u64 + 1)))?;
+                let n = match kind {
+                    GroupKind::P => 2,
+                    GroupKind::G => 3,
+                };
+                let mut own = format!(
+                    "{}*{}",
+                    gene.name(),
+                    parsed.fields[..n.min(parsed.fields.len())].join(":")
+                );
+                if let Some(e) = parsed.expression {
+                    own.push(e.letter());
+                }
+                own
+            } else {
+                format!("{}*{}", gene.name(), fields[2])
+            };
+            out.insert(name, group);
+        }
+    }
+    Ok(out)
 }
 
 fn prefixes(a: &AlleleName) -> Vec<String> {
@@ -322,6 +388,8 @@ impl Release {
         .or_else(|| header_version(&dna_ser))
         .unwrap_or_else(|| "unknown".to_string());
 
+        let p_groups = read_groups(&dir.join("wmda").join("hla_nom_p.txt"), GroupKind::P)?;
+        let g_groups = read_groups(&dir.join("wmda").join("hla_nom_g.txt"), GroupKind::G)?;
         Ok(Release {
             dir: dir.to_path_buf(),
             version,
@@ -330,6 +398,8 @@ impl Release {
             known,
             parent,
             antigens,
+            p_groups,
+            g_groups,
         })
     }
 
@@ -429,6 +499,42 @@ impl Release {
             antigens: Vec::new(),
             source: SerologySource::None,
         }
+    }
+
+    /// Does the release carry the P (or G) group file?
+    pub fn has_groups(&self, kind: GroupKind) -> bool {
+        match kind {
+            GroupKind::P => !self.p_groups.is_empty(),
+            GroupKind::G => !self.g_groups.is_empty(),
+        }
+    }
+
+    /// The P or G group(s) of a typed allele: of the matching expressed alleles
+    /// (all, for a typed null). Several groups mean the typing is ambiguous at
+    /// this level.
+    pub fn groups(&self, a: &AlleleName, kind: GroupKind) -> Vec<String> {
+        let map = match kind {
+            GroupKind::P => &self.p_groups,
+            GroupKind::G => &self.g_groups,
+        };
+        let key = if a.any_in_group {
+            format!("{}*{}", a.gene.name(), a.fields.join(":"))
+        } else if a.expression.is_some() && self.by_prefix.contains_key(&a.to_string()) {
+            a.to_string()
+        } else {
+            format!("{}*{}", a.gene.name(), a.fields.join(":"))
+        };
+        let indices = self.by_prefix.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let want_null = a.is_null();
+        let mut v: Vec<String> = indices
+            .iter()
+            .map(|&i| &self.records[i])
+            .filter(|r| r.allele.is_null() == want_null)
+            .filter_map(|r| map.get(&r.allele.to_string()).cloned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// The broad antigen of a split (A23 → A9), or the parent of an associated

@@ -25,10 +25,11 @@ use crate::error::{Error, Result};
 use crate::hla::antibodies::{BeadResult, donor_specific_antibodies};
 use crate::hla::eplets::{EpletGroup, EpletTable, WiebeCategory, WiebeThresholds};
 use crate::hla::mismatch::{
-    AntigenEquivalence, Direction, Key, Level, LevelRequest, allele_key, antigen_keys,
+    AntigenEquivalence, Direction, Key, Level, LevelRequest, allele_key, antigen_keys, group_keys,
+    group_level,
 };
 use crate::hla::nomenclature::{Locus, TypedItem};
-use crate::hla::release::Release;
+use crate::hla::release::{GroupKind, Release};
 use crate::hla::typing::{PersonTyping, Typing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +133,10 @@ impl ScreenPlan {
             let all_serology = items
                 .iter()
                 .all(|i| antigen_keys(i, release, false).is_some());
+            let mut ignored = Vec::new();
+            let group = group_level(settings.level, all_alleles, release, &mut ignored);
             let level = match settings.level {
+                _ if group.is_some() => group.unwrap_or(Level::Allele),
                 LevelRequest::Allele if all_alleles => Level::Allele,
                 LevelRequest::Auto | LevelRequest::Antigen if !all_serology && all_alleles => {
                     Level::Allele
@@ -412,6 +416,8 @@ impl ScreenPlan {
 fn keys_of(item: &TypedItem, level: Level, release: Option<&Release>, broad: bool) -> Vec<Key> {
     match level {
         Level::Allele => allele_key(item).into_iter().collect(),
+        Level::PGroup => group_keys(item, release, GroupKind::P),
+        Level::GGroup => group_keys(item, release, GroupKind::G),
         Level::Antigen | Level::BroadAntigen => match antigen_keys(item, release, broad) {
             Some(v) => v.into_iter().map(Key::Antigen).collect(),
             // No serology: the allele stands for itself (never matched by an antigen).
