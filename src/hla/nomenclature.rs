@@ -314,6 +314,21 @@ pub fn parse_allele(text: &str) -> Result<AlleleName, NameError> {
     if rest.is_empty() {
         return Err(NameError(format!("'{raw}': no allele fields after '*'")));
     }
+    if let Some(last) = rest.rsplit(':').next()
+        && last.len() > 1
+        && (last.ends_with('G') || last.ends_with('P'))
+        && last[..last.len() - 1].chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(NameError(format!(
+            "'{raw}' is a {} group designation, not an allele; give the alleles (or a GL String), or compare with --level {}",
+            &last[last.len() - 1..],
+            if last.ends_with('G') {
+                "g-group"
+            } else {
+                "p-group"
+            }
+        )));
+    }
     let parts: Vec<&str> = rest.split(':').collect();
     if parts.len() > 4 {
         return Err(NameError(format!(
@@ -501,6 +516,17 @@ mod tests {
         let e = parse_allele("A*01:AB").unwrap_err();
         assert!(e.0.contains("NMDP"), "{e}");
         assert!(e.0.contains("code table"), "{e}");
+    }
+
+    #[test]
+    fn g_and_p_group_designations_are_rejected_clearly() {
+        assert!(
+            parse_allele("A*01:01:01G")
+                .unwrap_err()
+                .0
+                .contains("G group")
+        );
+        assert!(parse_allele("A*02:01P").unwrap_err().0.contains("P group"));
     }
 
     #[test]
