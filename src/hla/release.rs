@@ -588,4 +588,46 @@ mod tests {
         assert!(parse_rel_dna_ser_line("A*;01:01;1;;").is_err());
         assert!(parse_rel_dna_ser_line("MICA*;001;;;;").unwrap().is_none());
     }
+
+    #[test]
+    fn a_synthetic_seven_field_release_directory_loads() {
+        // Invented alleles in the 3.64.0+ layout (HATS in the 7th field).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("wmda")).unwrap();
+        std::fs::write(
+            dir.path().join("wmda/rel_dna_ser.txt"),
+            "# version: IPD-IMGT/HLA 3.64.0\nA*;90:01:01:01;92;;;;92\nA*;90:02;;;93;;93\nA*;90:03N;0;;;;\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("wmda/rel_ser_ser.txt"), "A;91;92/93;\n").unwrap();
+        std::fs::write(
+            dir.path().join("Allelelist.txt"),
+            "# x\nAlleleID,Allele\nHLA90001,A*90:01:01:01\nHLA90002,A*90:02\nHLA90003,A*90:03N\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("release_version.txt"),
+            "# file: release_version.txt\n# version: IPD-IMGT/HLA 3.64.0\n",
+        )
+        .unwrap();
+        let r = Release::load(dir.path()).unwrap();
+        assert_eq!(r.version, "3.64.0");
+        assert_eq!(r.records().len(), 3);
+        assert_eq!(r.records()[0].hats.as_deref(), Some("92"));
+        let s = r.serology(&parse_allele("A*90:02").unwrap());
+        assert_eq!(
+            (s.antigens[0].number, s.source),
+            (93, SerologySource::Assumed)
+        );
+        assert_eq!(
+            r.broad(Antigen::new(Locus::A, 92)),
+            Antigen::new(Locus::A, 91)
+        );
+        assert!(r.contains(&parse_allele("A*90:01").unwrap()));
+        assert!(!r.contains(&parse_allele("A*90:04").unwrap()));
+        assert_eq!(
+            r.serology(&parse_allele("A*90:03N").unwrap()).source,
+            SerologySource::Null
+        );
+    }
 }
