@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compute;
 pub mod error;
 pub mod formats;
+pub mod hla;
 pub mod model;
 pub mod report;
 pub mod risk;

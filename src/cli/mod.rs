@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod devices;
+pub mod hla;
 pub mod lod;
 pub mod scan;
 pub mod simulate;
@@ -39,6 +40,8 @@ pub enum Command {
     Devices(devices::DevicesArgs),
     /// Time the CPU and GPU log-likelihood paths on synthetic batches.
     Bench(bench::BenchArgs),
+    /// HLA matching: screen a donor pool against recipients.
+    Hla(hla::HlaArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -58,6 +61,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Lod(a) => lod::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Hla(a) => hla::run(a),
     };
     match result {
         Ok(()) => 0,

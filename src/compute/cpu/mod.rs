@@ -2,5 +2,6 @@
 
 pub mod cfdna_bootstrap;
 pub mod cfdna_loglik;
+pub mod hla_mismatch;
 
 pub use cfdna_loglik::CpuBackend;

@@ -5,6 +5,7 @@ pub mod cfdna_bootstrap;
 pub mod cfdna_loglik;
 pub mod chunking;
 pub mod context;
+pub mod hla_mismatch;
 pub mod layout;
 
 pub use cfdna_loglik::GpuBackend;

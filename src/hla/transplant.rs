@@ -1,0 +1,283 @@
+//! One transplant's HLA assessment, for the scan: typings from the optional
+//! `recipient_hla` / `donor_hla` columns of transplants.csv (GL Strings) →
+//! per-locus rows of `hla.csv` and summary fields (A/B/DR mismatch, DR and DQ
+//! eplet loads, Wiebe category, DSA count).
+
+use crate::error::{Error, Result};
+use crate::hla::antibodies::{BeadResult, Dsa, donor_specific_antibodies};
+use crate::hla::eplets::{EpletLoads, EpletTable, WiebeCategory, WiebeThresholds, eplet_loads};
+use crate::hla::mismatch::{MatchResult, MatchSettings, compare};
+use crate::hla::nomenclature::Locus;
+use crate::hla::release::Release;
+use crate::hla::typing::Typing;
+
+/// Reference data and settings shared by every transplant of a run.
+#[derive(Debug, Clone, Default)]
+pub struct HlaContext {
+    pub release: Option<Release>,
+    pub eplets: Option<EpletTable>,
+    /// Defaults to the built-in set for the eplet table's version.
+    pub thresholds: Option<WiebeThresholds>,
+    pub settings: MatchSettings,
+    /// Single-antigen-bead results of all recipients (matched by recipient or
+    /// transplant id).
+    pub antibodies: Vec<BeadResult>,
+}
+
+impl HlaContext {
+    pub fn wiebe_thresholds(&self) -> Option<WiebeThresholds> {
+        self.thresholds.clone().or_else(|| {
+            self.eplets
+                .as_ref()
+                .and_then(|t| WiebeThresholds::for_table_version(&t.version))
+        })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TransplantHla {
+    pub transplant_id: String,
+    pub matching: MatchResult,
+    pub eplets: Option<EpletLoads>,
+    pub wiebe: Option<WiebeCategory>,
+    pub wiebe_thresholds: Option<String>,
+    /// `None` when no antibody file was given.
+    pub dsas: Option<Vec<Dsa>>,
+    pub ipd_release: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// Summary fields for transplants.csv / run.json.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HlaSummary {
+    pub abdr_mismatch: Option<u32>,
+    pub dr_eplet_load: Option<u32>,
+    pub dq_eplet_load: Option<u32>,
+    pub wiebe_category: Option<String>,
+    pub dsa_count: Option<u32>,
+}
+
+impl TransplantHla {
+    pub fn summary(&self) -> HlaSummary {
+        HlaSummary {
+            abdr_mismatch: self.matching.abdr,
+            dr_eplet_load: self.eplets.as_ref().and_then(|e| e.dr_load).map(|l| l.all),
+            dq_eplet_load: self.eplets.as_ref().and_then(|e| e.dq_load).map(|l| l.all),
+            wiebe_category: self.wiebe.map(|w| w.name().to_string()),
+            dsa_count: self.dsas.as_ref().map(|d| d.len() as u32),
+        }
+    }
+}
+
+/// Assess one transplant. `field` errors name which typing was bad: the caller
+/// wraps the message into an `InputError` with the sheet's line.
+pub fn assess_transplant(
+    transplant_id: &str,
+    recipient_id: Option<&str>,
+    recipient_hla: &str,
+    donor_hla: &str,
+    ctx: &HlaContext,
+) -> std::result::Result<TransplantHla, (&'static str, String)> {
+    let parse = |field: &'static str, who: &str, text: &str| {
+        let t = Typing::parse_gl(text).map_err(|e| {
+            (
+                field,
+                format!("transplant {transplant_id}, {who} typing: {e}"),
+            )
+        })?;
+        if let Some(r) = &ctx.release {
+            t.validate(r).map_err(|(locus, value, msg)| {
+                (
+                    field,
+                    format!(
+                        "transplant {transplant_id}, {who}, locus {locus}, value '{value}': {msg}"
+                    ),
+                )
+            })?;
+        }
+        Ok::<Typing, (&'static str, String)>(t)
+    };
+    let recipient = parse("recipient_hla", "recipient", recipient_hla)?;
+    let donor = parse("donor_hla", "donor", donor_hla)?;
+    let matching = compare(&recipient, &donor, ctx.release.as_ref(), &ctx.settings);
+    let mut notes: Vec<String> = recipient
+        .notes
+        .iter()
+        .map(|n| format!("recipient {n}"))
+        .chain(donor.notes.iter().map(|n| format!("donor {n}")))
+        .collect();
+    let eplets = ctx
+        .eplets
+        .as_ref()
+        .map(|t| eplet_loads(&recipient, &donor, t));
+    let thresholds = ctx.wiebe_thresholds();
+    let wiebe = match (&eplets, &thresholds) {
+        (Some(e), Some(w)) => match (e.dr_single_max, e.dq_single_max) {
+            (Some(dr), Some(dq)) => Some(w.categorise(dr, dq)),
+            _ => {
+                notes.push("Wiebe category needs DR and DQ typings on both sides".into());
+                None
+            }
+        },
+        (Some(_), None) => {
+            notes.push(
+                "no Wiebe thresholds for this eplet table version: give --wiebe-thresholds".into(),
+            );
+            None
+        }
+        _ => None,
+    };
+    let dsas = (!ctx.antibodies.is_empty()).then(|| {
+        let mine: Vec<&BeadResult> = ctx
+            .antibodies
+            .iter()
+            .filter(|b| b.owner == transplant_id || recipient_id.is_some_and(|r| b.owner == r))
+            .collect();
+        donor_specific_antibodies(&mine, &donor, ctx.release.as_ref())
+    });
+    Ok(TransplantHla {
+        transplant_id: transplant_id.to_string(),
+        matching,
+        eplets,
+        wiebe,
+        wiebe_thresholds: thresholds.map(|t| t.name),
+        dsas,
+        ipd_release: ctx.release.as_ref().map(|r| r.version.clone()),
+        notes,
+    })
+}
+
+/// `hla.csv`: one row per transplant and compared locus.
+pub fn hla_csv(rows: &[TransplantHla], settings: &MatchSettings) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| Error::Usage(format!("rendering hla.csv: {e}"));
+    w.write_record([
+        "transplant_id",
+        "locus",
+        "direction",
+        "level",
+        "mismatches",
+        "mismatched_items",
+        "hvg_mismatches",
+        "gvh_mismatches",
+        "eplet_load",
+        "eplet_load_antibody_verified",
+        "dsa",
+        "abdr_mismatch",
+        "wiebe_category",
+        "ipd_imgt_hla_release",
+        "eplet_table_version",
+        "notes",
+    ])
+    .map_err(csv_err)?;
+    for t in rows {
+        for m in &t.matching.loci {
+            let load = t.eplets.as_ref().and_then(|e| e.locus(m.locus));
+            let dsa = t
+                .dsas
+                .as_ref()
+                .map(|d| {
+                    d.iter()
+                        .filter(|x| {
+                            x.locus == m.locus
+                                || (m.locus == Locus::Dqb1
+                                    && x.locus == Locus::Dqa1
+                                    && x.specificity.contains('~'))
+                        })
+                        .map(|x| format!("{} (MFI {}, {})", x.specificity, x.mfi, x.serum_date))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            let mut notes = m.notes.clone();
+            if m.locus == Locus::Drb345 {
+                notes.extend(
+                    t.matching
+                        .drb_inconsistencies
+                        .iter()
+                        .map(|s| format!("inconsistent DRB1/DRB3/4/5: {s}")),
+                );
+            }
+            w.write_record([
+                t.transplant_id.as_str(),
+                m.locus.name(),
+                settings.direction.name(),
+                m.level.name(),
+                &m.count.to_string(),
+                &m.items.join(" "),
+                &m.hvg.to_string(),
+                &m.gvh.to_string(),
+                &load.map(|l| l.all.to_string()).unwrap_or_default(),
+                &load.map(|l| l.verified.to_string()).unwrap_or_default(),
+                &dsa,
+                &t.matching.abdr.map(|x| x.to_string()).unwrap_or_default(),
+                t.wiebe.map(|w| w.name()).unwrap_or(""),
+                t.ipd_release.as_deref().unwrap_or(""),
+                t.eplets
+                    .as_ref()
+                    .map(|e| e.table_version.as_str())
+                    .unwrap_or(""),
+                &notes.join("; "),
+            ])
+            .map_err(csv_err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| Error::Usage(format!("rendering hla.csv: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hla::eplets::EpletGroup;
+
+    #[test]
+    fn a_transplant_yields_locus_rows_and_summary_fields() {
+        let table = EpletTable::from_rows(
+            "synthetic 2.2",
+            [
+                ("DRB1*90:01", "10DR", EpletGroup::Dr, true),
+                ("DRB1*90:02", "11DR", EpletGroup::Dr, false),
+                ("DQB1*90:01", "20DQ", EpletGroup::Dq, false),
+                ("DQB1*90:02", "21DQ", EpletGroup::Dq, true),
+            ],
+        )
+        .unwrap();
+        let ctx = HlaContext {
+            eplets: Some(table),
+            ..Default::default()
+        };
+        let t = assess_transplant(
+            "T1",
+            None,
+            "A*01:01+A*02:01^B*07:02^DRB1*90:01^DQB1*90:01",
+            "A*01:01+A*03:01^B*08:01^DRB1*90:02^DQB1*90:02",
+            &ctx,
+        )
+        .unwrap();
+        let s = t.summary();
+        assert_eq!(s.abdr_mismatch, Some(3));
+        assert_eq!(s.dr_eplet_load, Some(1));
+        assert_eq!(s.dq_eplet_load, Some(1));
+        assert_eq!(s.wiebe_category.as_deref(), Some("low"));
+        assert_eq!(s.dsa_count, None);
+        let csv = String::from_utf8(hla_csv(&[t], &ctx.settings).unwrap()).unwrap();
+        assert!(csv.starts_with("transplant_id,locus,"));
+        assert!(
+            csv.contains("T1,A,HvG,allele_2field,1,A*03:01,1,1,"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), 1 + 4);
+    }
+
+    #[test]
+    fn bad_typings_name_the_transplant_the_side_and_the_value() {
+        let (field, msg) =
+            assess_transplant("T9", None, "A*02:01", "A*0201", &HlaContext::default()).unwrap_err();
+        assert_eq!(field, "donor_hla");
+        assert!(
+            msg.contains("T9") && msg.contains("donor") && msg.contains("A*0201"),
+            "{msg}"
+        );
+    }
+}
