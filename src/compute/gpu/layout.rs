@@ -243,6 +243,19 @@ mod tests {
     }
 
     #[test]
+    fn kernels_use_the_workgroup_size_the_host_assumes() {
+        for path in shader_paths() {
+            let src = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                src.contains(&format!("const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;"))
+                    && src.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
     fn poisson_thresholds_are_the_scaled_poisson1_cdf_in_rust_and_wgsl() {
         let mut cdf = 0.0f64;
         let mut factorial = 1.0f64;
