@@ -74,12 +74,17 @@ fn lowbias32(v: u32) -> u32 {
     return x;
 }
 
-fn bootstrap_count(sample: u32, replicate: u32, snp: u32) -> u32 {
+// Key of one (seed, sample, replicate): uniform over the workgroup, so hashed
+// once outside the SNP loop; each SNP then costs one more hash.
+fn replicate_key(sample: u32, replicate: u32) -> u32 {
     var h = lowbias32(params.seed_lo ^ 0x9e3779b9u);
     h = lowbias32(h ^ params.seed_hi);
     h = lowbias32(h ^ sample);
-    h = lowbias32(h ^ replicate);
-    let u = lowbias32(h ^ snp);
+    return lowbias32(h ^ replicate);
+}
+
+fn bootstrap_count(key: u32, snp: u32) -> u32 {
+    let u = lowbias32(key ^ snp);
     var count = 0u;
     for (var k = 0u; k < 9u; k++) {
         count += select(0u, 1u, u >= POISSON1_THRESHOLDS[k]);
@@ -125,10 +130,11 @@ fn main(
     let table_base = (piece.first_table_row + j) * GENOTYPE_CLASSES;
     let n = select(0u, piece.snp_count, in_range);
 
+    let key = replicate_key(piece.sample_index, replicate);
     var acc = 0.0;
     for (var i = lid; i < n; i += WORKGROUP_SIZE) {
         let snp = snps[piece.first_snp + i];
-        let c = bootstrap_count(piece.sample_index, replicate, piece.snp_offset + i);
+        let c = bootstrap_count(key, piece.snp_offset + i);
         if (c > 0u) {
             acc += snp.weight * f32(c) * snp_loglik(snp, table_base);
         }

@@ -123,7 +123,7 @@ fn scan_on_gpu_names_the_adapter_and_matches_cpu() {
 }
 
 #[test]
-fn scan_without_bootstrap_has_no_bootstrap_columns() {
+fn scan_without_bootstrap_has_no_bootstrap_columns_and_env_selects_cpu() {
     let dir = tempfile::tempdir().unwrap();
     let batch = dir.path().join("batch");
     assert!(
@@ -144,9 +144,10 @@ fn scan_without_bootstrap_has_no_bootstrap_columns() {
     );
     let out = dir.path().join("out");
     let run = graftscan()
+        .env("GRAFTSCAN_BACKEND", "cpu")
         .arg("scan")
         .arg(&batch)
-        .args(["--quiet", "--backend", "cpu", "--out"])
+        .args(["--quiet", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -157,4 +158,9 @@ fn scan_without_bootstrap_has_no_bootstrap_columns() {
     );
     let text = std::fs::read_to_string(out.join("samples.csv")).unwrap();
     assert!(!text.lines().next().unwrap().contains("boot_ci"));
+    // GRAFTSCAN_BACKEND=cpu chose the CPU path.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["backend"]["kind"], "cpu");
+    assert_eq!(json["backend_selection"]["requested"], "cpu");
 }

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use crate::compute::gpu::layout::bootstrap_count;
+use crate::compute::gpu::layout::{bootstrap_count_with_key, replicate_key};
 use crate::model::SampleModel;
 use crate::model::likelihood::{ClassLogProbs, snp_loglik};
 
@@ -21,8 +21,9 @@ pub fn replicate_loglik_grid(
     seed: u64,
 ) -> Vec<f64> {
     let mut values = vec![0.0f64; tables.len()];
+    let key = replicate_key(seed, sample_index, replicate);
     for (i, snp) in model.snps.iter().enumerate() {
-        let c = bootstrap_count(seed, sample_index, replicate, i as u32);
+        let c = bootstrap_count_with_key(key, i as u32);
         if c == 0 {
             continue;
         }

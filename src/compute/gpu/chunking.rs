@@ -238,3 +238,93 @@ pub fn build_chunk(
     };
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::synthetic::{SyntheticSpec, synthetic_models};
+    use crate::model::Relationship;
+    use crate::model::estimate::fraction_grid;
+    use crate::model::likelihood::EstimationMode;
+
+    fn batch() -> (Vec<SampleModel>, Vec<Vec<f64>>) {
+        let models = synthetic_models(&SyntheticSpec {
+            samples: 9,
+            snps: 700,
+            mode: EstimationMode::GenotypeFree,
+            relationship: Relationship::FullSibling,
+            depth: 50.0,
+            seed: 4,
+        });
+        let grids = models
+            .iter()
+            .map(|m| fraction_grid(m.max_fraction, 60, 1e-5))
+            .collect();
+        (models, grids)
+    }
+
+    #[test]
+    fn chunks_respect_every_limit_and_cover_every_snp_once() {
+        let (models, grids) = batch();
+        let limits = ChunkLimits {
+            max_binding_bytes: 64 * 1024,
+            max_workgroups_per_dimension: 100,
+            max_data_bytes: Some(6000),
+            max_pieces: Some(4),
+        };
+        let replicates = 3;
+        let pieces = plan_pieces(&models, &grids, replicates, &limits).unwrap();
+        let chunks = plan_chunks(&pieces, &grids, replicates, &limits);
+        assert!(chunks.len() > 9);
+        let mut covered = vec![0usize; models.len()];
+        let tables = class_tables(&models, &grids);
+        for range in chunks {
+            let d = build_chunk(
+                &models,
+                &grids,
+                &tables,
+                &pieces[range.clone()],
+                replicates,
+                0,
+                0,
+                &limits,
+            );
+            assert!(d.pieces.len() <= 4);
+            assert!((d.snps.len() * size_of::<Snp>()) as u64 <= 6000);
+            assert!((d.terms.len() * size_of::<Term>()) as u64 <= 6000);
+            assert!(
+                (d.class_logp.len() * size_of::<ClassLogProb>()) as u64 <= limits.max_binding_bytes
+            );
+            assert!(u64::from(d.params.row_count) <= limits.max_rows());
+            assert!(d.params.dispatch_width <= 100);
+            assert_eq!(d.row_piece.len(), d.params.row_count as usize);
+            for spec in &pieces[range] {
+                assert_eq!(
+                    covered[spec.sample], spec.snps.start,
+                    "pieces are consecutive"
+                );
+                covered[spec.sample] = spec.snps.end;
+            }
+        }
+        for (m, c) in models.iter().zip(covered) {
+            assert_eq!(c, m.snps.len());
+        }
+    }
+
+    #[test]
+    fn a_sample_without_snps_still_gets_its_rows() {
+        let (mut models, mut grids) = batch();
+        models.push(SampleModel::new(EstimationMode::RecipientOnly));
+        grids.push(fraction_grid(0.999, 60, 1e-5));
+        let limits = ChunkLimits {
+            max_binding_bytes: 1 << 27,
+            max_workgroups_per_dimension: 65_535,
+            max_data_bytes: None,
+            max_pieces: None,
+        };
+        let pieces = plan_pieces(&models, &grids, 1, &limits).unwrap();
+        let last = pieces.last().unwrap();
+        assert_eq!((last.sample, last.snps.len()), (models.len() - 1, 0));
+        assert_eq!(plan_chunks(&pieces, &grids, 1, &limits).len(), 1);
+    }
+}

@@ -97,20 +97,25 @@ pub fn lowbias32(mut x: u32) -> u32 {
     x
 }
 
-/// Counter-based draw for (seed, sample, replicate, SNP): no state, so every
-/// thread and the CPU twin reach the same number independently.
-pub fn bootstrap_uniform(seed_lo: u32, seed_hi: u32, sample: u32, replicate: u32, snp: u32) -> u32 {
-    let mut h = lowbias32(seed_lo ^ 0x9e37_79b9);
-    h = lowbias32(h ^ seed_hi);
+/// Key of one (seed, sample, replicate); the kernel hashes it once per workgroup.
+pub fn replicate_key(seed: u64, sample: u32, replicate: u32) -> u32 {
+    let mut h = lowbias32(seed as u32 ^ 0x9e37_79b9);
+    h = lowbias32(h ^ (seed >> 32) as u32);
     h = lowbias32(h ^ sample);
-    h = lowbias32(h ^ replicate);
-    lowbias32(h ^ snp)
+    lowbias32(h ^ replicate)
 }
 
-/// Poisson(1) resampling count of one SNP in one replicate.
-pub fn bootstrap_count(seed: u64, sample: u32, replicate: u32, snp: u32) -> u32 {
-    let u = bootstrap_uniform(seed as u32, (seed >> 32) as u32, sample, replicate, snp);
+/// Poisson(1) resampling count of one SNP under a replicate key: a
+/// counter-based draw with no state, so every thread and the CPU twin reach
+/// the same number independently.
+pub fn bootstrap_count_with_key(key: u32, snp: u32) -> u32 {
+    let u = lowbias32(key ^ snp);
     POISSON1_THRESHOLDS.iter().filter(|&&t| u >= t).count() as u32
+}
+
+/// Poisson(1) resampling count of SNP `snp` of sample `sample` in `replicate`.
+pub fn bootstrap_count(seed: u64, sample: u32, replicate: u32, snp: u32) -> u32 {
+    bootstrap_count_with_key(replicate_key(seed, sample, replicate), snp)
 }
 
 #[cfg(test)]
@@ -247,6 +252,19 @@ mod tests {
             }
         }
         assert_eq!(size_of::<ClassLogProb>(), 16, "vec4<f32>");
+    }
+
+    #[test]
+    fn kernels_use_the_workgroup_size_the_host_assumes() {
+        for path in shader_paths() {
+            let src = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                src.contains(&format!("const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;"))
+                    && src.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")),
+                "{}",
+                path.display()
+            );
+        }
     }
 
     #[test]
