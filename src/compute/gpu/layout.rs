@@ -232,14 +232,7 @@ mod tests {
                 ],
             ),
         ];
-        // The dd-cfDNA kernels share these structs; other kernels (HLA) check
-        // their own layouts beside their host code.
-        let cfdna_kernels = shader_paths().into_iter().filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("cfdna_"))
-        });
-        for path in cfdna_kernels {
+        for path in cfdna_shader_paths() {
             let module = parse(&path);
             for (name, size, fields) in &expected {
                 let (wgsl_size, offsets) = wgsl_layout(&module, name);
@@ -254,9 +247,22 @@ mod tests {
         assert_eq!(size_of::<ClassLogProb>(), 16, "vec4<f32>");
     }
 
+    /// The dd-cfDNA kernels share these structs and this workgroup size; other
+    /// kernels (HLA) check their own beside their host code.
+    fn cfdna_shader_paths() -> Vec<std::path::PathBuf> {
+        shader_paths()
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("cfdna_"))
+            })
+            .collect()
+    }
+
     #[test]
     fn kernels_use_the_workgroup_size_the_host_assumes() {
-        for path in shader_paths() {
+        for path in cfdna_shader_paths() {
             let src = std::fs::read_to_string(&path).unwrap();
             assert!(
                 src.contains(&format!("const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;"))
