@@ -9,13 +9,18 @@ use crate::compute::select::{BackendChoice, select_backend};
 use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
-use std::collections::HashMap;
 
+use crate::cli::hla::DirectionArg;
+use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
+use crate::hla::mismatch::{Direction, MatchSettings};
+use crate::hla::release::HLA_DB_ENV;
+use crate::hla::transplant::hla_csv;
 use crate::report::OutputSet;
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
+use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +65,32 @@ pub struct ScanArgs {
     /// Also write samples.json and transplants.json (for LIMS import).
     #[arg(long)]
     pub json: bool,
+    /// HLA typings, one row per person (person_id + gl_string, or A_1,A_2,...,DPB1_2),
+    /// referenced by the recipient_id / donor_id columns of transplants.csv.
+    #[arg(long)]
+    pub typings: Option<PathBuf>,
+    /// IPD-IMGT/HLA release directory (antigen-level matching, allele validation).
+    #[arg(long, env = HLA_DB_ENV)]
+    pub hla_db: Option<PathBuf>,
+    /// Eplet table (CSV allele,eplet,group,antibody_verified with '# version:').
+    #[arg(long)]
+    pub eplets: Option<PathBuf>,
+    /// Wiebe thresholds: 2.2, 3.1 or a CSV file (default: from the eplet table version).
+    #[arg(long, alias = "eplet-thresholds")]
+    pub wiebe_thresholds: Option<String>,
+    /// Single-antigen-bead results (recipient_id or transplant_id, serum_date,
+    /// specificity, mfi[, cutoff]).
+    #[arg(long)]
+    pub antibodies: Option<PathBuf>,
+    /// MFI cut-off for beads without their own.
+    #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
+    pub mfi_cutoff: f64,
+    /// Direction of HLA mismatch counts.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Hvg)]
+    pub direction: DirectionArg,
+    /// 1: distinct donor items (solid-organ counting); 2: a homozygous mismatch counts twice.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub homozygous_count: u8,
     /// Compute backend: auto (a hardware GPU if present, else CPU), gpu (any
     /// wgpu adapter, software ones included), cpu.
     #[arg(long, value_enum, env = "GRAFTSCAN_BACKEND", default_value_t = BackendChoice::Auto)]
@@ -79,12 +110,14 @@ struct ScanPlan {
     transplants: PathBuf,
     samples: PathBuf,
     panel: Option<PathBuf>,
-    panel_found_in_dir: bool,
+    /// Optional files picked up from the batch folder (said in run.json).
+    found_in_dir: Vec<String>,
     out: PathBuf,
     estimator: EstimatorSettings,
     qc: QcThresholds,
     risk: RiskConfig,
     risk_source: String,
+    hla: ScanHlaOptions,
 }
 
 fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
@@ -113,6 +146,28 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         panel = Some(p.clone());
         found = false;
     }
+    let mut found_in_dir = Vec::new();
+    if found {
+        found_in_dir.push("panel.tsv (allele frequencies)".to_string());
+    }
+    // A batch folder may also carry the HLA typings and bead results.
+    let beside =
+        |flag: &Option<PathBuf>, name: &str, what: &str, found_in_dir: &mut Vec<String>| {
+            flag.clone().or_else(|| {
+                let p = a.dir.as_ref()?.join(name);
+                p.is_file().then(|| {
+                    found_in_dir.push(format!("{name} ({what})"));
+                    p
+                })
+            })
+        };
+    let antibodies = beside(
+        &a.antibodies,
+        "antibodies.csv",
+        "single-antigen-bead results",
+        &mut found_in_dir,
+    );
+    let typings = beside(&a.typings, "typings.csv", "HLA typings", &mut found_in_dir);
     if a.grid_points < 10 {
         return Err(Error::Usage("--grid-points must be at least 10".into()));
     }
@@ -123,7 +178,7 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         transplants,
         samples,
         panel,
-        panel_found_in_dir: found,
+        found_in_dir,
         out: a.out.clone(),
         estimator: EstimatorSettings {
             grid_points: a.grid_points,
@@ -140,6 +195,23 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         risk: match &a.config {
             Some(p) => RiskConfig::load(p)?,
             None => RiskConfig::default(),
+        },
+        hla: ScanHlaOptions {
+            hla_db: a.hla_db.clone(),
+            typings,
+            eplets: a.eplets.clone(),
+            wiebe_thresholds: a.wiebe_thresholds.clone(),
+            antibodies,
+            mfi_cutoff: a.mfi_cutoff,
+            settings: MatchSettings {
+                direction: match a.direction {
+                    DirectionArg::Hvg => Direction::HostVsGraft,
+                    DirectionArg::Gvh => Direction::GraftVsHost,
+                    DirectionArg::Bidirectional => Direction::Bidirectional,
+                },
+                homozygous_count: a.homozygous_count,
+                ..MatchSettings::default()
+            },
         },
         risk_source: match &a.config {
             Some(p) => p.display().to_string(),
@@ -177,6 +249,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
+    let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
     let t_load = t0.elapsed();
 
     bar.set_message(format!(
@@ -192,19 +265,26 @@ pub fn run(a: ScanArgs) -> Result<()> {
         &plan.qc,
         &plan.risk,
     )?;
-    let immunology = HashMap::new();
+    let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
 
     bar.set_message("writing outputs");
     let t2 = Instant::now();
-    let digests = input_digests(&batch.files)?;
+    let mut inputs = batch.files.clone();
+    if let Some(h) = &hla {
+        inputs.extend(h.files.iter().cloned());
+    }
+    let digests = input_digests(&inputs)?;
     let mut set = OutputSet::default();
     set.add("samples.csv", samples_csv(&outcome.samples, &risk)?);
     set.add(
         "transplants.csv",
-        transplants_csv(&outcome.transplants, &risk)?,
+        transplants_csv(&outcome.transplants, &risk, hla.as_ref())?,
     );
+    if let Some(h) = &hla {
+        set.add("hla.csv", hla_csv(&h.rows, &h.settings)?);
+    }
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let provenance = Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -212,11 +292,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
         backend: backend.info().description,
         allele_frequencies: batch.frequency_source.description.clone(),
         risk_config: plan.risk_source.clone(),
-        ipd_release: None,
-        eplet_table: None,
+        ipd_release: hla.as_ref().and_then(|h| h.ipd_release.clone()),
+        eplet_table: hla.as_ref().and_then(|h| h.eplet_table_version.clone()),
         command_line,
     };
-    let hla = HashMap::new();
+    let hla_details = hla.as_ref().map(ScanHla::details).unwrap_or_default();
     set.add(
         "report.html",
         render(&ReportInput {
@@ -224,7 +304,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             risk: &risk,
             config: &plan.risk,
             immunology: &immunology,
-            hla: &hla,
+            hla: &hla_details,
             provenance: &provenance,
         })
         .into_bytes(),
@@ -236,8 +316,8 @@ pub fn run(a: ScanArgs) -> Result<()> {
     }
     let mut warnings = batch.warnings.clone();
     warnings.extend(backend.warnings());
-    if plan.panel_found_in_dir {
-        warnings.push("using panel.tsv found in the batch folder for allele frequencies".into());
+    for f in &plan.found_in_dir {
+        warnings.push(format!("using {f} found in the batch folder"));
     }
     let run_json = serde_json::json!({
         "tool": "graftscan",
@@ -253,6 +333,12 @@ pub fn run(a: ScanArgs) -> Result<()> {
         },
         "backend": backend.info(),
         "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
+        "hla": hla.as_ref().map(|h| serde_json::json!({
+            "ipd_imgt_hla_release": h.ipd_release,
+            "ipd_imgt_hla_citation": h.ipd_citation,
+            "eplet_table_version": h.eplet_table_version,
+            "transplants_assessed": h.rows.len(),
+        })),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
         "timings_ms": {

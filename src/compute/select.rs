@@ -26,9 +26,15 @@ pub enum BackendChoice {
 }
 
 /// The wgpu instance, honouring `WGPU_BACKEND` and the debug flags from the
-/// environment.
+/// environment. Without `WGPU_BACKEND`, only the primary backends (Vulkan,
+/// Metal, DX12): a GL adapter adds nothing for compute, and probing EGL makes
+/// Mesa print noise on every run.
 pub fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if std::env::var_os("WGPU_BACKEND").is_none() {
+        desc.backends = wgpu::Backends::PRIMARY;
+    }
+    wgpu::Instance::new(desc)
 }
 
 /// Every adapter wgpu can see, on every backend.

@@ -25,6 +25,12 @@ pub struct TransplantRow {
     pub relationship: Relationship,
     pub recipient: Option<GenotypeSource>,
     pub donor: Option<GenotypeSource>,
+    /// HLA typings (GL String or antigen list) from the optional columns.
+    pub recipient_hla: Option<String>,
+    pub donor_hla: Option<String>,
+    /// Person ids into a `--typings` file (and for antibody results).
+    pub recipient_id: Option<String>,
+    pub donor_id: Option<String>,
     pub sheet: PathBuf,
     pub line: u64,
 }
@@ -81,7 +87,9 @@ impl Sheet {
             if record.iter().all(|f| f.is_empty()) {
                 continue;
             }
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            // The csv crate reports line 1 for the first record after a CRLF
+            // header (Excel's line ending); a data record is never above line 2.
+            let line = record.position().map(|p| p.line()).unwrap_or(0).max(2);
             rows.push((line, record));
         }
         Ok(Sheet {
@@ -195,7 +203,15 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
                 path,
                 sample: sheet.get(record, "donor_sample").to_string(),
             });
+        let optional = |name: &str| {
+            let v = sheet.get(record, name);
+            (!v.is_empty()).then(|| v.to_string())
+        };
         out.push(TransplantRow {
+            recipient_hla: optional("recipient_hla"),
+            donor_hla: optional("donor_hla"),
+            recipient_id: optional("recipient_id"),
+            donor_id: optional("donor_id"),
             transplant_id: id,
             organ,
             transplant_date: sheet.date(line, record, "transplant_date")?,

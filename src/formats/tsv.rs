@@ -70,7 +70,8 @@ impl TsvTable {
 }
 
 pub fn row_error(path: &Path, record: &csv::StringRecord, field: &str, msg: String) -> Error {
-    let line = record.position().map(|p| p.line()).unwrap_or(0);
+    // Data rows follow the header: never above line 2 (see formats::sheet).
+    let line = record.position().map(|p| p.line()).unwrap_or(0).max(2);
     InputError::new(path, msg)
         .at_line(line)
         .in_field(field)

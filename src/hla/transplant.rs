@@ -99,7 +99,25 @@ pub fn assess_transplant(
     };
     let recipient = parse("recipient_hla", "recipient", recipient_hla)?;
     let donor = parse("donor_hla", "donor", donor_hla)?;
-    let matching = compare(&recipient, &donor, ctx.release.as_ref(), &ctx.settings);
+    Ok(assess_typed(
+        transplant_id,
+        recipient_id,
+        &recipient,
+        &donor,
+        ctx,
+    ))
+}
+
+/// Assess one transplant from parsed (and, with a release, validated) typings.
+pub fn assess_typed(
+    transplant_id: &str,
+    recipient_id: Option<&str>,
+    recipient: &Typing,
+    donor: &Typing,
+    ctx: &HlaContext,
+) -> TransplantHla {
+    let (recipient, donor) = (recipient, donor);
+    let matching = compare(recipient, donor, ctx.release.as_ref(), &ctx.settings);
     let mut notes: Vec<String> = recipient
         .notes
         .iter()
@@ -109,7 +127,7 @@ pub fn assess_transplant(
     let eplets = ctx
         .eplets
         .as_ref()
-        .map(|t| eplet_loads(&recipient, &donor, t));
+        .map(|t| eplet_loads(recipient, donor, t));
     let thresholds = ctx.wiebe_thresholds();
     let wiebe = match (&eplets, &thresholds) {
         (Some(e), Some(w)) => match (e.dr_single_max, e.dq_single_max) {
@@ -133,9 +151,9 @@ pub fn assess_transplant(
             .iter()
             .filter(|b| b.owner == transplant_id || recipient_id.is_some_and(|r| b.owner == r))
             .collect();
-        donor_specific_antibodies(&mine, &donor, ctx.release.as_ref())
+        donor_specific_antibodies(&mine, donor, ctx.release.as_ref())
     });
-    Ok(TransplantHla {
+    TransplantHla {
         transplant_id: transplant_id.to_string(),
         matching,
         eplets,
@@ -144,7 +162,7 @@ pub fn assess_transplant(
         dsas,
         ipd_release: ctx.release.as_ref().map(|r| r.version.clone()),
         notes,
-    })
+    }
 }
 
 /// `hla.csv`: one row per transplant and compared locus.

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
 use crate::hla::gl_string::{GlString, parse_gl_string};
+use crate::hla::nomenclature::parse_antigen;
 use crate::hla::nomenclature::{
     Gene, Locus, NameError, TypedItem, drb1_family_of_dr_antigen, drb345_expected_from_drb1_family,
     parse_item,
@@ -121,8 +122,13 @@ impl Typing {
         Ok(typing)
     }
 
+    /// Parse a GL String, or a space-separated antigen list such as
+    /// `A2 A24 B7 B44 DR15 DR4` (grouped by locus into a GL String first).
     pub fn parse_gl(text: &str) -> std::result::Result<Typing, NameError> {
-        Typing::from_gl(&parse_gl_string(text)?)
+        match antigen_list_as_gl(text)? {
+            Some(gl) => Typing::from_gl(&parse_gl_string(&gl)?),
+            None => Typing::from_gl(&parse_gl_string(text)?),
+        }
     }
 
     /// Check every allele against the release, and every antigen.
@@ -198,6 +204,30 @@ pub fn parse_cell(column_locus: Locus, value: &str) -> std::result::Result<Typed
         )));
     }
     Ok(item)
+}
+
+/// `A2 A24 B7 B44 DR15 DR4` → `A2+A24^B7+B44^DR15+DR4`; `None` when the text
+/// is not a whitespace-separated list of antigens (a GL String, say).
+fn antigen_list_as_gl(text: &str) -> std::result::Result<Option<String>, NameError> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    if tokens.len() < 2 || text.contains(['*', '^', '|', '+', '~', '/']) {
+        return Ok(None);
+    }
+    let mut groups: Vec<(Locus, Vec<&str>)> = Vec::new();
+    for t in tokens {
+        let locus = parse_antigen(t)?.locus;
+        match groups.iter_mut().find(|(l, _)| *l == locus) {
+            Some((_, items)) => items.push(t),
+            None => groups.push((locus, vec![t])),
+        }
+    }
+    Ok(Some(
+        groups
+            .iter()
+            .map(|(_, items)| items.join("+"))
+            .collect::<Vec<_>>()
+            .join("^"),
+    ))
 }
 
 /// One person from a typing file.

@@ -3,9 +3,11 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
+use crate::hla::transplant::HlaSummary;
 use crate::model::estimate::IntervalKind;
 use crate::risk::rules::{ChangeCall, SampleStatus};
 use crate::risk::{RiskAssessment, SampleRisk};
+use crate::scan::hla::ScanHla;
 use crate::scan::{SampleResult, TransplantSummary};
 
 fn pct(x: f64) -> String {
@@ -170,6 +172,7 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
 pub fn transplants_csv(
     transplants: &[TransplantSummary],
     risk: &RiskAssessment,
+    hla: Option<&ScanHla>,
 ) -> Result<Vec<u8>> {
     let header = [
         "transplant_id",
@@ -196,7 +199,21 @@ pub fn transplants_csv(
         "relationship_modelled",
         "relationship_best_supported",
         "relationship_check",
+        "abdr_mismatch",
+        "dr_eplet_load",
+        "dq_eplet_load",
+        "wiebe_category",
+        "dsa_count",
     ];
+    let hla_summary: HashMap<&str, HlaSummary> = hla
+        .map(|h| {
+            h.rows
+                .iter()
+                .map(|r| (r.transplant_id.as_str(), r.summary()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let opt = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_default();
     let sample_risk: HashMap<&str, &SampleRisk> = risk
         .samples
         .iter()
@@ -259,6 +276,14 @@ pub fn transplants_csv(
                 .map(|c| c.describe())
                 .unwrap_or_default(),
         ]);
+        if let Some(row) = rows.last_mut() {
+            let h = hla_summary.get(t.transplant_id.as_str());
+            row.push(opt(h.and_then(|h| h.abdr_mismatch)));
+            row.push(opt(h.and_then(|h| h.dr_eplet_load)));
+            row.push(opt(h.and_then(|h| h.dq_eplet_load)));
+            row.push(h.and_then(|h| h.wiebe_category.clone()).unwrap_or_default());
+            row.push(opt(h.and_then(|h| h.dsa_count)));
+        }
     }
     csv_bytes(rows)
 }

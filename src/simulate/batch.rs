@@ -125,6 +125,45 @@ pub fn demo_plans() -> Vec<TransplantPlan> {
         .collect()
 }
 
+/// Serologic antigens at common frequencies per locus (illustrative, not a
+/// population model): the demo's typings are antigen lists, which need no
+/// IPD-IMGT/HLA release to compare.
+const ANTIGENS: [&[&str]; 4] = [
+    &["A1", "A2", "A3", "A11", "A24", "A26", "A68"],
+    &["B7", "B8", "B35", "B44", "B51", "B57", "B62"],
+    &["DR1", "DR4", "DR7", "DR11", "DR13", "DR15", "DR17"],
+    &["DQ2", "DQ5", "DQ6", "DQ7", "DQ8"],
+];
+
+/// Recipient and donor antigen typings: a related donor shares one haplotype
+/// with the recipient (parent–child always, siblings half the time), an
+/// unrelated donor draws both at random.
+fn simulate_hla(rng: &mut ChaCha8Rng, relationship: Relationship) -> (Vec<String>, Vec<String>) {
+    let shares = match relationship {
+        Relationship::ParentChild => 1,
+        Relationship::FullSibling => rng.random_range(0..3),
+        Relationship::HalfSibling | Relationship::Grandparent | Relationship::Avuncular => {
+            rng.random_range(0..2)
+        }
+        Relationship::IdenticalTwin => 2,
+        _ => 0,
+    };
+    let mut recipient = Vec::new();
+    let mut donor = Vec::new();
+    for list in ANTIGENS {
+        let pick = |rng: &mut ChaCha8Rng| list[rng.random_range(0..list.len())].to_string();
+        let r = [pick(rng), pick(rng)];
+        let d = match shares {
+            2 => r.clone(),
+            1 => [r[rng.random_range(0..2)].clone(), pick(rng)],
+            _ => [pick(rng), pick(rng)],
+        };
+        recipient.extend(r);
+        donor.extend(d);
+    }
+    (recipient, donor)
+}
+
 const DRAW_DAYS: [u64; 6] = [5, 21, 45, 90, 180, 365];
 
 fn fraction_at(plan: &TransplantPlan, k: usize, n: usize, rng: &mut ChaCha8Rng) -> f64 {
@@ -194,8 +233,9 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
         );
     }
     let mut transplants = String::from(
-        "transplant_id,organ,transplant_date,relationship,recipient_genotypes,recipient_sample,donor_genotypes,donor_sample\n",
+        "transplant_id,organ,transplant_date,relationship,recipient_genotypes,recipient_sample,donor_genotypes,donor_sample,recipient_hla,donor_hla\n",
     );
+    let mut antibodies = String::from("transplant_id,serum_date,specificity,mfi,cutoff\n");
     let mut samples = String::from(
         "sample_id,transplant_id,collected,counts,counts_sample,total_cfdna,total_cfdna_unit\n",
     );
@@ -223,6 +263,7 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
             .map(|(s, &r)| draw_donor_genotype(&mut trng, r, s.alt_frequency, donor_rel))
             .collect();
         let tx_date = start + Days::new(17 * ti as u64);
+        let (recipient_hla, donor_hla) = simulate_hla(&mut trng, donor_rel);
         let rname = format!("{tid}_recipient");
         let dname = format!("{tid}_donor");
         let mut gvcf = String::new();
@@ -252,7 +293,7 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
         }
         let _ = writeln!(
             transplants,
-            "{tid},{},{},{},{},{},{},{}",
+            "{tid},{},{},{},{},{},{},{},{},{}",
             plan.organ,
             tx_date,
             plan.relationship,
@@ -272,6 +313,30 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
                 String::new()
             },
             if plan.donor_typed { dname.as_str() } else { "" },
+            recipient_hla.join(" "),
+            donor_hla.join(" "),
+        );
+        // A donor-specific antibody for every third transplant (against a
+        // mismatched donor antigen) and a negative bead for every transplant.
+        let mismatched: Vec<&String> = donor_hla
+            .iter()
+            .filter(|a| !recipient_hla.contains(a))
+            .collect();
+        if ti % 3 == 1
+            && let Some(target) = mismatched.first()
+        {
+            let mfi: f64 = trng.random_range(2500.0..9000.0);
+            let _ = writeln!(
+                antibodies,
+                "{tid},{},{target},{mfi:.0},1000",
+                tx_date + Days::new(30)
+            );
+        }
+        let _ = writeln!(
+            antibodies,
+            "{tid},{},A80,{:.0},1000",
+            tx_date + Days::new(30),
+            trng.random_range(100.0..600.0)
         );
         let n = cfg.samples_per_transplant.clamp(1, DRAW_DAYS.len());
         let days: Vec<u64> = match plan.trajectory {
@@ -336,6 +401,7 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
         set.add(&format!("counts/{tid}.counts.vcf.gz"), bgzip(&cvcf)?);
     }
     set.add("transplants.csv", transplants.into_bytes());
+    set.add("antibodies.csv", antibodies.into_bytes());
     set.add("samples.csv", samples.into_bytes());
     set.add("panel.tsv", panel_tsv.into_bytes());
     set.add("truth.csv", truth.into_bytes());

@@ -45,9 +45,7 @@ pub fn adapter_label(info: &wgpu::AdapterInfo) -> String {
 
 /// Every adapter wgpu can see (`WGPU_BACKEND` honoured).
 pub fn adapters() -> Vec<wgpu::Adapter> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+    crate::compute::select::enumerate_adapters()
 }
 
 /// Pick an adapter: hardware first; `hardware_only` drops software adapters;

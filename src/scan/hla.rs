@@ -1,0 +1,247 @@
+//! HLA matching for the transplants of a scan: typings from transplants.csv
+//! (`recipient_hla`, `donor_hla`) or a `--typings` file (`recipient_id`,
+//! `donor_id`), the IPD-IMGT/HLA release the user supplies, an optional eplet
+//! table and single-antigen-bead results. Produces hla.csv rows, the summary
+//! for transplants.csv and the immunological findings the risk rules use.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::error::{Error, InputError, Result};
+use crate::formats::sheet::TransplantRow;
+use crate::hla::antibodies::read_antibodies;
+use crate::hla::eplets::{EpletTable, WiebeCategory, WiebeThresholds};
+use crate::hla::mismatch::MatchSettings;
+use crate::hla::release::Release;
+use crate::hla::transplant::{HlaContext, TransplantHla, assess_transplant, assess_typed};
+use crate::hla::typing::{Typing, read_typing_csv};
+use crate::report::html::HlaDetail;
+use crate::risk::ImmunologicalFindings;
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanHlaOptions {
+    pub hla_db: Option<PathBuf>,
+    pub typings: Option<PathBuf>,
+    pub eplets: Option<PathBuf>,
+    pub wiebe_thresholds: Option<String>,
+    pub antibodies: Option<PathBuf>,
+    pub mfi_cutoff: f64,
+    pub settings: MatchSettings,
+}
+
+pub struct ScanHla {
+    pub rows: Vec<TransplantHla>,
+    pub settings: MatchSettings,
+    pub ipd_release: Option<String>,
+    pub ipd_citation: Option<String>,
+    pub eplet_table_version: Option<String>,
+    /// Input files to list with their digests in run.json.
+    pub files: Vec<PathBuf>,
+}
+
+/// None when no transplant carries HLA information.
+pub fn assess_scan_hla(
+    transplants: &[TransplantRow],
+    opts: &ScanHlaOptions,
+) -> Result<Option<ScanHla>> {
+    let any_inline = transplants
+        .iter()
+        .any(|t| t.recipient_hla.is_some() || t.donor_hla.is_some());
+    if !any_inline && opts.typings.is_none() {
+        if opts.eplets.is_some() || opts.antibodies.is_some() {
+            return Err(Error::Usage(
+                "--eplets/--antibodies need HLA typings: recipient_hla/donor_hla columns or --typings".into(),
+            ));
+        }
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    let release = match Release::locate(opts.hla_db.as_deref()) {
+        Some(dir) => Some(Release::load(&dir)?),
+        None => None,
+    };
+    let eplets = match &opts.eplets {
+        Some(p) => {
+            files.push(p.clone());
+            Some(EpletTable::read(p)?)
+        }
+        None => None,
+    };
+    let thresholds = opts
+        .wiebe_thresholds
+        .as_deref()
+        .map(WiebeThresholds::from_spec)
+        .transpose()?;
+    let antibodies = match &opts.antibodies {
+        Some(p) => {
+            files.push(p.clone());
+            read_antibodies(p, opts.mfi_cutoff)?
+        }
+        None => Vec::new(),
+    };
+    let people: HashMap<String, Typing> = match &opts.typings {
+        Some(p) => {
+            files.push(p.clone());
+            read_typing_csv(p, release.as_ref())?
+                .into_iter()
+                .map(|t| (t.person_id, t.typing))
+                .collect()
+        }
+        None => HashMap::new(),
+    };
+    let ctx = HlaContext {
+        release,
+        eplets,
+        thresholds,
+        settings: opts.settings,
+        antibodies,
+    };
+    let mut rows = Vec::new();
+    for t in transplants {
+        let inline = (t.recipient_hla.as_deref(), t.donor_hla.as_deref());
+        let row = match inline {
+            (Some(r), Some(d)) => {
+                assess_transplant(&t.transplant_id, t.recipient_id.as_deref(), r, d, &ctx).map_err(
+                    |(field, msg)| {
+                        Error::from(
+                            InputError::new(&t.sheet, msg)
+                                .at_line(t.line)
+                                .in_field(field),
+                        )
+                    },
+                )?
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                let missing = if inline.0.is_none() {
+                    "recipient_hla"
+                } else {
+                    "donor_hla"
+                };
+                return Err(InputError::new(
+                    &t.sheet,
+                    "both recipient_hla and donor_hla are needed",
+                )
+                .at_line(t.line)
+                .in_field(missing)
+                .into());
+            }
+            (None, None) => {
+                let (Some(rid), Some(did)) = (&t.recipient_id, &t.donor_id) else {
+                    continue;
+                };
+                let find = |id: &str, field: &str| {
+                    people.get(id).ok_or_else(|| {
+                        Error::from(
+                            InputError::new(
+                                &t.sheet,
+                                format!("person '{id}' is not in the --typings file"),
+                            )
+                            .at_line(t.line)
+                            .in_field(field),
+                        )
+                    })
+                };
+                if people.is_empty() {
+                    continue;
+                }
+                let r = find(rid, "recipient_id")?;
+                let d = find(did, "donor_id")?;
+                assess_typed(&t.transplant_id, Some(rid), r, d, &ctx)
+            }
+        };
+        rows.push(row);
+    }
+    Ok(Some(ScanHla {
+        rows,
+        settings: ctx.settings,
+        ipd_release: ctx.release.as_ref().map(|r| r.version.clone()),
+        ipd_citation: ctx.release.as_ref().map(Release::citation),
+        eplet_table_version: ctx.eplets.as_ref().map(|e| e.version.clone()),
+        files,
+    }))
+}
+
+impl ScanHla {
+    /// Findings for the risk rules, keyed by transplant id.
+    pub fn findings(&self) -> HashMap<String, ImmunologicalFindings> {
+        self.rows
+            .iter()
+            .map(|t| {
+                let s = t.summary();
+                let mut summary = match s.abdr_mismatch {
+                    Some(m) => format!("A/B/DR antigen mismatch {m}/6"),
+                    None => "A/B/DR antigen mismatch not assessable (typing incomplete)".to_string(),
+                };
+                if let (Some(dr), Some(dq)) = (s.dr_eplet_load, s.dq_eplet_load) {
+                    summary.push_str(&format!("; DR eplet load {dr}, DQ eplet load {dq}"));
+                }
+                let wiebe_reason = t.wiebe.map(|w| {
+                    let e = t.eplets.as_ref();
+                    format!(
+                        "Wiebe {} (largest single-molecule eplet mismatch DR {}, DQ {}; thresholds {})",
+                        w.name(),
+                        e.and_then(|e| e.dr_single_max).map(|x| x.to_string()).unwrap_or_default(),
+                        e.and_then(|e| e.dq_single_max).map(|x| x.to_string()).unwrap_or_default(),
+                        t.wiebe_thresholds.clone().unwrap_or_default()
+                    )
+                });
+                let dsas = t
+                    .dsas
+                    .as_ref()
+                    .map(|d| {
+                        d.iter()
+                            .map(|x| format!("{} ({}) MFI {:.0} on {}", x.specificity, x.locus, x.mfi, x.serum_date))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    t.transplant_id.clone(),
+                    ImmunologicalFindings {
+                        summary,
+                        wiebe_category: t.wiebe.map(|w| w.name().to_string()),
+                        wiebe_high: t.wiebe == Some(WiebeCategory::High),
+                        wiebe_reason,
+                        donor_specific_antibodies: dsas,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Per-locus tables for the HTML report.
+    pub fn details(&self) -> HashMap<String, HlaDetail> {
+        self.rows
+            .iter()
+            .map(|t| {
+                let header = [
+                    "locus",
+                    "level",
+                    "mismatches",
+                    "mismatched",
+                    "eplet load",
+                    "notes",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                let rows = t
+                    .matching
+                    .loci
+                    .iter()
+                    .map(|m| {
+                        let load = t.eplets.as_ref().and_then(|e| e.locus(m.locus));
+                        vec![
+                            m.locus.to_string(),
+                            m.level.name().to_string(),
+                            m.count.to_string(),
+                            m.items.join(" "),
+                            load.map(|l| l.all.to_string()).unwrap_or_default(),
+                            m.notes.join("; "),
+                        ]
+                    })
+                    .collect();
+                (t.transplant_id.clone(), HlaDetail { header, rows })
+            })
+            .collect()
+    }
+}
