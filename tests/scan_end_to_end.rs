@@ -1,0 +1,187 @@
+//! The README's main job end to end: `graftscan scan data/demo`, on the CPU and
+//! on a GPU adapter (lavapipe in CI), with HLA from the bundled typings and
+//! bead results; and HLA typings checked against the real IPD-IMGT/HLA release.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/demo")
+}
+
+fn scan(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graftscan"))
+        .arg("scan")
+        .arg(dir)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .expect("graftscan runs")
+}
+
+#[test]
+fn demo_scan_writes_every_output_and_covers_every_risk_level() {
+    let out = tempfile::tempdir().unwrap();
+    let run = scan(&demo(), out.path(), &["--backend", "cpu", "--json"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for f in [
+        "samples.csv",
+        "transplants.csv",
+        "run.json",
+        "report.html",
+        "hla.csv",
+        "samples.json",
+        "transplants.json",
+    ] {
+        assert!(out.path().join(f).is_file(), "{f} missing");
+    }
+    let transplants = std::fs::read_to_string(out.path().join("transplants.csv")).unwrap();
+    for level in [",high,", ",moderate,", ",low,", ",not assessable,"] {
+        assert!(
+            transplants.contains(level),
+            "demo lacks a transplant at level {level}"
+        );
+    }
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("donor-specific antibodies"));
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run_json["backend"]["kind"], "cpu");
+    assert!(
+        run_json["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["sha256"].as_str().unwrap().len() == 64)
+    );
+}
+
+#[test]
+fn demo_scan_on_a_gpu_adapter_matches_the_cpu_path() {
+    if common::gpu_or_skip("demo_scan_on_a_gpu_adapter_matches_the_cpu_path").is_none() {
+        return;
+    }
+    let cpu = tempfile::tempdir().unwrap();
+    let gpu = tempfile::tempdir().unwrap();
+    assert!(
+        scan(&demo(), cpu.path(), &["--backend", "cpu"])
+            .status
+            .success()
+    );
+    let run = scan(&demo(), gpu.path(), &["--backend", "gpu"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for f in ["samples.csv", "transplants.csv", "hla.csv"] {
+        let a = std::fs::read_to_string(cpu.path().join(f)).unwrap();
+        let b = std::fs::read_to_string(gpu.path().join(f)).unwrap();
+        assert_eq!(a, b, "{f} differs between the CPU and GPU backends");
+    }
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(gpu.path().join("run.json")).unwrap())
+            .unwrap();
+    assert_ne!(run_json["backend"]["kind"], "cpu");
+    assert!(run_json["backend"]["adapter"].is_string());
+}
+
+fn batch_with_hla(recipient: &str, donor: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
+        .args([
+            "simulate",
+            "--snps",
+            "60",
+            "--transplants",
+            "1",
+            "--samples-per-transplant",
+            "1",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let t = dir.path().join("transplants.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&t)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    // Replace the simulated antigen typings with the given ones.
+    let mut fields: Vec<String> = lines[1].split(',').map(String::from).collect();
+    let n = fields.len();
+    fields[n - 2] = recipient.into();
+    fields[n - 1] = donor.into();
+    lines[1] = fields.join(",");
+    std::fs::write(&t, lines.join("\n") + "\n").unwrap();
+    std::fs::remove_file(dir.path().join("antibodies.csv")).unwrap();
+    dir
+}
+
+#[test]
+fn allele_typings_are_compared_at_antigen_level_with_the_ipd_release() {
+    let Some(db) = common::shared_data("ipd-imgt-hla/3.58.0") else {
+        return;
+    };
+    let dir = batch_with_hla(
+        "A*02:01+A*24:02^B*07:02+B*44:02^DRB1*15:01+DRB1*04:01",
+        "A*02:01+A*01:01^B*08:01+B*44:02^DRB1*03:01+DRB1*04:01",
+    );
+    let out = dir.path().join("r");
+    let run = scan(
+        dir.path(),
+        &out,
+        &["--backend", "cpu", "--hla-db", db.to_str().unwrap()],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let hla = std::fs::read_to_string(out.join("hla.csv")).unwrap();
+    // Donor A1, B8, DR17 are absent in the recipient: 3/6 at antigen level.
+    assert!(hla.contains(",antigen,"), "{hla}");
+    assert!(
+        hla.contains("A1") && hla.contains("B8") && hla.contains("DR17"),
+        "{hla}"
+    );
+    assert!(hla.contains("3.58.0"), "release recorded per row: {hla}");
+    let run_json = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(run_json.contains("3.58.0"));
+}
+
+#[test]
+fn an_allele_absent_from_the_release_names_the_sheet_line_and_field() {
+    let Some(db) = common::shared_data("ipd-imgt-hla/3.58.0") else {
+        return;
+    };
+    let dir = batch_with_hla(
+        "A*02:01+A*99:99^B*07:02+B*44:02",
+        "A*02:01+A*01:01^B*08:01+B*44:02",
+    );
+    let out = dir.path().join("r");
+    let run = scan(
+        dir.path(),
+        &out,
+        &["--backend", "cpu", "--hla-db", db.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("transplants.csv, line 2, field 'recipient_hla'"),
+        "{err}"
+    );
+    assert!(err.contains("A*99:99"), "{err}");
+    assert!(!out.exists());
+}
