@@ -27,6 +27,17 @@ pub const CANDIDATES: [Relationship; 5] = [
 /// by more than this many log-likelihood units (a likelihood ratio > e¹⁰ ≈ 22,000).
 pub const CONTRADICTION_LOG_LR: f64 = 10.0;
 
+/// An unknown relationship is replaced by the best-supported one only when it
+/// beats "unrelated" (the default) by at least this much (a ratio > e² ≈ 7).
+pub const ADOPTION_LOG_LR: f64 = 2.0;
+
+/// Plasma draws below this donor fraction are left out of the plasma-based
+/// check: each SNP's donor genotype is then barely resolved, and read
+/// overdispersion the binomial does not model (finite molecules) dominates the
+/// likelihood ratios. In the demo batch they flagged a true parent–child donor
+/// at 0.3% as a sibling.
+pub const MIN_PLASMA_FRACTION: f64 = 0.01;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceBasis {
@@ -163,6 +174,23 @@ pub fn check_plasma(declared: Relationship, draws: &[PlasmaDraw]) -> Option<Rela
 }
 
 impl RelationshipCheck {
+    /// ℓ(best) − ℓ(relationship's κ).
+    pub fn support_over(&self, r: Relationship) -> f64 {
+        let best = self
+            .loglik
+            .iter()
+            .find(|(c, _)| *c == self.best)
+            .map(|(_, l)| *l)
+            .unwrap_or(f64::NAN);
+        let other = self
+            .loglik
+            .iter()
+            .find(|(c, _)| *c == candidate_for(r))
+            .map(|(_, l)| *l)
+            .unwrap_or(f64::NAN);
+        best - other
+    }
+
     /// One sentence for reports.
     pub fn describe(&self) -> String {
         let basis = match self.basis {
@@ -177,10 +205,18 @@ impl RelationshipCheck {
                 self.declared, self.best, self.declared_deficit
             )
         } else if self.declared == Relationship::Unknown {
-            format!(
-                "relationship unknown: {basis} best support {} (ln LR {:.1} over the next)",
-                self.best, self.margin
-            )
+            let over = self.support_over(Relationship::Unrelated);
+            if self.best != Relationship::Unrelated && over >= ADOPTION_LOG_LR {
+                format!(
+                    "relationship unknown: {basis} best support {} (ln LR {over:.1} over unrelated), used for the estimate",
+                    self.best
+                )
+            } else {
+                format!(
+                    "relationship unknown: {basis} do not single one out (best {}, ln LR {:.1} over the next); modelled as unrelated",
+                    self.best, self.margin
+                )
+            }
         } else if candidate_for(self.declared) == self.best {
             format!(
                 "declared {} is the best supported by {basis} (ln LR {:.1} over the next)",

@@ -274,7 +274,9 @@ pub fn transplants_csv(
             t.relationship_check
                 .as_ref()
                 .map(|c| c.describe())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| {
+                    "not checked: no donor genotypes and no draw with ≥ 1% donor DNA to read the donor's alleles from".into()
+                }),
         ]);
         if let Some(row) = rows.last_mut() {
             let h = hla_summary.get(t.transplant_id.as_str());

@@ -7,7 +7,10 @@ use crate::error::Result;
 use crate::formats::sheet::QuantityUnit;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
-use crate::model::relatedness::{PlasmaDraw, RelationshipCheck, check_genotypes, check_plasma};
+use crate::model::relatedness::{
+    ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
+    check_plasma,
+};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::Batch;
@@ -97,6 +100,7 @@ pub fn run_scan(
         if let Some(c) = check
             && batch.transplants[ti].relationship == Relationship::Unknown
             && c.best != Relationship::Unrelated
+            && c.support_over(Relationship::Unrelated) >= ADOPTION_LOG_LR
         {
             modelled[ti] = c.best;
             redo.extend(
@@ -261,7 +265,9 @@ fn relationship_check(
         .filter(|(i, _)| {
             let s = &batch.samples[**i];
             s.mode == Some(EstimationMode::RecipientOnly)
-                && estimates[**i].as_ref().is_some_and(|e| e.detected)
+                && estimates[**i]
+                    .as_ref()
+                    .is_some_and(|e| e.detected && e.donor_fraction >= MIN_PLASMA_FRACTION)
                 && s.accounting.mean_depth >= 10.0
         })
         .map(|(&i, w)| PlasmaDraw {
