@@ -3,8 +3,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::compute::LoglikBackend;
-use crate::compute::cpu::CpuBackend;
+use crate::compute::select::{BackendChoice, select_backend};
 use crate::error::{Error, InputError, Result};
 use crate::formats::panel::read_panel;
 use crate::model::detection_limits::{
@@ -57,6 +56,12 @@ pub struct LodArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Compute backend for the replicates' likelihood grids (see `graftscan scan`).
+    #[arg(long, value_enum, env = "GRAFTSCAN_BACKEND", default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Use the wgpu adapter whose name contains NAME.
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
 }
 
 fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
@@ -120,12 +125,18 @@ pub fn run(a: LodArgs) -> Result<()> {
         levels: default_levels(a.min_level_pct / 100.0, a.max_level_pct / 100.0, a.levels),
         seed: a.seed,
     };
-    let backend = CpuBackend;
+    let (backend, notes) = select_backend(a.backend, a.adapter.as_deref())?;
+    for n in &notes {
+        eprintln!("graftscan: {n}");
+    }
     let estimator = EstimatorSettings::default();
     let results: Vec<DetectionLimits> = relationships
         .iter()
-        .map(|&r| detection_limits(&panel, r, &settings, &backend, &estimator))
+        .map(|&r| detection_limits(&panel, r, &settings, backend.as_ref(), &estimator))
         .collect::<Result<_>>()?;
+    for w in backend.warnings() {
+        eprintln!("warning: {w}");
+    }
     let mut csv =
         String::from("relationship,mode,replicates,limit_of_blank_pct,limit_of_detection_pct\n");
     for r in &results {
