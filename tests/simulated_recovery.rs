@@ -6,9 +6,7 @@
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, estimate_batch};
 use graftscan::model::{EstimationMode, Relationship, SampleModel};
-use graftscan::simulate::{
-    ReadSettings, draw_donor_genotype, draw_hwe_genotype, make_panel, simulate_counts,
-};
+use graftscan::simulate::{ReadSettings, make_panel, simulated_model};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -28,38 +26,16 @@ fn replicate_models(
         genome_copies,
         error_rate: 0.001,
     };
-    let kappa = relationship.kappa();
     (0..REPLICATES)
-        .map(|_| {
-            let r: Vec<u8> = panel
-                .iter()
-                .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
-                .collect();
-            let d: Vec<u8> = panel
-                .iter()
-                .zip(&r)
-                .map(|(s, &g)| draw_donor_genotype(&mut rng, g, s.alt_frequency, relationship))
-                .collect();
-            let counts = simulate_counts(&mut rng, &panel, &r, &d, f, &reads);
-            let mut m = SampleModel::new(mode);
-            for (i, [ref_n, alt_n]) in counts.iter().enumerate() {
-                let n = ref_n + alt_n;
-                if n == 0 {
-                    continue;
-                }
-                match mode {
-                    EstimationMode::TwoGenome => m.push_two_genome(*alt_n, n, r[i], d[i]),
-                    // As the scan does: recipient-homozygous SNPs only.
-                    EstimationMode::RecipientOnly if r[i] != 1 => {
-                        m.push_recipient_only(*alt_n, n, r[i], panel[i].alt_frequency, kappa)
-                    }
-                    EstimationMode::RecipientOnly => {}
-                    EstimationMode::GenotypeFree => {
-                        m.push_genotype_free(*alt_n, n, panel[i].alt_frequency, kappa)
-                    }
-                }
-            }
-            m
+        .map(|k| {
+            simulated_model(
+                &panel,
+                relationship,
+                f,
+                mode,
+                &reads,
+                seed * 1000 + k as u64,
+            )
         })
         .collect()
 }

@@ -6,18 +6,14 @@
 //! assay for a typical pair, not of one pair. Every replicate goes through the
 //! same compute backend as a scan (a natural GPU workload).
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::estimate::{EstimatorSettings, estimate_point_fractions};
-use super::likelihood::{SampleModel, SnpInput};
+use super::likelihood::SampleModel;
 use super::{EstimationMode, Relationship};
 use crate::compute::LoglikBackend;
 use crate::error::Result;
-use crate::simulate::{
-    PanelSnp, ReadSettings, draw_donor_genotype, draw_hwe_genotype, simulate_counts,
-};
+use crate::simulate::{PanelSnp, ReadSettings, simulated_model};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LimitSettings {
@@ -66,45 +62,6 @@ pub fn default_levels(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-fn replicate_model(
-    panel: &[PanelSnp],
-    relationship: Relationship,
-    f: f64,
-    mode: EstimationMode,
-    reads: &ReadSettings,
-    seed: u64,
-) -> SampleModel {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let r: Vec<u8> = panel
-        .iter()
-        .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
-        .collect();
-    let d: Vec<u8> = panel
-        .iter()
-        .zip(&r)
-        .map(|(s, &g)| draw_donor_genotype(&mut rng, g, s.alt_frequency, relationship))
-        .collect();
-    let counts = simulate_counts(&mut rng, panel, &r, &d, f, reads);
-    let inputs: Vec<SnpInput> = panel
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| {
-            let n = counts[i][0] + counts[i][1];
-            // As the scan does: recipient-heterozygous SNPs are not used
-            // without a donor genotype.
-            n > 0 && !(mode == EstimationMode::RecipientOnly && r[i] == 1)
-        })
-        .map(|(i, s)| SnpInput {
-            alt: counts[i][1],
-            depth: counts[i][0] + counts[i][1],
-            recipient: (mode != EstimationMode::GenotypeFree).then_some(r[i]),
-            donor: (mode == EstimationMode::TwoGenome).then_some(d[i]),
-            alt_frequency: s.alt_frequency,
-        })
-        .collect();
-    SampleModel::from_inputs(mode, &inputs, relationship.kappa())
-}
-
 fn estimates_at(
     panel: &[PanelSnp],
     relationship: Relationship,
@@ -123,7 +80,7 @@ fn estimates_at(
     let mut models: Vec<SampleModel> = (0..settings.replicates)
         .into_par_iter()
         .map(|k| {
-            replicate_model(
+            simulated_model(
                 panel,
                 relationship,
                 f,

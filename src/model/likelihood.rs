@@ -275,18 +275,27 @@ impl SampleModel {
     }
 }
 
-/// One SNP's log-likelihood minus its saturated value (log-sum-exp over terms).
-pub fn snp_loglik(snp: &SnpObservation, terms: &[GenotypeTerm], table: &ClassLogProbs) -> f64 {
+/// ln(w_t) + k·ln π_t + (n − k)·ln(1 − π_t) for each genotype term, and the largest.
+fn term_log_values(
+    snp: &SnpObservation,
+    terms: &[GenotypeTerm],
+    table: &ClassLogProbs,
+) -> ([f64; GENOTYPE_CLASSES], f64) {
     let k = f64::from(snp.alt);
     let nk = f64::from(snp.depth - snp.alt);
     let mut best = f64::NEG_INFINITY;
     let mut values = [0.0f64; GENOTYPE_CLASSES];
     for (slot, term) in values.iter_mut().zip(terms) {
         let c = term.class as usize;
-        let v = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
-        *slot = v;
-        best = best.max(v);
+        *slot = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
+        best = best.max(*slot);
     }
+    (values, best)
+}
+
+/// One SNP's log-likelihood minus its saturated value (log-sum-exp over terms).
+pub fn snp_loglik(snp: &SnpObservation, terms: &[GenotypeTerm], table: &ClassLogProbs) -> f64 {
+    let (values, best) = term_log_values(snp, terms, table);
     let sum: f64 = values[..terms.len()].iter().map(|v| (v - best).exp()).sum();
     best + sum.ln() - snp.saturated
 }
@@ -298,15 +307,7 @@ pub fn posterior_alt_probability(
     terms: &[GenotypeTerm],
     table: &ClassLogProbs,
 ) -> f64 {
-    let k = f64::from(snp.alt);
-    let nk = f64::from(snp.depth - snp.alt);
-    let mut best = f64::NEG_INFINITY;
-    let mut values = [0.0f64; GENOTYPE_CLASSES];
-    for (slot, term) in values.iter_mut().zip(terms) {
-        let c = term.class as usize;
-        *slot = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
-        best = best.max(*slot);
-    }
+    let (values, best) = term_log_values(snp, terms, table);
     let mut norm = 0.0;
     let mut mean = 0.0;
     for (v, term) in values.iter().zip(terms) {

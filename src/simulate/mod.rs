@@ -10,7 +10,11 @@ pub mod batch;
 use rand::{Rng, RngExt};
 use rand_distr::{Binomial, Distribution, Gamma, Poisson};
 
-use crate::model::Relationship;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::likelihood::{SampleModel, SnpInput};
+use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
 pub struct PanelSnp {
@@ -147,4 +151,47 @@ pub fn simulate_counts(
         out.push([(n - alt) as u32, alt as u32]);
     }
     out
+}
+
+/// One simulated plasma sample as the scan would model it: a new recipient and
+/// donor drawn from the panel's frequencies under `relationship`, reads at
+/// donor fraction `f`, and the SNPs a `mode` model uses (recipient-
+/// heterozygous SNPs are left out without a donor genotype, as in the scan).
+pub fn simulated_model(
+    panel: &[PanelSnp],
+    relationship: Relationship,
+    f: f64,
+    mode: EstimationMode,
+    reads: &ReadSettings,
+    seed: u64,
+) -> SampleModel {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let r: Vec<u8> = panel
+        .iter()
+        .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
+        .collect();
+    let d: Vec<u8> = panel
+        .iter()
+        .zip(&r)
+        .map(|(s, &g)| draw_donor_genotype(&mut rng, g, s.alt_frequency, relationship))
+        .collect();
+    let counts = simulate_counts(&mut rng, panel, &r, &d, f, reads);
+    let inputs: Vec<SnpInput> = panel
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| {
+            let n = counts[i][0] + counts[i][1];
+            // As the scan does: recipient-heterozygous SNPs are not used
+            // without a donor genotype.
+            n > 0 && !(mode == EstimationMode::RecipientOnly && r[i] == 1)
+        })
+        .map(|(i, s)| SnpInput {
+            alt: counts[i][1],
+            depth: counts[i][0] + counts[i][1],
+            recipient: (mode != EstimationMode::GenotypeFree).then_some(r[i]),
+            donor: (mode == EstimationMode::TwoGenome).then_some(d[i]),
+            alt_frequency: s.alt_frequency,
+        })
+        .collect();
+    SampleModel::from_inputs(mode, &inputs, relationship.kappa())
 }
