@@ -185,3 +185,65 @@ fn an_allele_absent_from_the_release_names_the_sheet_line_and_field() {
     assert!(err.contains("A*99:99"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn results_at_or_below_the_limit_of_blank_are_not_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Command::new(env!("CARGO_BIN_EXE_graftscan"))
+        .args([
+            "simulate",
+            "--snps",
+            "300",
+            "--transplants",
+            "2",
+            "--samples-per-transplant",
+            "2",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(sim.status.success());
+    // TX001 is a typed unrelated pair (two-genome) at ~0.3%: a LoB of 5% must
+    // turn its draws into "not detected"; a LoD above the estimate is flagged.
+    std::fs::write(
+        dir.path().join("limits.csv"),
+        "relationship,mode,replicates,limit_of_blank_pct,limit_of_detection_pct\n\
+         unrelated,two_genome,120,5.0,8.0\n\
+         full_sibling,two_genome,120,0.001,90.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r");
+    let run = scan(dir.path(), &out, &["--backend", "cpu"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut reader = csv::Reader::from_path(out.join("samples.csv")).unwrap();
+    let h = reader.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let mut seen = 0;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        match &rec[col("transplant_id")] {
+            "TX001" => {
+                assert_eq!(&rec[col("detected")], "no");
+                assert!(
+                    rec[col("flags")].contains("limit of blank 5.000%"),
+                    "{:?}",
+                    &rec[col("flags")]
+                );
+                assert_eq!(&rec[col("limit_of_blank_pct")], "5.0000");
+                seen += 1;
+            }
+            "TX002" => {
+                assert_eq!(&rec[col("detected")], "yes");
+                assert!(rec[col("flags")].contains("below the limit of detection 90.000%"));
+                seen += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen, 4);
+}

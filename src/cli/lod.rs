@@ -18,6 +18,8 @@ use crate::simulate::PanelSnp;
 pub enum LodMode {
     TwoGenome,
     RecipientOnly,
+    /// Both, in one table (what `scan --limits` reads).
+    Both,
 }
 
 #[derive(Debug, Args)]
@@ -118,10 +120,7 @@ pub fn run(a: LodArgs) -> Result<()> {
             genome_copies: (a.genome_copies > 0.0).then_some(a.genome_copies),
             error_rate: a.error_rate,
         },
-        mode: match a.mode {
-            LodMode::TwoGenome => EstimationMode::TwoGenome,
-            LodMode::RecipientOnly => EstimationMode::RecipientOnly,
-        },
+        mode: EstimationMode::RecipientOnly,
         levels: default_levels(a.min_level_pct / 100.0, a.max_level_pct / 100.0, a.levels),
         seed: a.seed,
     };
@@ -130,10 +129,27 @@ pub fn run(a: LodArgs) -> Result<()> {
         eprintln!("graftscan: {n}");
     }
     let estimator = EstimatorSettings::default();
-    let results: Vec<DetectionLimits> = relationships
-        .iter()
-        .map(|&r| detection_limits(&panel, r, &settings, backend.as_ref(), &estimator))
-        .collect::<Result<_>>()?;
+    let modes: &[EstimationMode] = match a.mode {
+        LodMode::TwoGenome => &[EstimationMode::TwoGenome],
+        LodMode::RecipientOnly => &[EstimationMode::RecipientOnly],
+        LodMode::Both => &[EstimationMode::TwoGenome, EstimationMode::RecipientOnly],
+    };
+    let mut results: Vec<DetectionLimits> = Vec::new();
+    for &mode in modes {
+        let settings = LimitSettings {
+            mode,
+            ..settings.clone()
+        };
+        for &r in &relationships {
+            results.push(detection_limits(
+                &panel,
+                r,
+                &settings,
+                backend.as_ref(),
+                &estimator,
+            )?);
+        }
+    }
     for w in backend.warnings() {
         eprintln!("warning: {w}");
     }
@@ -171,7 +187,7 @@ pub fn run(a: LodArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "Limits of blank and detection (CLSI EP17) — {} SNPs, {}× depth, {} genome copies, {} mode, {} replicates per level, {}",
+        "Limits of blank and detection (CLSI EP17) — {} SNPs, {}× depth, {} genome copies, {} replicates per level, {}",
         panel.len(),
         a.depth,
         if a.genome_copies > 0.0 {
@@ -179,15 +195,18 @@ pub fn run(a: LodArgs) -> Result<()> {
         } else {
             "unlimited".into()
         },
-        settings.mode.as_str(),
         a.replicates,
         backend.info().description
     );
-    println!("{:<14} {:>10} {:>10}", "relationship", "LoB %", "LoD %");
+    println!(
+        "{:<14} {:<15} {:>10} {:>10}",
+        "relationship", "mode", "LoB %", "LoD %"
+    );
     for r in &results {
         println!(
-            "{:<14} {:>10.4} {:>10}",
+            "{:<14} {:<15} {:>10.4} {:>10}",
             r.relationship.as_str(),
+            r.mode.as_str(),
             100.0 * r.limit_of_blank,
             r.limit_of_detection
                 .map(|l| format!("{:.4}", 100.0 * l))

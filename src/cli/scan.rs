@@ -11,6 +11,7 @@ use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
 use crate::cli::hla::DirectionArg;
+use crate::formats::limits::DetectionLimitTable;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
@@ -85,6 +86,10 @@ pub struct ScanArgs {
     /// MFI cut-off for beads without their own.
     #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
     pub mfi_cutoff: f64,
+    /// Limits of blank/detection per relationship and mode (`graftscan lod --out`):
+    /// results at or below the LoB are reported "not detected".
+    #[arg(long)]
+    pub limits: Option<PathBuf>,
     /// Direction of HLA mismatch counts.
     #[arg(long, value_enum, default_value_t = DirectionArg::Hvg)]
     pub direction: DirectionArg,
@@ -118,6 +123,7 @@ struct ScanPlan {
     risk: RiskConfig,
     risk_source: String,
     hla: ScanHlaOptions,
+    limits: Option<PathBuf>,
 }
 
 fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
@@ -168,6 +174,12 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         &mut found_in_dir,
     );
     let typings = beside(&a.typings, "typings.csv", "HLA typings", &mut found_in_dir);
+    let limits = beside(
+        &a.limits,
+        "limits.csv",
+        "limits of blank and detection",
+        &mut found_in_dir,
+    );
     if a.grid_points < 10 {
         return Err(Error::Usage("--grid-points must be at least 10".into()));
     }
@@ -196,6 +208,7 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             Some(p) => RiskConfig::load(p)?,
             None => RiskConfig::default(),
         },
+        limits,
         hla: ScanHlaOptions {
             hla_db: a.hla_db.clone(),
             typings,
@@ -250,6 +263,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
     bar.set_message("reading sheets and genotype/count files");
     let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
     let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
+    let limits = plan
+        .limits
+        .as_deref()
+        .map(DetectionLimitTable::read)
+        .transpose()?;
     let t_load = t0.elapsed();
 
     bar.set_message(format!(
@@ -264,6 +282,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         &plan.estimator,
         &plan.qc,
         &plan.risk,
+        limits.as_ref(),
     )?;
     let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
@@ -272,6 +291,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     bar.set_message("writing outputs");
     let t2 = Instant::now();
     let mut inputs = batch.files.clone();
+    inputs.extend(plan.limits.iter().cloned());
     if let Some(h) = &hla {
         inputs.extend(h.files.iter().cloned());
     }

@@ -59,6 +59,8 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "previous_sample_id",
     "change_pct",
     "change_vs_rcv",
+    "limit_of_blank_pct",
+    "limit_of_detection_pct",
 ];
 
 pub fn change_label(c: ChangeCall) -> &'static str {
@@ -157,6 +159,8 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
             r.and_then(|r| r.change)
                 .map(|c| change_label(c).to_string())
                 .unwrap_or_default(),
+            s.limit_of_blank.map(pct).unwrap_or_default(),
+            s.limit_of_detection.map(pct).unwrap_or_default(),
         ]);
         if bootstrap {
             let b = e.and_then(|e| e.bootstrap_interval);

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use crate::compute::LoglikBackend;
 use crate::error::Result;
+use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
@@ -29,6 +30,9 @@ pub struct SampleResult {
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
     pub allele_frequencies: Option<String>,
+    /// Limits from a `--limits` file for this relationship and mode (fractions).
+    pub limit_of_blank: Option<f64>,
+    pub limit_of_detection: Option<f64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -61,6 +65,7 @@ pub fn run_scan(
     estimator: &EstimatorSettings,
     qc: &QcThresholds,
     risk: &RiskConfig,
+    limits: Option<&DetectionLimitTable>,
 ) -> Result<ScanOutcome> {
     // Estimate every estimable sample in one batch through the backend.
     let idx: Vec<usize> = (0..batch.samples.len())
@@ -127,10 +132,35 @@ pub fn run_scan(
     }
 
     let mut samples = Vec::with_capacity(batch.samples.len());
-    for (s, estimate) in batch.samples.iter().zip(per_sample) {
+    for (s, mut estimate) in batch.samples.iter().zip(per_sample) {
         let t = &batch.transplants[s.transplant_index];
         let days = (s.row.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
+        // CLSI EP17: a result at or below the limit of blank is "not detected",
+        // whatever the presence test says; one below the LoD is not quantified.
+        let limit = match (limits, s.mode) {
+            (Some(table), Some(mode)) => table.lookup(modelled[s.transplant_index], mode),
+            _ => None,
+        };
+        if let (Some(l), Some(e)) = (limit, estimate.as_mut())
+            && e.detected
+        {
+            if e.donor_fraction <= l.limit_of_blank {
+                e.detected = false;
+                flags.push(format!(
+                    "{:.3}% ≤ limit of blank {:.3}%: not detected",
+                    100.0 * e.donor_fraction,
+                    100.0 * l.limit_of_blank
+                ));
+            } else if let Some(lod) = l.limit_of_detection
+                && e.donor_fraction < lod
+            {
+                flags.push(format!(
+                    "below the limit of detection {:.3}%: detected, not reliably quantified",
+                    100.0 * lod
+                ));
+            }
+        }
         if days < 0 {
             flags.push("collected before the transplant date".to_string());
         } else if days < risk.early_window_days {
@@ -178,6 +208,8 @@ pub fn run_scan(
             qc_reasons,
             flags,
             dd_cfdna_cp_per_ml: dd,
+            limit_of_blank: limit.map(|l| l.limit_of_blank),
+            limit_of_detection: limit.and_then(|l| l.limit_of_detection),
             allele_frequencies: s.frequencies_from.clone(),
         });
     }
