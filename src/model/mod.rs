@@ -10,6 +10,7 @@ pub mod likelihood;
 pub mod qc;
 pub mod relatedness;
 pub mod relationship;
+pub mod two_donor;
 
 pub use likelihood::{EstimationMode, SampleModel, SnpObservation};
 pub use relationship::Relationship;

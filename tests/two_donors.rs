@@ -1,0 +1,88 @@
+//! Two donors on simulation: both fractions within 10% of the truth at
+//! (1%, 5%) and (5%, 10%), with both donors typed and with the second donor's
+//! genotype marginalised; intervals cover the truth.
+
+use graftscan::model::Relationship;
+use graftscan::model::two_donor::{TwoDonorModel, TwoDonorSnp, estimate_two_donors};
+use graftscan::simulate::{draw_donor_genotype, draw_hwe_genotype, make_panel};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution, Poisson};
+
+fn simulate(seed: u64, f1: f64, f2: f64, type_donor2: bool) -> Vec<TwoDonorSnp> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let panel = make_panel(&mut rng, 1000);
+    let e = 0.001;
+    panel
+        .iter()
+        .map(|s| {
+            let q = s.alt_frequency;
+            let r = draw_hwe_genotype(&mut rng, q);
+            let d1 = draw_donor_genotype(&mut rng, r, q, Relationship::Unrelated);
+            let d2 = draw_donor_genotype(&mut rng, r, q, Relationship::Unrelated);
+            let n = Poisson::new(1500.0 * s.capture).unwrap().sample(&mut rng) as u64;
+            let p = (1.0 - f1 - f2) * f64::from(r) / 2.0
+                + f1 * f64::from(d1) / 2.0
+                + f2 * f64::from(d2) / 2.0;
+            let pi = e + (1.0 - 2.0 * e) * p;
+            let k = if n == 0 {
+                0
+            } else {
+                Binomial::new(n, pi).unwrap().sample(&mut rng)
+            };
+            TwoDonorSnp {
+                alt: k as u32,
+                depth: n as u32,
+                recipient: r,
+                donor1: Some(d1),
+                donor2: type_donor2.then_some(d2),
+                alt_frequency: q,
+            }
+        })
+        .collect()
+}
+
+fn check(f1: f64, f2: f64, type_donor2: bool) {
+    let reps = 8;
+    let (mut m1, mut m2, mut cover) = (0.0, 0.0, 0);
+    for k in 0..reps {
+        let snps = simulate(1000 + k, f1, f2, type_donor2);
+        let kappa = Relationship::Unrelated.kappa();
+        let model = TwoDonorModel::new(&snps, kappa, kappa, 0.001);
+        let e = estimate_two_donors(&model);
+        m1 += e.fraction1 / reps as f64;
+        m2 += e.fraction2 / reps as f64;
+        let inside = |x: f64, (lo, hi): (f64, f64)| lo <= x && x <= hi;
+        cover += usize::from(inside(f1, e.interval1) && inside(f2, e.interval2));
+        assert!(e.fraction1 + e.fraction2 < 1.0);
+    }
+    println!(
+        "({f1}, {f2}) donor2 typed {type_donor2}: means ({m1:.5}, {m2:.5}), both covered {cover}/{reps}"
+    );
+    assert!((m1 - f1).abs() / f1 < 0.10, "f1 mean {m1} vs {f1}");
+    assert!((m2 - f2).abs() / f2 < 0.10, "f2 mean {m2} vs {f2}");
+    assert!(
+        cover >= reps as usize - 2,
+        "intervals covered both fractions in {cover}/{reps}"
+    );
+}
+
+#[test]
+fn both_typed_donors_at_1_and_5_percent() {
+    check(0.01, 0.05, true);
+}
+
+#[test]
+fn both_typed_donors_at_5_and_10_percent() {
+    check(0.05, 0.10, true);
+}
+
+#[test]
+fn untyped_second_donor_at_1_and_5_percent() {
+    check(0.01, 0.05, false);
+}
+
+#[test]
+fn untyped_second_donor_at_5_and_10_percent() {
+    check(0.05, 0.10, false);
+}
