@@ -25,6 +25,8 @@ pub struct TransplantRow {
     pub relationship: Relationship,
     pub recipient: Option<GenotypeSource>,
     pub donor: Option<GenotypeSource>,
+    /// A second donor (retransplant or dual-organ graft from two donors).
+    pub second_donor: Option<SecondDonor>,
     /// HLA typings (GL String or antigen list) from the optional columns.
     pub recipient_hla: Option<String>,
     pub donor_hla: Option<String>,
@@ -33,6 +35,12 @@ pub struct TransplantRow {
     pub donor_id: Option<String>,
     pub sheet: PathBuf,
     pub line: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecondDonor {
+    pub genotypes: Option<GenotypeSource>,
+    pub relationship: Relationship,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -207,7 +215,37 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
             let v = sheet.get(record, name);
             (!v.is_empty()).then(|| v.to_string())
         };
+        let donor2 = sheet
+            .file(line, record, "donor2_genotypes")?
+            .map(|path| GenotypeSource {
+                path,
+                sample: sheet.get(record, "donor2_sample").to_string(),
+            });
+        let relationship2_raw = sheet.get(record, "relationship2");
+        let second_donor = if donor2.is_some() || !relationship2_raw.is_empty() {
+            let relationship = if relationship2_raw.is_empty() {
+                Relationship::Unknown
+            } else {
+                relationship2_raw
+                    .parse()
+                    .map_err(|m: String| sheet.err(line, "relationship2", m))?
+            };
+            if recipient.is_none() {
+                return Err(sheet.err(
+                    line,
+                    "donor2_genotypes",
+                    "a second donor needs the recipient's genotypes (recipient_genotypes)",
+                ));
+            }
+            Some(SecondDonor {
+                genotypes: donor2,
+                relationship,
+            })
+        } else {
+            None
+        };
         out.push(TransplantRow {
+            second_donor,
             recipient_hla: optional("recipient_hla"),
             donor_hla: optional("donor_hla"),
             recipient_id: optional("recipient_id"),

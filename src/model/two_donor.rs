@@ -52,7 +52,7 @@ fn donor_terms(d: Option<u8>, r: u8, q: f64, kappa: Kappa) -> Vec<(u8, f64)> {
 }
 
 impl TwoDonorModel {
-    pub fn new(snps: &[TwoDonorSnp], kappa1: Kappa, kappa2: Kappa, error_rate: f64) -> Self {
+    pub fn new(snps: &[TwoDonorSnp], kappa1: Kappa, kappa2: Kappa) -> Self {
         let snps = snps
             .iter()
             .filter(|s| s.depth > 0)
@@ -75,7 +75,10 @@ impl TwoDonorModel {
                 )
             })
             .collect();
-        TwoDonorModel { snps, error_rate }
+        TwoDonorModel {
+            snps,
+            error_rate: 1e-3,
+        }
     }
 
     /// Log-likelihood relative to the saturated model.
@@ -109,6 +112,7 @@ pub struct TwoDonorEstimate {
     pub interval1: (f64, f64),
     pub interval2: (f64, f64),
     pub loglik_max: f64,
+    pub error_rate: f64,
 }
 
 /// Largest total donor fraction searched.
@@ -180,8 +184,38 @@ fn profile_interval(profile: &dyn Fn(f64) -> f64, f_hat: f64, ll_hat: f64) -> (f
     (lower, upper)
 }
 
-/// Maximum-likelihood (f1, f2) with a profile interval for each.
-pub fn estimate_two_donors(model: &TwoDonorModel) -> TwoDonorEstimate {
+/// Maximum-likelihood (f1, f2, e), with a profile interval for each fraction.
+/// The error rate is fitted here, by coordinate ascent with the fractions: a
+/// single-donor fit would have read the second donor's alleles as errors.
+pub fn estimate_two_donors(model: &mut TwoDonorModel) -> TwoDonorEstimate {
+    model.error_rate = 1e-3;
+    for _ in 0..2 {
+        let (f1, f2, _) = fit_fractions(model);
+        let (ln_e, _) = golden_max_tol(1e-6f64.ln(), 0.05f64.ln(), 1e-4, |ln_e| {
+            let m = TwoDonorModel {
+                snps: model.snps.clone(),
+                error_rate: ln_e.exp(),
+            };
+            m.loglik(f1, f2)
+        });
+        model.error_rate = ln_e.exp();
+    }
+    let model = &*model;
+    let (f1, f2, ll) = fit_fractions(model);
+    let profile1 = |x: f64| best_along(|y| model.loglik(x, y), (MAX_TOTAL - x).max(0.0)).1;
+    let profile2 = |y: f64| best_along(|x| model.loglik(x, y), (MAX_TOTAL - y).max(0.0)).1;
+    TwoDonorEstimate {
+        fraction1: f1,
+        fraction2: f2,
+        interval1: profile_interval(&profile1, f1, ll),
+        interval2: profile_interval(&profile2, f2, ll),
+        loglik_max: ll,
+        error_rate: model.error_rate,
+    }
+}
+
+/// (f1, f2, ℓ) at the model's error rate: 2-D grid, then coordinate refinement.
+fn fit_fractions(model: &TwoDonorModel) -> (f64, f64, f64) {
     // 2-D grid over the simplex.
     let grid = axis();
     let mut best = (0.0, 0.0, model.loglik(0.0, 0.0));
@@ -205,13 +239,5 @@ pub fn estimate_two_donors(model: &TwoDonorModel) -> TwoDonorEstimate {
         f2 = b;
         ll = v;
     }
-    let profile1 = |x: f64| best_along(|y| model.loglik(x, y), (MAX_TOTAL - x).max(0.0)).1;
-    let profile2 = |y: f64| best_along(|x| model.loglik(x, y), (MAX_TOTAL - y).max(0.0)).1;
-    TwoDonorEstimate {
-        fraction1: f1,
-        fraction2: f2,
-        interval1: profile_interval(&profile1, f1, ll),
-        interval2: profile_interval(&profile2, f2, ll),
-        loglik_max: ll,
-    }
+    (f1, f2, ll)
 }

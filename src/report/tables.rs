@@ -61,6 +61,9 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "change_vs_rcv",
     "limit_of_blank_pct",
     "limit_of_detection_pct",
+    "donor2_fraction_pct",
+    "donor2_ci_low_pct",
+    "donor2_ci_high_pct",
 ];
 
 pub fn change_label(c: ChangeCall) -> &'static str {
@@ -161,6 +164,11 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
                 .unwrap_or_default(),
             s.limit_of_blank.map(pct).unwrap_or_default(),
             s.limit_of_detection.map(pct).unwrap_or_default(),
+            s.second_donor
+                .map(|d| pct(d.donor_fraction))
+                .unwrap_or_default(),
+            s.second_donor.map(|d| pct(d.ci_low)).unwrap_or_default(),
+            s.second_donor.map(|d| pct(d.ci_high)).unwrap_or_default(),
         ]);
         if bootstrap {
             let b = e.and_then(|e| e.bootstrap_interval);

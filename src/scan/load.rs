@@ -16,6 +16,7 @@ use crate::formats::sheet::{
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::likelihood::SnpInput;
 use crate::model::qc::SnpAccounting;
+use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
 
 /// Where the population allele frequencies came from (said in every output).
@@ -36,6 +37,8 @@ pub struct PreparedSample {
     pub inputs: Vec<SnpInput>,
     pub accounting: SnpAccounting,
     pub frequencies_from: Option<String>,
+    /// The same SNPs with the second donor's genotype, for a two-donor transplant.
+    pub two_donor: Option<Vec<TwoDonorSnp>>,
 }
 
 pub struct Batch {
@@ -142,7 +145,8 @@ pub fn load_batch(
     // Every file once, parsed in parallel.
     let mut files: Vec<PathBuf> = Vec::new();
     for t in &transplants {
-        for s in [&t.recipient, &t.donor].into_iter().flatten() {
+        let second = t.second_donor.as_ref().and_then(|d| d.genotypes.as_ref());
+        for s in [&t.recipient, &t.donor].into_iter().flatten().chain(second) {
             files.push(s.path.clone());
         }
     }
@@ -161,6 +165,7 @@ pub fn load_batch(
     let mut warnings = Vec::new();
     let mut recipient_maps = Vec::with_capacity(transplants.len());
     let mut donor_maps = Vec::with_capacity(transplants.len());
+    let mut donor2_maps = Vec::with_capacity(transplants.len());
     let mut people: Vec<(PathBuf, usize)> = Vec::new();
     for t in &transplants {
         let r = match &t.recipient {
@@ -185,8 +190,17 @@ pub fn load_batch(
                 t.transplant_id
             ));
         }
+        let d2 = match t.second_donor.as_ref().and_then(|d| d.genotypes.as_ref()) {
+            Some(src) => {
+                let (_, idx) = column(&tables, src, &t.sheet, t.line, "donor2_sample")?;
+                people.push((src.path.clone(), idx));
+                Some(genotype_map(&tables, src, t, "donor2_sample")?)
+            }
+            None => None,
+        };
         recipient_maps.push(r);
         donor_maps.push(d);
+        donor2_maps.push(d2);
     }
     people.sort();
     people.dedup();
@@ -246,6 +260,7 @@ pub fn load_batch(
             idx,
             recipient_maps[ti].as_ref(),
             donor_maps[ti].as_ref(),
+            donor2_maps[ti].as_ref(),
             panel_map.as_ref(),
             &batch_counts,
         ));
@@ -277,6 +292,7 @@ fn prepare_sample(
     col: usize,
     recipient: Option<&Genotypes>,
     donor: Option<&Genotypes>,
+    donor2: Option<&Genotypes>,
     panel: Option<&HashMap<SiteKey, f64>>,
     batch_counts: &HashMap<SiteKey, (u32, u32)>,
 ) -> PreparedSample {
@@ -290,6 +306,8 @@ fn prepare_sample(
         ..Default::default()
     };
     let mut inputs: Vec<SnpInput> = Vec::new();
+    let two_donors = t.second_donor.is_some();
+    let mut two_donor_snps: Vec<TwoDonorSnp> = Vec::new();
     if t.relationship == Relationship::IdenticalTwin {
         return PreparedSample {
             row,
@@ -303,6 +321,7 @@ fn prepare_sample(
             inputs,
             accounting: acc,
             frequencies_from: None,
+            two_donor: None,
         };
     }
     let kappa = t.relationship.kappa();
@@ -388,6 +407,21 @@ fn prepare_sample(
             donor: d,
             alt_frequency: q,
         });
+        if two_donors && let Some(r) = r {
+            let d2 = donor2.and_then(|m| m.get(site).copied());
+            // As for one donor: recipient-heterozygous SNPs only when both
+            // donors are typed.
+            if r != 1 || (d.is_some() && d2.is_some()) {
+                two_donor_snps.push(TwoDonorSnp {
+                    alt: alt_n,
+                    depth: n,
+                    recipient: r,
+                    donor1: d,
+                    donor2: d2,
+                    alt_frequency: q,
+                });
+            }
+        }
         if let Some(r) = r {
             if r == 1 {
                 acc.recipient_heterozygous_snps += 1;
@@ -428,6 +462,7 @@ fn prepare_sample(
         refused: None,
         model: SampleModel::from_inputs(mode, &inputs, kappa),
         inputs,
+        two_donor: two_donors.then_some(two_donor_snps),
         accounting: acc,
         frequencies_from,
     }

@@ -4,14 +4,18 @@ use chrono::NaiveDate;
 
 use crate::compute::LoglikBackend;
 use crate::error::Result;
+use rayon::prelude::*;
+
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
+use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
 use crate::model::relatedness::{
     ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
     check_plasma,
 };
+use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::Batch;
@@ -30,9 +34,18 @@ pub struct SampleResult {
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
     pub allele_frequencies: Option<String>,
+    /// The second donor's fraction and 95% profile interval (two-donor transplants).
+    pub second_donor: Option<SecondDonorFraction>,
     /// Limits from a `--limits` file for this relationship and mode (fractions).
     pub limit_of_blank: Option<f64>,
     pub limit_of_detection: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SecondDonorFraction {
+    pub donor_fraction: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -131,11 +144,53 @@ pub fn run_scan(
         }
     }
 
+    // Two-donor transplants: both fractions and the error rate on the simplex
+    // (CPU); donor 1's numbers replace the single-donor fit.
+    let two_donor: Vec<Option<TwoDonorEstimate>> = batch
+        .samples
+        .par_iter()
+        .zip(per_sample.par_iter())
+        .map(|(s, e)| {
+            let snps = s.two_donor.as_ref()?;
+            e.as_ref()?;
+            let t = &batch.transplants[s.transplant_index];
+            let k2 = t.second_donor.as_ref()?.relationship.kappa();
+            let mut model = TwoDonorModel::new(snps, t.relationship.kappa(), k2);
+            Some(estimate_two_donors(&mut model))
+        })
+        .collect();
+
     let mut samples = Vec::with_capacity(batch.samples.len());
-    for (s, mut estimate) in batch.samples.iter().zip(per_sample) {
+    for ((s, mut estimate), two) in batch.samples.iter().zip(per_sample).zip(two_donor) {
         let t = &batch.transplants[s.transplant_index];
         let days = (s.row.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
+        let second_donor = match (two, estimate.as_mut()) {
+            (Some(two), Some(e)) => {
+                e.donor_fraction = two.fraction1;
+                (e.ci_low, e.ci_high) = two.interval1;
+                e.interval = if two.fraction1 > 0.0 {
+                    IntervalKind::TwoSided
+                } else {
+                    IntervalKind::OneSidedUpper
+                };
+                // With two donors, "detected" means the profile interval excludes 0.
+                e.detected = two.interval1.0 > 0.0;
+                e.error_rate = two.error_rate;
+                flags.push(format!(
+                    "two donors: donor 2 at {:.3}% [{:.3}, {:.3}]",
+                    100.0 * two.fraction2,
+                    100.0 * two.interval2.0,
+                    100.0 * two.interval2.1
+                ));
+                Some(SecondDonorFraction {
+                    donor_fraction: two.fraction2,
+                    ci_low: two.interval2.0,
+                    ci_high: two.interval2.1,
+                })
+            }
+            _ => None,
+        };
         // CLSI EP17: a result at or below the limit of blank is "not detected",
         // whatever the presence test says; one below the LoD is not quantified.
         let limit = match (limits, s.mode) {
@@ -208,6 +263,7 @@ pub fn run_scan(
             qc_reasons,
             flags,
             dd_cfdna_cp_per_ml: dd,
+            second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
             allele_frequencies: s.frequencies_from.clone(),
