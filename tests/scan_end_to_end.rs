@@ -56,6 +56,14 @@ fn demo_scan_writes_every_output_and_covers_every_risk_level() {
         serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
             .unwrap();
     assert_eq!(run_json["backend"]["kind"], "cpu");
+    // The batched HLA pair kernel agrees with the itemised comparison.
+    assert_eq!(run_json["hla"]["transplants_assessed"], 12);
+    assert_eq!(
+        run_json["hla"]["pair_kernel_disagreements"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
     assert!(
         run_json["inputs"]
             .as_array()
@@ -93,6 +101,19 @@ fn demo_scan_on_a_gpu_adapter_matches_the_cpu_path() {
             .unwrap();
     assert_ne!(run_json["backend"]["kind"], "cpu");
     assert!(run_json["backend"]["adapter"].is_string());
+    let hla_kernel = run_json["hla"]["pair_kernel_backend"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !hla_kernel.starts_with("CPU"),
+        "HLA pair kernel ran on {hla_kernel}"
+    );
+    assert_eq!(
+        run_json["hla"]["pair_kernel_disagreements"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
 }
 
 fn batch_with_hla(recipient: &str, donor: &str) -> tempfile::TempDir {
@@ -159,6 +180,10 @@ fn allele_typings_are_compared_at_antigen_level_with_the_ipd_release() {
     assert!(hla.contains("3.58.0"), "release recorded per row: {hla}");
     let run_json = std::fs::read_to_string(out.join("run.json")).unwrap();
     assert!(run_json.contains("3.58.0"));
+    assert!(
+        run_json.contains("\"pair_kernel_disagreements\": []"),
+        "{run_json}"
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
-use crate::cli::hla::DirectionArg;
+use crate::cli::hla::{BackendArg, DirectionArg};
 use crate::formats::limits::DetectionLimitTable;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
@@ -225,6 +225,12 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
                 homozygous_count: a.homozygous_count,
                 ..MatchSettings::default()
             },
+            backend: match a.backend {
+                BackendChoice::Auto => BackendArg::Auto,
+                BackendChoice::Gpu => BackendArg::Gpu,
+                BackendChoice::Cpu => BackendArg::Cpu,
+            },
+            adapter: a.adapter.clone(),
         },
         risk_source: match &a.config {
             Some(p) => p.display().to_string(),
@@ -358,6 +364,8 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "ipd_imgt_hla_citation": h.ipd_citation,
             "eplet_table_version": h.eplet_table_version,
             "transplants_assessed": h.rows.len(),
+            "pair_kernel_backend": h.kernel_backend,
+            "pair_kernel_disagreements": h.kernel_disagreements,
         })),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,

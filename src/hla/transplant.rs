@@ -69,6 +69,24 @@ impl TransplantHla {
     }
 }
 
+/// Parse one side's typing (and, with a release, check every allele is in it).
+/// Errors carry the message for an `InputError`; `who` is "recipient" or "donor".
+pub fn parse_typing(
+    transplant_id: &str,
+    who: &str,
+    text: &str,
+    release: Option<&Release>,
+) -> std::result::Result<Typing, String> {
+    let t = Typing::parse_gl(text)
+        .map_err(|e| format!("transplant {transplant_id}, {who} typing: {e}"))?;
+    if let Some(r) = release {
+        t.validate(r).map_err(|(locus, value, msg)| {
+            format!("transplant {transplant_id}, {who}, locus {locus}, value '{value}': {msg}")
+        })?;
+    }
+    Ok(t)
+}
+
 /// Assess one transplant. `field` errors name which typing was bad: the caller
 /// wraps the message into an `InputError` with the sheet's line.
 pub fn assess_transplant(
@@ -78,24 +96,9 @@ pub fn assess_transplant(
     donor_hla: &str,
     ctx: &HlaContext,
 ) -> std::result::Result<TransplantHla, (&'static str, String)> {
+    let release = ctx.release.as_ref();
     let parse = |field: &'static str, who: &str, text: &str| {
-        let t = Typing::parse_gl(text).map_err(|e| {
-            (
-                field,
-                format!("transplant {transplant_id}, {who} typing: {e}"),
-            )
-        })?;
-        if let Some(r) = &ctx.release {
-            t.validate(r).map_err(|(locus, value, msg)| {
-                (
-                    field,
-                    format!(
-                        "transplant {transplant_id}, {who}, locus {locus}, value '{value}': {msg}"
-                    ),
-                )
-            })?;
-        }
-        Ok::<Typing, (&'static str, String)>(t)
+        parse_typing(transplant_id, who, text, release).map_err(|m| (field, m))
     };
     let recipient = parse("recipient_hla", "recipient", recipient_hla)?;
     let donor = parse("donor_hla", "donor", donor_hla)?;

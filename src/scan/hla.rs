@@ -7,18 +7,20 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::cli::hla::{BackendArg, choose_backend};
 use crate::error::{Error, InputError, Result};
 use crate::formats::sheet::TransplantRow;
 use crate::hla::antibodies::read_antibodies;
 use crate::hla::eplets::{EpletTable, WiebeCategory, WiebeThresholds};
 use crate::hla::mismatch::MatchSettings;
 use crate::hla::release::Release;
-use crate::hla::transplant::{HlaContext, TransplantHla, assess_transplant, assess_typed};
+use crate::hla::screen::{RankBy, ScreenSettings, pair_loads};
+use crate::hla::transplant::{HlaContext, TransplantHla, assess_typed, parse_typing};
 use crate::hla::typing::{Typing, read_typing_csv};
 use crate::report::html::HlaDetail;
 use crate::risk::ImmunologicalFindings;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanHlaOptions {
     pub hla_db: Option<PathBuf>,
     pub typings: Option<PathBuf>,
@@ -27,6 +29,9 @@ pub struct ScanHlaOptions {
     pub antibodies: Option<PathBuf>,
     pub mfi_cutoff: f64,
     pub settings: MatchSettings,
+    /// Backend for the batched pair kernel (shaders/hla_mismatch.wgsl).
+    pub backend: BackendArg,
+    pub adapter: Option<String>,
 }
 
 pub struct ScanHla {
@@ -37,6 +42,11 @@ pub struct ScanHla {
     pub eplet_table_version: Option<String>,
     /// Input files to list with their digests in run.json.
     pub files: Vec<PathBuf>,
+    /// Which backend ran the batched pair kernel, and any note on its choice.
+    pub kernel_backend: String,
+    /// Loci where the batched kernel's count differs from the itemised
+    /// comparison (they use the same rules; a difference is worth a look).
+    pub kernel_disagreements: Vec<String>,
 }
 
 /// None when no transplant carries HLA information.
@@ -97,19 +107,21 @@ pub fn assess_scan_hla(
         antibodies,
     };
     let mut rows = Vec::new();
+    let mut pairs: Vec<(Typing, Typing)> = Vec::new();
     for t in transplants {
         let inline = (t.recipient_hla.as_deref(), t.donor_hla.as_deref());
-        let row = match inline {
+        let (recipient, donor, rid) = match inline {
             (Some(r), Some(d)) => {
-                assess_transplant(&t.transplant_id, t.recipient_id.as_deref(), r, d, &ctx).map_err(
-                    |(field, msg)| {
-                        Error::from(
-                            InputError::new(&t.sheet, msg)
-                                .at_line(t.line)
-                                .in_field(field),
-                        )
-                    },
-                )?
+                let parse = |field: &str, who: &str, text: &str| -> Result<Typing> {
+                    parse_typing(&t.transplant_id, who, text, ctx.release.as_ref()).map_err(|m| {
+                        Error::from(InputError::new(&t.sheet, m).at_line(t.line).in_field(field))
+                    })
+                };
+                (
+                    parse("recipient_hla", "recipient", r)?,
+                    parse("donor_hla", "donor", d)?,
+                    t.recipient_id.as_deref(),
+                )
             }
             (Some(_), None) | (None, Some(_)) => {
                 let missing = if inline.0.is_none() {
@@ -129,8 +141,11 @@ pub fn assess_scan_hla(
                 let (Some(rid), Some(did)) = (&t.recipient_id, &t.donor_id) else {
                     continue;
                 };
+                if people.is_empty() {
+                    continue;
+                }
                 let find = |id: &str, field: &str| {
-                    people.get(id).ok_or_else(|| {
+                    people.get(id).cloned().ok_or_else(|| {
                         Error::from(
                             InputError::new(
                                 &t.sheet,
@@ -141,16 +156,63 @@ pub fn assess_scan_hla(
                         )
                     })
                 };
-                if people.is_empty() {
-                    continue;
-                }
-                let r = find(rid, "recipient_id")?;
-                let d = find(did, "donor_id")?;
-                assess_typed(&t.transplant_id, Some(rid), r, d, &ctx)
+                (
+                    find(rid, "recipient_id")?,
+                    find(did, "donor_id")?,
+                    Some(rid.as_str()),
+                )
             }
         };
-        rows.push(row);
+        rows.push(assess_typed(
+            &t.transplant_id,
+            rid,
+            &recipient,
+            &donor,
+            &ctx,
+        ));
+        pairs.push((recipient, donor));
     }
+
+    // The same pairs through the batched bitset kernel (shape (a) of
+    // shaders/hla_mismatch.wgsl) on the chosen backend, as a cross-check of
+    // the per-locus counts.
+    let (kernel, note) = choose_backend(opts.backend, opts.adapter.as_deref())?;
+    let pair_refs: Vec<(&Typing, &Typing)> = pairs.iter().map(|(r, d)| (r, d)).collect();
+    let screen_settings = ScreenSettings {
+        direction: ctx.settings.direction,
+        homozygous_count: ctx.settings.homozygous_count,
+        equivalence: ctx.settings.equivalence,
+        level: ctx.settings.level,
+        top_k: 1,
+        rank_by: RankBy::Mismatches,
+        write_pairs: false,
+    };
+    let thresholds = ctx.wiebe_thresholds();
+    let loads = pair_loads(
+        &pair_refs,
+        ctx.release.as_ref(),
+        ctx.eplets.as_ref(),
+        thresholds.as_ref(),
+        &screen_settings,
+        kernel.as_ref(),
+    )?;
+    let mut kernel_disagreements = Vec::new();
+    for (row, load) in rows.iter().zip(&loads) {
+        for m in &row.matching.loci {
+            if let Some(k) = load.mismatches[m.locus.index()]
+                && k != m.count
+            {
+                kernel_disagreements.push(format!(
+                    "{} {}: kernel {k}, itemised {} (levels may differ: the kernel uses one level per locus for the whole batch)",
+                    row.transplant_id, m.locus, m.count
+                ));
+            }
+        }
+    }
+    let kernel_backend = match note {
+        Some(n) => format!("{} ({n})", kernel.describe()),
+        None => kernel.describe(),
+    };
     Ok(Some(ScanHla {
         rows,
         settings: ctx.settings,
@@ -158,6 +220,8 @@ pub fn assess_scan_hla(
         ipd_citation: ctx.release.as_ref().map(Release::citation),
         eplet_table_version: ctx.eplets.as_ref().map(|e| e.version.clone()),
         files,
+        kernel_backend,
+        kernel_disagreements,
     }))
 }
 
