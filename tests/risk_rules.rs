@@ -61,6 +61,7 @@ fn draw(
         flags: vec![],
         dd_cfdna_cp_per_ml: cp_per_ml,
         allele_frequencies: None,
+        contamination: None,
         second_donor: None,
         limit_of_blank: None,
         limit_of_detection: None,

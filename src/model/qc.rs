@@ -35,6 +35,8 @@ pub struct QcThresholds {
     /// Above this donor fraction the estimate is outside the range the assay is
     /// validated for (donor-dominant plasma or a sample swap).
     pub upper_limit_of_quantitation: f64,
+    /// Third-party DNA fraction above which a sample needs review.
+    pub max_contamination_review: f64,
 }
 
 impl Default for QcThresholds {
@@ -48,6 +50,7 @@ impl Default for QcThresholds {
             max_dispersion_review: 5.0,
             max_low_depth_fraction_review: 0.25,
             upper_limit_of_quantitation: 0.5,
+            max_contamination_review: 0.005,
         }
     }
 }

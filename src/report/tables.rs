@@ -64,6 +64,7 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "donor2_fraction_pct",
     "donor2_ci_low_pct",
     "donor2_ci_high_pct",
+    "contamination_pct",
 ];
 
 pub fn change_label(c: ChangeCall) -> &'static str {
@@ -169,6 +170,7 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
                 .unwrap_or_default(),
             s.second_donor.map(|d| pct(d.ci_low)).unwrap_or_default(),
             s.second_donor.map(|d| pct(d.ci_high)).unwrap_or_default(),
+            s.contamination.map(|c| pct(c.fraction)).unwrap_or_default(),
         ]);
         if bootstrap {
             let b = e.and_then(|e| e.bootstrap_interval);

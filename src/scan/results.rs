@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
+use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
 use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
@@ -34,6 +35,8 @@ pub struct SampleResult {
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
     pub allele_frequencies: Option<String>,
+    /// Third-party DNA (both genotypes known; see model::contamination).
+    pub contamination: Option<ContaminationEstimate>,
     /// The second donor's fraction and 95% profile interval (two-donor transplants).
     pub second_donor: Option<SecondDonorFraction>,
     /// Limits from a `--limits` file for this relationship and mode (fractions).
@@ -165,6 +168,11 @@ pub fn run_scan(
         let t = &batch.transplants[s.transplant_index];
         let days = (s.row.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
+        let contamination = if s.two_donor.is_none() {
+            estimate_contamination(&s.inputs, 30)
+        } else {
+            None
+        };
         let second_donor = match (two, estimate.as_mut()) {
             (Some(two), Some(e)) => {
                 e.donor_fraction = two.fraction1;
@@ -239,7 +247,17 @@ pub fn run_scan(
                 (QcVerdict::Fail, vec![why.clone()], None)
             }
             (Some(e), None) => {
-                let (v, r) = assess(&s.accounting, e, qc);
+                let (mut v, mut r) = assess(&s.accounting, e, qc);
+                if let Some(c) = contamination
+                    && c.fraction > qc.max_contamination_review
+                {
+                    r.push(format!(
+                        "third-party DNA {:.2}% > {:.2}% (contamination or a sample mix)",
+                        100.0 * c.fraction,
+                        100.0 * qc.max_contamination_review
+                    ));
+                    v = v.max(QcVerdict::Review);
+                }
                 let dd = s.row.total_cfdna.map(|(value, unit)| {
                     let ge = match unit {
                         QuantityUnit::GePerMl => value,
@@ -263,6 +281,7 @@ pub fn run_scan(
             qc_reasons,
             flags,
             dd_cfdna_cp_per_ml: dd,
+            contamination,
             second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
