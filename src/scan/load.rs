@@ -186,7 +186,13 @@ pub fn load_batch(
         };
         if t.relationship == Relationship::Unknown {
             warnings.push(format!(
-                "transplant {}: relationship unknown, modelled as unrelated",
+                "transplant {}: relationship unknown (the relationship check may replace the unrelated default)",
+                t.transplant_id
+            ));
+        }
+        if t.recipient.is_none() && t.donor.is_some() {
+            warnings.push(format!(
+                "transplant {}: donor genotypes without recipient genotypes are not used (genotype-free mode)",
                 t.transplant_id
             ));
         }
