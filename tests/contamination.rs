@@ -34,6 +34,7 @@ fn sample(seed: u64, f: f64, c: f64) -> Vec<SnpInput> {
                 recipient: Some(r),
                 donor: Some(d),
                 alt_frequency: q,
+                site_error: None,
             }
         })
         .collect()

@@ -40,6 +40,7 @@ fn simulate_pair(rng: &mut ChaCha8Rng, relationship: Relationship) -> Vec<SnpInp
             recipient: Some(r[i]),
             donor: Some(d[i]),
             alt_frequency: s.alt_frequency,
+            site_error: None,
         })
         .collect()
 }

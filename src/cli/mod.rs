@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod devices;
+pub mod errors;
 pub mod hla;
 pub mod lod;
 pub mod scan;
@@ -34,6 +35,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Print or check the risk rules (thresholds with their sources).
     Config(config::ConfigArgs),
+    /// Per-site error tables from samples of known genotype.
+    Errors(errors::ErrorsArgs),
     /// Limits of blank and detection for a panel by parametric simulation.
     Lod(lod::LodArgs),
     /// List the wgpu adapters (GPUs and software adapters) and their limits.
@@ -59,6 +62,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Config(a) => config::run(a),
         Command::Lod(a) => lod::run(a),
+        Command::Errors(a) => errors::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Hla(a) => hla::run(a),

@@ -16,6 +16,7 @@ use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
 use crate::hla::transplant::hla_csv;
+use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
@@ -86,6 +87,10 @@ pub struct ScanArgs {
     /// MFI cut-off for beads without their own.
     #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
     pub mfi_cutoff: f64,
+    /// Per-site, per-direction error rates (`graftscan errors learn`); the
+    /// likelihood then runs on the CPU path.
+    #[arg(long)]
+    pub error_table: Option<PathBuf>,
     /// Limits of blank/detection per relationship and mode (`graftscan lod --out`):
     /// results at or below the LoB are reported "not detected".
     #[arg(long)]
@@ -264,10 +269,31 @@ pub fn run(a: ScanArgs) -> Result<()> {
     };
 
     // Before reading inputs: a bad --adapter should fail fast.
-    let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
+    // The GPU kernel tabulates one symmetric error rate per sample; per-site
+    // error tables are evaluated on the CPU path.
+    let (backend_choice, mut table_note) = match (a.error_table.is_some(), a.backend) {
+        (true, BackendChoice::Gpu) => {
+            return Err(Error::Usage(
+                "--error-table runs on the CPU path: use --backend cpu or auto".into(),
+            ));
+        }
+        (true, BackendChoice::Auto) => (
+            BackendChoice::Cpu,
+            vec!["--error-table: the likelihood runs on the CPU path".to_string()],
+        ),
+        _ => (a.backend, Vec::new()),
+    };
+    let (backend, mut backend_notes) = select_backend(backend_choice, a.adapter.as_deref())?;
+    backend_notes.append(&mut table_note);
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
-    let mut batch = load_batch(&plan.transplants, &plan.samples, plan.panel.as_deref())?;
+    let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
+    let mut batch = load_batch(
+        &plan.transplants,
+        &plan.samples,
+        plan.panel.as_deref(),
+        error_table.as_ref(),
+    )?;
     let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
     let limits = plan
         .limits
@@ -298,6 +324,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let t2 = Instant::now();
     let mut inputs = batch.files.clone();
     inputs.extend(plan.limits.iter().cloned());
+    inputs.extend(a.error_table.iter().cloned());
     if let Some(h) = &hla {
         inputs.extend(h.files.iter().cloned());
     }

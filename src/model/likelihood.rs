@@ -96,6 +96,9 @@ pub struct SnpObservation {
     /// bootstrap resampling weights.
     pub weight: f64,
     pub group: DispersionGroup,
+    /// Per-site (REF→ALT, ALT→REF) error rates from a learned table; `None`
+    /// uses the sample's symmetric rate. Such SNPs are evaluated on the CPU path.
+    pub site_error: Option<[f64; 2]>,
     /// Saturated log-likelihood k·ln(k/n) + (n−k)·ln(1−k/n): subtracted so each
     /// SNP's term is a (negative half) deviance and sums stay small.
     pub saturated: f64,
@@ -106,6 +109,8 @@ pub struct SnpObservation {
 pub struct ClassLogProbs {
     pub ln_alt: [f64; GENOTYPE_CLASSES],
     pub ln_ref: [f64; GENOTYPE_CLASSES],
+    /// The donor fraction the table is for (SNPs with per-site errors need it).
+    pub fraction: f64,
 }
 
 impl ClassLogProbs {
@@ -118,7 +123,11 @@ impl ClassLogProbs {
             ln_alt[class as usize] = pi.ln();
             ln_ref[class as usize] = (-pi).ln_1p();
         }
-        ClassLogProbs { ln_alt, ln_ref }
+        ClassLogProbs {
+            ln_alt,
+            ln_ref,
+            fraction: f,
+        }
     }
 }
 
@@ -145,6 +154,8 @@ pub struct SnpInput {
     pub donor: Option<u8>,
     /// Population ALT frequency (used where a genotype is marginalised).
     pub alt_frequency: f64,
+    /// Per-site (REF→ALT, ALT→REF) error rates from `--error-table`.
+    pub site_error: Option<[f64; 2]>,
 }
 
 /// The observations of one plasma sample, ready for likelihood evaluation.
@@ -179,6 +190,9 @@ impl SampleModel {
                 (Some(r), None) => m.push_recipient_only(s.alt, s.depth, r, s.alt_frequency, kappa),
                 (None, _) => m.push_genotype_free(s.alt, s.depth, s.alt_frequency, kappa),
             }
+            if let Some(last) = m.snps.last_mut() {
+                last.site_error = s.site_error;
+            }
         }
         m
     }
@@ -192,6 +206,7 @@ impl SampleModel {
             first_term,
             term_count: terms.len() as u32,
             weight: 1.0,
+            site_error: None,
             group,
             saturated: saturated_loglik(alt, depth),
         });
@@ -286,11 +301,26 @@ fn term_log_values(
     let mut best = f64::NEG_INFINITY;
     let mut values = [0.0f64; GENOTYPE_CLASSES];
     for (slot, term) in values.iter_mut().zip(terms) {
-        let c = term.class as usize;
-        *slot = term.log_weight + k * table.ln_alt[c] + nk * table.ln_ref[c];
+        let (ln_alt, ln_ref) = class_log_probs(snp, term.class, table);
+        *slot = term.log_weight + k * ln_alt + nk * ln_ref;
         best = best.max(*slot);
     }
     (values, best)
+}
+
+/// ln π and ln(1 − π) of a genotype class for one SNP: from the shared table,
+/// or with the SNP's own per-direction error rates,
+/// π = e_ra + (1 − e_ra − e_ar)·p.
+fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -> (f64, f64) {
+    match snp.site_error {
+        None => (table.ln_alt[class as usize], table.ln_ref[class as usize]),
+        Some([e_ra, e_ar]) => {
+            let (r, d) = class_genotypes(class);
+            let p = expected_alt_fraction(r, d, table.fraction);
+            let pi = e_ra + (1.0 - e_ra - e_ar) * p;
+            (pi.ln(), (-pi).ln_1p())
+        }
+    }
 }
 
 /// One SNP's log-likelihood minus its saturated value (log-sum-exp over terms).
@@ -313,7 +343,7 @@ pub fn posterior_alt_probability(
     for (v, term) in values.iter().zip(terms) {
         let w = (v - best).exp();
         norm += w;
-        mean += w * table.ln_alt[term.class as usize].exp();
+        mean += w * class_log_probs(snp, term.class, table).0.exp();
     }
     mean / norm
 }

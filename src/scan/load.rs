@@ -14,6 +14,7 @@ use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
+use crate::model::error_table::ErrorTable;
 use crate::model::likelihood::SnpInput;
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
@@ -137,6 +138,7 @@ pub fn load_batch(
     transplants_sheet: &Path,
     samples_sheet: &Path,
     panel: Option<&Path>,
+    error_table: Option<&ErrorTable>,
 ) -> Result<Batch> {
     let transplants = read_transplants(transplants_sheet)?;
     let rows = read_samples(samples_sheet, &transplants)?;
@@ -269,6 +271,7 @@ pub fn load_batch(
             donor2_maps[ti].as_ref(),
             panel_map.as_ref(),
             &batch_counts,
+            error_table,
         ));
     }
     let mut file_list: Vec<PathBuf> =
@@ -301,6 +304,7 @@ fn prepare_sample(
     donor2: Option<&Genotypes>,
     panel: Option<&HashMap<SiteKey, f64>>,
     batch_counts: &HashMap<SiteKey, (u32, u32)>,
+    error_table: Option<&ErrorTable>,
 ) -> PreparedSample {
     let mode = match (recipient, donor) {
         (Some(_), Some(_)) => EstimationMode::TwoGenome,
@@ -412,6 +416,7 @@ fn prepare_sample(
             recipient: r,
             donor: d,
             alt_frequency: q,
+            site_error: error_table.and_then(|t| t.rates(site)),
         });
         if two_donors && let Some(r) = r {
             let d2 = donor2.and_then(|m| m.get(site).copied());

@@ -191,6 +191,7 @@ pub fn simulated_model(
             recipient: (mode != EstimationMode::GenotypeFree).then_some(r[i]),
             donor: (mode == EstimationMode::TwoGenome).then_some(d[i]),
             alt_frequency: s.alt_frequency,
+            site_error: None,
         })
         .collect();
     SampleModel::from_inputs(mode, &inputs, relationship.kappa())

@@ -64,6 +64,16 @@ impl GpuBackend {
         if models.len() != grids.len() {
             return Err(Error::Gpu("one grid per sample is required".into()));
         }
+        // The kernel's error model is one symmetric rate per sample, tabulated
+        // per genotype class; per-site error tables are evaluated on the CPU.
+        if models
+            .iter()
+            .any(|m| m.snps.iter().any(|s| s.site_error.is_some()))
+        {
+            return Err(Error::Gpu(
+                "per-site error tables (--error-table) run on the CPU path only".into(),
+            ));
+        }
         let mut out: Vec<Vec<f64>> = grids
             .iter()
             .map(|g| vec![0.0; replicates as usize * g.len()])
