@@ -105,9 +105,13 @@ pub fn run_scan(
 
     // Relationship check per transplant; an unknown relationship is replaced by
     // the best-supported one and that transplant's draws are re-estimated.
-    let checks: Vec<Option<RelationshipCheck>> = (0..batch.transplants.len())
-        .map(|ti| relationship_check(batch, ti, &per_sample))
-        .collect();
+    let checks: Vec<Option<RelationshipCheck>> = {
+        let batch = &*batch;
+        (0..batch.transplants.len())
+            .into_par_iter()
+            .map(|ti| relationship_check(batch, ti, &per_sample))
+            .collect()
+    };
     let mut modelled: Vec<Relationship> = batch
         .transplants
         .iter()
