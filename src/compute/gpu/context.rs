@@ -94,19 +94,19 @@ pub fn adapter_label(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
-fn gpu_err(context: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn gpu_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Gpu(format!("{context}: {e}"))
 }
 
 /// A reusable buffer that grows on demand.
 #[derive(Default)]
-struct Slot {
-    buffer: Option<wgpu::Buffer>,
+pub(crate) struct Slot {
+    pub(crate) buffer: Option<wgpu::Buffer>,
     capacity: u64,
 }
 
 impl Slot {
-    fn ensure(
+    pub(crate) fn ensure(
         &mut self,
         device: &wgpu::Device,
         size: u64,
@@ -459,7 +459,7 @@ impl GpuContext {
     }
 }
 
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+pub(crate) fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: buffer.as_entire_binding(),

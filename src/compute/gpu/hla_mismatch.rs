@@ -16,32 +16,8 @@ use crate::error::{Error, Result};
 const HLA_MISMATCH_WGSL: &str = include_str!("../../../shaders/hla_mismatch.wgsl");
 const WORKGROUP: u32 = 64;
 
-fn gpu_err(context: &str, e: impl std::fmt::Display) -> Error {
-    Error::Gpu(format!("{context}: {e}"))
-}
-
-/// A real GPU, not a software rasteriser.
-pub fn is_hardware(t: wgpu::DeviceType) -> bool {
-    matches!(
-        t,
-        wgpu::DeviceType::DiscreteGpu
-            | wgpu::DeviceType::IntegratedGpu
-            | wgpu::DeviceType::VirtualGpu
-    )
-}
-
-/// How an adapter is named to a person.
-pub fn adapter_label(info: &wgpu::AdapterInfo) -> String {
-    let what = match info.device_type {
-        t if is_hardware(t) => "GPU",
-        wgpu::DeviceType::Cpu => "software adapter (CPU emulation, not a GPU)",
-        _ => "adapter of unknown type",
-    };
-    format!(
-        "{what} '{}' ({:?}, {:?} backend)",
-        info.name, info.device_type, info.backend
-    )
-}
+use super::context::{Slot, entry, gpu_err};
+pub use super::context::{adapter_label, is_hardware};
 
 /// Every adapter wgpu can see (`WGPU_BACKEND` honoured).
 pub fn adapters() -> Vec<wgpu::Adapter> {
@@ -83,37 +59,6 @@ pub fn adapter_names() -> Vec<String> {
         .iter()
         .map(|a| adapter_label(&a.get_info()))
         .collect()
-}
-
-#[derive(Default)]
-struct Slot {
-    buffer: Option<wgpu::Buffer>,
-    capacity: u64,
-}
-
-impl Slot {
-    fn ensure(
-        &mut self,
-        device: &wgpu::Device,
-        size: u64,
-        usage: wgpu::BufferUsages,
-        label: &str,
-    ) -> &wgpu::Buffer {
-        let size = size.max(16).next_multiple_of(16);
-        let buffer = match self.buffer.take() {
-            Some(b) if self.capacity >= size => b,
-            _ => {
-                self.capacity = size;
-                device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(label),
-                    size,
-                    usage,
-                    mapped_at_creation: false,
-                })
-            }
-        };
-        self.buffer.insert(buffer)
-    }
 }
 
 #[derive(Default)]
@@ -362,13 +307,6 @@ impl GpuHlaMismatch {
         let mut out = out;
         out.truncate(out_words);
         Ok(out)
-    }
-}
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
     }
 }
 
