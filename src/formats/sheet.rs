@@ -61,30 +61,32 @@ pub struct SampleRow {
     pub line: u64,
 }
 
-struct Sheet {
-    path: PathBuf,
-    columns: HashMap<String, usize>,
-    rows: Vec<(u64, csv::StringRecord)>,
+/// A CSV file with a header: lower-cased column names (a UTF-8 BOM removed)
+/// and the non-empty data rows with their line numbers. Shared by every CSV
+/// reader so that line numbers and header handling agree.
+pub struct CsvTable {
+    pub path: PathBuf,
+    pub headers: Vec<String>,
+    pub rows: Vec<(u64, csv::StringRecord)>,
 }
 
-impl Sheet {
-    fn read(path: &Path) -> Result<Sheet> {
+impl CsvTable {
+    /// `comment`: lines starting with this byte are skipped (e.g. `#`).
+    pub fn read(path: &Path, comment: Option<u8>) -> Result<CsvTable> {
         if !path.exists() {
-            return Err(InputError::new(path, "sheet not found").into());
+            return Err(InputError::new(path, "file not found").into());
         }
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
+            .comment(comment)
             .from_path(path)
             .map_err(|e| InputError::new(path, format!("cannot open: {e}")))?;
         let headers = reader
             .headers()
             .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?
-            .clone();
-        let columns = headers
             .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_ascii_lowercase(), i))
+            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
             .collect();
         let mut rows = Vec::new();
         for result in reader.records() {
@@ -100,10 +102,48 @@ impl Sheet {
             let line = record.position().map(|p| p.line()).unwrap_or(0).max(2);
             rows.push((line, record));
         }
-        Ok(Sheet {
+        Ok(CsvTable {
             path: path.to_path_buf(),
-            columns,
+            headers,
             rows,
+        })
+    }
+
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// The column, or an error naming it (line 1, the header).
+    pub fn require(&self, name: &str) -> Result<usize> {
+        self.column(name).ok_or_else(|| {
+            InputError::new(&self.path, format!("missing column '{name}'"))
+                .at_line(1)
+                .into()
+        })
+    }
+}
+
+struct Sheet {
+    path: PathBuf,
+    columns: HashMap<String, usize>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+impl Sheet {
+    fn read(path: &Path) -> Result<Sheet> {
+        if !path.exists() {
+            return Err(InputError::new(path, "sheet not found").into());
+        }
+        let table = CsvTable::read(path, None)?;
+        Ok(Sheet {
+            path: table.path,
+            columns: table
+                .headers
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| (h, i))
+                .collect(),
+            rows: table.rows,
         })
     }
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::sheet::CsvTable;
 use crate::hla::nomenclature::{Locus, TypedItem, parse_item};
 use crate::hla::release::Release;
 use crate::hla::typing::Typing;
@@ -55,17 +56,8 @@ pub struct Dsa {
 }
 
 pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResult>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| InputError::new(path, format!("cannot open: {e}")))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let table = CsvTable::read(path, Some(b'#'))?;
+    let headers = &table.headers;
     let col = |n: &str| headers.iter().position(|h| h == n);
     let owner_col = col("recipient_id")
         .or_else(|| col("transplant_id"))
@@ -83,15 +75,8 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
     let (date_col, spec_col, mfi_col) = (need("serum_date")?, need("specificity")?, need("mfi")?);
     let cutoff_col = col("cutoff");
     let mut out = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            InputError::new(path, format!("malformed row: {e}")).at_line(line)
-        })?;
-        if rec.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    for (line, rec) in &table.rows {
+        let line = *line;
         let get = |i: usize| rec.get(i).unwrap_or("");
         let err = |field: &str, msg: String| -> Error {
             InputError::new(path, msg)

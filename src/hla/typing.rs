@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::sheet::CsvTable;
 use crate::hla::gl_string::{GlString, parse_gl_string};
 use crate::hla::nomenclature::parse_antigen;
 use crate::hla::nomenclature::{
@@ -242,39 +243,32 @@ pub struct PersonTyping {
 /// lab-export columns `A_1,A_2,...,DPB1_2` (missing locus columns = untyped).
 /// With a release, every allele must be in it.
 pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<PersonTyping>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| InputError::new(path, format!("cannot open: {e}")))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_uppercase())
-        .collect();
+    let table = CsvTable::read(path, Some(b'#'))?;
+    let headers = &table.headers;
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let id_col = col("PERSON_ID").ok_or_else(|| {
+    let id_col = col("person_id").ok_or_else(|| {
         Error::from(InputError::new(path, "missing column 'person_id'").at_line(1))
     })?;
-    let gl_col = col("GL_STRING");
+    let gl_col = col("gl_string");
     let mut locus_cols = Vec::new();
     for (prefix, locus) in TYPING_COLUMNS {
-        let c1 = col(&format!("{prefix}_1"));
-        let c2 = col(&format!("{prefix}_2"));
+        let lower = prefix.to_ascii_lowercase();
+        let c1 = col(&format!("{lower}_1"));
+        let c2 = col(&format!("{lower}_2"));
         if c1.is_some() || c2.is_some() {
             locus_cols.push((prefix, locus, c1, c2));
         }
     }
-    for h in &headers {
+    for h in headers {
         if let Some((prefix, _)) = h.rsplit_once('_')
             && (h.ends_with("_1") || h.ends_with("_2"))
-            && !TYPING_COLUMNS.iter().any(|(p, _)| *p == prefix)
+            && !TYPING_COLUMNS
+                .iter()
+                .any(|(p, _)| p.eq_ignore_ascii_case(prefix))
         {
             return Err(InputError::new(
                 path,
-                format!("unknown locus column '{h}' (expected A, B, C, DRB1, DRB345, DQA1, DQB1, DPA1, DPB1 with _1/_2)"),
+                format!("unknown locus column '{}' (expected A, B, C, DRB1, DRB345, DQA1, DQB1, DPA1, DPB1 with _1/_2)", h.to_ascii_uppercase()),
             )
             .at_line(1)
             .into());
@@ -289,15 +283,8 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
         .into());
     }
     let mut out = Vec::new();
-    for result in reader.records() {
-        let record = result.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            InputError::new(path, format!("malformed row: {e}")).at_line(line)
-        })?;
-        if record.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+    for (line, record) in &table.rows {
+        let line = *line;
         let person = record.get(id_col).unwrap_or("").to_string();
         let err = |field: &str, msg: String| -> Error {
             InputError::new(path, msg)
