@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::sheet::CsvTable;
 use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
@@ -23,32 +24,16 @@ pub struct DetectionLimitTable {
 
 impl DetectionLimitTable {
     pub fn read(path: &Path) -> Result<DetectionLimitTable> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| Error::from(InputError::new(path, format!("cannot open: {e}"))))?;
-        let headers = reader
-            .headers()
-            .map_err(|e| InputError::new(path, format!("cannot read the header: {e}")).at_line(1))?
-            .clone();
-        let col = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| {
-                Error::from(InputError::new(path, format!("missing column '{name}'")).at_line(1))
-            })
-        };
+        let table = CsvTable::read(path, None)?;
         let (ci, cm, cb, cd) = (
-            col("relationship")?,
-            col("mode")?,
-            col("limit_of_blank_pct")?,
-            col("limit_of_detection_pct")?,
+            table.require("relationship")?,
+            table.require("mode")?,
+            table.require("limit_of_blank_pct")?,
+            table.require("limit_of_detection_pct")?,
         );
         let mut rows = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                InputError::new(path, format!("malformed row: {e}"))
-                    .at_line(e.position().map(|p| p.line()).unwrap_or(0))
-            })?;
-            let line = record.position().map(|p| p.line()).unwrap_or(0).max(2);
+        for (line, record) in &table.rows {
+            let line = *line;
             let err = |field: &str, m: String| {
                 Error::from(InputError::new(path, m).at_line(line).in_field(field))
             };
