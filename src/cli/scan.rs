@@ -27,7 +27,12 @@ use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverdispersionArg {
-    /// Quasi-likelihood scale per SNP group (honest intervals on noisy data).
+    /// Beta-binomial (finite molecules) where the donor genotype is
+    /// marginalised, quasi-likelihood scale for two-genome fits.
+    Auto,
+    /// Beta-binomial in every mode.
+    BetaBinomial,
+    /// Binomial with a quasi-likelihood scale per SNP group in every mode.
     Quasi,
     /// Plain binomial.
     None,
@@ -59,7 +64,8 @@ pub struct ScanArgs {
     /// Presence-test level: donor DNA is "detected" when p < alpha.
     #[arg(long, default_value_t = 0.01)]
     pub detection_alpha: f64,
-    #[arg(long, value_enum, default_value_t = OverdispersionArg::Quasi)]
+    /// Read model for overdispersed counts (see cfdna-model.md §1).
+    #[arg(long, value_enum, default_value_t = OverdispersionArg::Auto)]
     pub overdispersion: OverdispersionArg,
     /// Risk rules (TOML); `graftscan config --defaults` prints the built-in set.
     #[arg(long)]
@@ -201,6 +207,8 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             grid_points: a.grid_points,
             detection_alpha: a.detection_alpha,
             overdispersion: match a.overdispersion {
+                OverdispersionArg::Auto => Overdispersion::Auto,
+                OverdispersionArg::BetaBinomial => Overdispersion::BetaBinomial,
                 OverdispersionArg::Quasi => Overdispersion::Quasi,
                 OverdispersionArg::None => Overdispersion::None,
             },

@@ -60,3 +60,38 @@ pub trait LoglikBackend: Sync {
         Vec::new()
     }
 }
+
+/// Runs the models a binomial-only kernel can evaluate through `kernel` and the
+/// others (beta-binomial reads, per-site error tables) through the CPU twin
+/// `twin`: each side sees an empty grid for the samples it does not own, and the
+/// results are merged in sample order. One call when every model is binomial.
+pub fn split_binomial(
+    models: &[SampleModel],
+    grids: &[Vec<f64>],
+    kernel: impl FnOnce(&[Vec<f64>]) -> Result<Vec<Vec<f64>>>,
+    twin: impl FnOnce(&[Vec<f64>]) -> Result<Vec<Vec<f64>>>,
+) -> Result<Vec<Vec<f64>>> {
+    let on_kernel: Vec<bool> = models.iter().map(SampleModel::binomial_only).collect();
+    if on_kernel.iter().all(|&k| k) {
+        return kernel(grids);
+    }
+    let pick = |mine: bool| -> Vec<Vec<f64>> {
+        grids
+            .iter()
+            .zip(&on_kernel)
+            .map(|(g, &k)| if k == mine { g.clone() } else { Vec::new() })
+            .collect()
+    };
+    let kernel_out = if on_kernel.iter().any(|&k| k) {
+        kernel(&pick(true))?
+    } else {
+        vec![Vec::new(); models.len()]
+    };
+    let twin_out = twin(&pick(false))?;
+    Ok(kernel_out
+        .into_iter()
+        .zip(twin_out)
+        .zip(&on_kernel)
+        .map(|((k, t), &on)| if on { k } else { t })
+        .collect())
+}

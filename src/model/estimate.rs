@@ -7,7 +7,12 @@
 
 use rayon::prelude::*;
 
-use super::likelihood::{ClassLogProbs, DispersionGroup, SampleModel, posterior_alt_probability};
+use super::dispersion::{
+    ERROR_RHO_CAP, ERROR_RHO_STEPS, MoleculeDispersion, signal_rho_from_heterozygous,
+};
+use super::likelihood::{
+    ClassLogProbs, DispersionGroup, EstimationMode, SampleModel, posterior_alt_probability,
+};
 use crate::compute::LoglikBackend;
 use crate::compute::cpu::cfdna_bootstrap::percentile_interval;
 use crate::error::Result;
@@ -26,6 +31,28 @@ pub enum Overdispersion {
     /// Quasi-likelihood: each dispersion group's log-likelihood is divided by its
     /// Pearson χ²/df (McCullagh & Nelder 1989, §9.2), never by less than 1.
     Quasi,
+    /// Beta-binomial reads with finite-molecule dispersion (`dispersion.rs`) in
+    /// every mode, and the quasi-likelihood scale on top where the beta-binomial
+    /// still leaves excess Pearson χ².
+    BetaBinomial,
+    /// Beta-binomial where the donor genotype is marginalised (recipient-only,
+    /// genotype-free): there a binomial mistakes dispersed error reads for donor
+    /// alleles and the point estimate itself goes wrong. Two-genome fits keep the
+    /// binomial with the quasi-likelihood scale: their point estimate is a
+    /// weighted ratio that a binomial gets right, and only its interval needs
+    /// widening.
+    Auto,
+}
+
+impl Overdispersion {
+    /// Whether `mode` gets the beta-binomial read model.
+    pub fn beta_binomial_for(self, mode: EstimationMode) -> bool {
+        match self {
+            Overdispersion::BetaBinomial => true,
+            Overdispersion::Auto => mode != EstimationMode::TwoGenome,
+            Overdispersion::None | Overdispersion::Quasi => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -54,7 +81,7 @@ impl Default for EstimatorSettings {
             grid_points: 160,
             min_grid_fraction: 1e-5,
             detection_alpha: 0.01,
-            overdispersion: Overdispersion::Quasi,
+            overdispersion: Overdispersion::Auto,
             error_iterations: 2,
             error_bounds: (1e-6, 0.05),
             initial_error_rate: 1e-3,
@@ -94,6 +121,8 @@ pub struct FractionEstimate {
     pub dispersion_scale: [f64; 2],
     /// SNP-bootstrap 95% percentile interval, when bootstrap replicates were asked for.
     pub bootstrap_interval: Option<(f64, f64)>,
+    /// The beta-binomial's molecule and error dispersions, when it was used.
+    pub molecular: Option<MoleculeDispersion>,
 }
 
 /// Grid of donor fractions: 0, then log-spaced from `min` to `max`.
@@ -265,19 +294,55 @@ pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
     let hi = (e * 4.0).min(0.2).ln();
     // 1e-3 in ln e moves ℓ by far less than the 1e-2 that matters for an interval.
     let (_, ll) = golden_max_tol(lo, hi, 1e-3, |ln_e| {
-        model.loglik_with(&ClassLogProbs::new(f, ln_e.exp()))
+        model.loglik_with(&model.table(f, ln_e.exp()))
     });
     ll.max(model.loglik(f))
 }
 
 /// Maximise the likelihood over the error rate at fixed f (golden section on ln e).
 pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f64 {
-    let table_ll = |ln_e: f64| {
-        let table = ClassLogProbs::new(f, ln_e.exp());
-        model.loglik_with(&table)
-    };
+    let table_ll = |ln_e: f64| model.loglik_with(&model.table(f, ln_e.exp()));
     let (ln_e, _) = golden_max(bounds.0.ln(), bounds.1.ln(), table_ll);
     ln_e.exp()
+}
+
+/// The error rate at fixed f, and with the beta-binomial also its dispersion ρ_e
+/// (the best of `ERROR_RHO_STEPS` up to `ERROR_RHO_CAP`·ρ_s).
+pub fn fit_error(model: &mut SampleModel, f: f64, bounds: (f64, f64)) {
+    let Some(mut disp) = model.molecular else {
+        model.error_rate = estimate_error_rate(model, f, bounds);
+        return;
+    };
+    update_signal_rho(model, f);
+    if let Some(d) = model.molecular {
+        disp = d;
+    }
+    let mut best: Option<(f64, f64, f64)> = None;
+    for &error_rho in ERROR_RHO_STEPS
+        .iter()
+        .filter(|&&r| r <= ERROR_RHO_CAP * disp.signal_rho)
+    {
+        model.molecular = Some(MoleculeDispersion { error_rho, ..disp });
+        let e = estimate_error_rate(model, f, bounds);
+        let ll = model.loglik_with(&model.table(f, e));
+        if best.is_none_or(|b| ll > b.2) {
+            best = Some((error_rho, e, ll));
+        }
+    }
+    if let Some((error_rho, e, _)) = best {
+        model.molecular = Some(MoleculeDispersion { error_rho, ..disp });
+        model.error_rate = e;
+    }
+}
+
+/// ρ_s at donor fraction f: the donor's own alleles spread heterozygous SNPs too.
+fn update_signal_rho(model: &mut SampleModel, f: f64) {
+    if let (Some(d), Some(signal_rho)) = (
+        model.molecular,
+        signal_rho_from_heterozygous(&model.het_sites, f),
+    ) {
+        model.molecular = Some(MoleculeDispersion { signal_rho, ..d });
+    }
 }
 
 /// Error rate from SNPs where recipient and donor are homozygous for the same
@@ -304,17 +369,22 @@ pub fn concordant_error_rate(model: &SampleModel, min_snps: usize) -> Option<f64
 /// Pearson χ²/df per dispersion group at (f, e), with the genotype marginalised
 /// to its posterior mean where unknown. Returns (φ, SNP count) per group.
 pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
-    let table = ClassLogProbs::new(f, model.error_rate);
+    let table = model.table(f, model.error_rate);
     let mut chi2 = [0.0f64; 2];
     let mut count = [0usize; 2];
     for snp in &model.snps {
         if snp.depth == 0 {
             continue;
         }
-        let pi = posterior_alt_probability(snp, model.snp_terms(snp), &table);
         let n = f64::from(snp.depth);
-        let var = n * pi * (1.0 - pi);
-        let resid = f64::from(snp.alt) - n * pi;
+        let (mean, var) = match model.molecular {
+            None => {
+                let pi = posterior_alt_probability(snp, model.snp_terms(snp), &table);
+                (n * pi, n * pi * (1.0 - pi))
+            }
+            Some(_) => marginal_moments(snp, model.snp_terms(snp), &table),
+        };
+        let resid = f64::from(snp.alt) - mean;
         let g = snp.group as usize;
         chi2[g] += resid * resid / var.max(1e-12);
         count[g] += 1;
@@ -328,6 +398,34 @@ pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
         }
     }
     out
+}
+
+/// Mean and variance of a SNP's ALT reads under the beta-binomial mixture with
+/// its prior genotype weights (the marginal model a Pearson χ² tests).
+fn marginal_moments(
+    snp: &super::SnpObservation,
+    terms: &[super::likelihood::GenotypeTerm],
+    table: &ClassLogProbs,
+) -> (f64, f64) {
+    let n = f64::from(snp.depth);
+    let (mut m1, mut m2) = (0.0, 0.0);
+    for term in terms {
+        let w = term.log_weight.exp();
+        let (ln_alt, _) = super::likelihood::class_log_probs(snp, term.class, table);
+        let pi = ln_alt.exp();
+        let rho = match table.beta {
+            Some(b) => {
+                let t = b[term.class as usize];
+                1.0 / (t.alpha + t.beta + 1.0)
+            }
+            None => 0.0,
+        };
+        let mean = n * pi;
+        let var = n * pi * (1.0 - pi) * (1.0 + (n - 1.0) * rho);
+        m1 += w * mean;
+        m2 += w * (var + mean * mean);
+    }
+    (m1, (m2 - m1 * m1).max(0.0))
 }
 
 fn dispersion_scales(phi: [(f64, usize); 2], min_snps: usize) -> [f64; 2] {
@@ -422,6 +520,16 @@ fn fit_error_rates(
         for snp in &mut m.snps {
             snp.weight = 1.0;
         }
+        m.molecular = if settings.overdispersion.beta_binomial_for(m.mode) {
+            signal_rho_from_heterozygous(&m.het_sites, 0.0).map(|signal_rho| {
+                MoleculeDispersion {
+                    signal_rho,
+                    error_rho: 0.0,
+                }
+            })
+        } else {
+            None
+        };
     }
 
     // Two-genome samples with enough concordant homozygous SNPs take e from
@@ -443,11 +551,15 @@ fn fit_error_rates(
             .zip(grids.par_iter().zip(values.par_iter()))
             .zip(fixed_error.par_iter())
             .for_each(|((m, (g, v)), fixed)| {
-                if fixed.is_some() {
+                if fixed.is_some() && m.molecular.is_none() {
                     return;
                 }
                 let (f, _) = refine_maximum(m, g, v);
-                m.error_rate = estimate_error_rate(m, f, settings.error_bounds);
+                if fixed.is_some() {
+                    update_signal_rho(m, f);
+                } else {
+                    fit_error(m, f, settings.error_bounds);
+                }
             });
     }
     Ok(())
@@ -470,7 +582,7 @@ fn estimate_with_fitted_errors(
             let phi = pearson_dispersion(m, f);
             let scales = match settings.overdispersion {
                 Overdispersion::None => [1.0, 1.0],
-                Overdispersion::Quasi => {
+                Overdispersion::Quasi | Overdispersion::BetaBinomial | Overdispersion::Auto => {
                     dispersion_scales(phi, settings.min_snps_per_dispersion_group)
                 }
             };
@@ -537,6 +649,7 @@ fn finish_estimate(
         dispersion: [phi[0].0, phi[1].0],
         dispersion_scale: scales,
         bootstrap_interval: None,
+        molecular: model.molecular,
     }
 }
 

@@ -14,6 +14,7 @@
 //! are computed once per grid point (on the host, in f64) and looked up per SNP.
 //! This is the layout the GPU kernel shares (shaders/cfdna_loglik.wgsl).
 
+use super::dispersion::{BetaTerm, HetSite, MoleculeDispersion, term_rho};
 use super::genotype_prior::{donor_given_recipient, hardy_weinberg};
 use super::relationship::Kappa;
 
@@ -104,29 +105,45 @@ pub struct SnpObservation {
     pub saturated: f64,
 }
 
-/// ln π and ln(1 − π) for the nine genotype classes at one (f, e).
+/// ln π and ln(1 − π) for the nine genotype classes at one (f, e), and with a
+/// beta-binomial read model each class's beta parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct ClassLogProbs {
     pub ln_alt: [f64; GENOTYPE_CLASSES],
     pub ln_ref: [f64; GENOTYPE_CLASSES],
     /// The donor fraction the table is for (SNPs with per-site errors need it).
     pub fraction: f64,
+    /// Finite-molecule dispersion; `None` = binomial reads.
+    pub dispersion: Option<MoleculeDispersion>,
+    pub beta: Option<[BetaTerm; GENOTYPE_CLASSES]>,
 }
 
 impl ClassLogProbs {
+    /// Binomial reads (what the GPU kernel evaluates).
     pub fn new(f: f64, e: f64) -> Self {
+        Self::with_dispersion(f, e, None)
+    }
+
+    pub fn with_dispersion(f: f64, e: f64, dispersion: Option<MoleculeDispersion>) -> Self {
         let mut ln_alt = [0.0; GENOTYPE_CLASSES];
         let mut ln_ref = [0.0; GENOTYPE_CLASSES];
+        let mut beta = [BetaTerm::new(0.5, 0.5); GENOTYPE_CLASSES];
         for class in 0..GENOTYPE_CLASSES as u8 {
             let (r, d) = class_genotypes(class);
-            let pi = observed_alt_probability(expected_alt_fraction(r, d, f), e);
+            let p = expected_alt_fraction(r, d, f);
+            let pi = observed_alt_probability(p, e);
             ln_alt[class as usize] = pi.ln();
             ln_ref[class as usize] = (-pi).ln_1p();
+            if let Some(disp) = dispersion {
+                beta[class as usize] = BetaTerm::new(pi, term_rho(p, pi, disp));
+            }
         }
         ClassLogProbs {
             ln_alt,
             ln_ref,
             fraction: f,
+            dispersion,
+            beta: dispersion.map(|_| beta),
         }
     }
 }
@@ -166,6 +183,12 @@ pub struct SampleModel {
     pub terms: Vec<GenotypeTerm>,
     pub error_rate: f64,
     pub max_fraction: f64,
+    /// Reads at recipient-heterozygous SNPs: they measure the molecule
+    /// dispersion ρ_s (`dispersion.rs`), whether or not they enter the likelihood.
+    pub het_sites: Vec<HetSite>,
+    /// The beta-binomial read model in use; `None` = binomial. Set by the
+    /// estimator (its ρ_e is fitted with the error rate).
+    pub molecular: Option<MoleculeDispersion>,
 }
 
 impl SampleModel {
@@ -176,14 +199,33 @@ impl SampleModel {
             terms: Vec::new(),
             error_rate: 1e-3,
             max_fraction: mode.max_fraction(),
+            het_sites: Vec::new(),
+            molecular: None,
         }
     }
 
     /// Build the model of `mode` under relationship coefficients `kappa`. A SNP
     /// lacking the donor genotype is marginalised over it, one lacking the
-    /// recipient's too over both.
+    /// recipient's too over both. Recipient-heterozygous inputs (genotype-free:
+    /// those whose allele fraction looks heterozygous) also go to `het_sites`; a
+    /// caller that leaves such SNPs out of the likelihood adds them itself.
     pub fn from_inputs(mode: EstimationMode, inputs: &[SnpInput], kappa: Kappa) -> SampleModel {
         let mut m = SampleModel::new(mode);
+        m.het_sites = inputs
+            .iter()
+            .filter(|s| match s.recipient {
+                Some(r) => r == 1,
+                None => s.depth > 0 && looks_heterozygous(s.alt, s.depth),
+            })
+            .map(|s| HetSite {
+                alt: s.alt,
+                depth: s.depth,
+                donor_homozygous: match s.donor {
+                    Some(d) => f64::from(u8::from(d != 1)),
+                    None => donor_homozygous_given_het(s.alt_frequency, kappa),
+                },
+            })
+            .collect();
         for s in inputs {
             match (s.recipient, s.donor) {
                 (Some(r), Some(d)) => m.push_two_genome(s.alt, s.depth, r, d),
@@ -258,12 +300,7 @@ impl SampleModel {
                 }
             }
         }
-        let fraction = if depth > 0 {
-            f64::from(alt) / f64::from(depth)
-        } else {
-            0.0
-        };
-        let group = if (0.2..=0.8).contains(&fraction) {
+        let group = if depth > 0 && looks_heterozygous(alt, depth) {
             DispersionGroup::RecipientHeterozygous
         } else {
             DispersionGroup::RecipientHomozygous
@@ -278,8 +315,18 @@ impl SampleModel {
 
     /// Weighted log-likelihood relative to the saturated model at fraction f.
     pub fn loglik(&self, f: f64) -> f64 {
-        let table = ClassLogProbs::new(f, self.error_rate);
-        self.loglik_with(&table)
+        self.loglik_with(&self.table(f, self.error_rate))
+    }
+
+    /// The class table at (f, e) under this model's read model.
+    pub fn table(&self, f: f64, e: f64) -> ClassLogProbs {
+        ClassLogProbs::with_dispersion(f, e, self.molecular)
+    }
+
+    /// Whether a binomial-only evaluator (the GPU kernel) can evaluate this
+    /// model: one symmetric error rate and binomial reads.
+    pub fn binomial_only(&self) -> bool {
+        self.molecular.is_none() && self.snps.iter().all(|s| s.site_error.is_none())
     }
 
     pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {
@@ -290,7 +337,19 @@ impl SampleModel {
     }
 }
 
-/// ln(w_t) + k·ln π_t + (n − k)·ln(1 − π_t) for each genotype term, and the largest.
+/// P(donor homozygous | recipient heterozygous) under the relatedness prior.
+pub fn donor_homozygous_given_het(q: f64, kappa: Kappa) -> f64 {
+    donor_given_recipient(0, 1, q, kappa) + donor_given_recipient(2, 1, q, kappa)
+}
+
+/// Allele fraction in the heterozygous range (genotype-free SNPs).
+fn looks_heterozygous(alt: u32, depth: u32) -> bool {
+    (0.2..=0.8).contains(&(f64::from(alt) / f64::from(depth)))
+}
+
+/// ln(w_t) + ln P(k | n, term) for each genotype term, and the largest: the
+/// binomial k·ln π_t + (n − k)·ln(1 − π_t), or the beta-binomial when the table
+/// carries a dispersion.
 fn term_log_values(
     snp: &SnpObservation,
     terms: &[GenotypeTerm],
@@ -301,8 +360,20 @@ fn term_log_values(
     let mut best = f64::NEG_INFINITY;
     let mut values = [0.0f64; GENOTYPE_CLASSES];
     for (slot, term) in values.iter_mut().zip(terms) {
-        let (ln_alt, ln_ref) = class_log_probs(snp, term.class, table);
-        *slot = term.log_weight + k * ln_alt + nk * ln_ref;
+        let ln_p = match (&table.beta, table.dispersion, snp.site_error) {
+            (Some(beta), _, None) => beta[term.class as usize].ln_pmf(snp.alt, snp.depth),
+            (_, Some(disp), Some(_)) => {
+                let (r, d) = class_genotypes(term.class);
+                let p = expected_alt_fraction(r, d, table.fraction);
+                let pi = class_log_probs(snp, term.class, table).0.exp();
+                BetaTerm::new(pi, term_rho(p, pi, disp)).ln_pmf(snp.alt, snp.depth)
+            }
+            _ => {
+                let (ln_alt, ln_ref) = class_log_probs(snp, term.class, table);
+                k * ln_alt + nk * ln_ref
+            }
+        };
+        *slot = term.log_weight + ln_p;
         best = best.max(*slot);
     }
     (values, best)
@@ -311,7 +382,7 @@ fn term_log_values(
 /// ln π and ln(1 − π) of a genotype class for one SNP: from the shared table,
 /// or with the SNP's own per-direction error rates,
 /// π = e_ra + (1 − e_ra − e_ar)·p.
-fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -> (f64, f64) {
+pub fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -> (f64, f64) {
     match snp.site_error {
         None => (table.ln_alt[class as usize], table.ln_ref[class as usize]),
         Some([e_ra, e_ar]) => {

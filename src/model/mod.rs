@@ -5,6 +5,7 @@
 
 pub mod contamination;
 pub mod detection_limits;
+pub mod dispersion;
 pub mod error_table;
 pub mod estimate;
 pub mod genotype_prior;

@@ -15,7 +15,8 @@ use crate::formats::sheet::{
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::error_table::ErrorTable;
-use crate::model::likelihood::SnpInput;
+use crate::model::dispersion::HetSite;
+use crate::model::likelihood::{SnpInput, donor_homozygous_given_het};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
@@ -353,6 +354,9 @@ fn prepare_sample(
     };
     let mut depth_sum = 0u64;
     let mut depth_list = Vec::new();
+    // Reads at recipient-heterozygous SNPs left out of a recipient-only
+    // likelihood: they still measure the molecule dispersion ρ_s.
+    let mut excluded_het = Vec::new();
     for (i, site) in counts.sites.iter().enumerate() {
         let Some([ref_n, alt_n]) = counts.depth(i, col) else {
             acc.zero_depth_snps += 1;
@@ -397,6 +401,11 @@ fn prepare_sample(
                 // on SRP434573 they pulled 1% mixtures to 15–50%. Reported, not used.
                 acc.recipient_heterozygous_snps += 1;
                 acc.recipient_het_excluded += 1;
+                excluded_het.push(HetSite {
+                    alt: alt_n,
+                    depth: n,
+                    donor_homozygous: donor_homozygous_given_het(q, kappa),
+                });
                 continue;
             }
             (Some(r), None) => {
@@ -466,12 +475,14 @@ fn prepare_sample(
                 .join("; "),
         )
     };
+    let mut model = SampleModel::from_inputs(mode, &inputs, kappa);
+    model.het_sites.extend(excluded_het);
     PreparedSample {
         row,
         transplant_index,
         mode: Some(mode),
         refused: None,
-        model: SampleModel::from_inputs(mode, &inputs, kappa),
+        model,
         inputs,
         two_donor: two_donors.then_some(two_donor_snps),
         accounting: acc,

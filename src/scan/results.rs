@@ -141,7 +141,9 @@ pub fn run_scan(
             .map(|&i| {
                 let s = &batch.samples[i];
                 let kappa = modelled[s.transplant_index].kappa();
-                SampleModel::from_inputs(s.model.mode, &s.inputs, kappa)
+                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa);
+                m.het_sites.clone_from(&s.model.het_sites);
+                m
             })
             .collect();
         let estimates = estimate_batch(&mut models, backend, estimator)?;

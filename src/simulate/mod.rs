@@ -13,7 +13,8 @@ use rand_distr::{Binomial, Distribution, Gamma, Poisson};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::likelihood::{SampleModel, SnpInput};
+use crate::model::dispersion::HetSite;
+use crate::model::likelihood::{SampleModel, SnpInput, donor_homozygous_given_het};
 use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
@@ -194,5 +195,18 @@ pub fn simulated_model(
             site_error: None,
         })
         .collect();
-    SampleModel::from_inputs(mode, &inputs, relationship.kappa())
+    let mut model = SampleModel::from_inputs(mode, &inputs, relationship.kappa());
+    if mode == EstimationMode::RecipientOnly {
+        // The scan measures ρ_s on the recipient-heterozygous SNPs it leaves out.
+        let kappa = relationship.kappa();
+        model.het_sites = (0..panel.len())
+            .filter(|&i| r[i] == 1 && counts[i][0] + counts[i][1] > 0)
+            .map(|i| HetSite {
+                alt: counts[i][1],
+                depth: counts[i][0] + counts[i][1],
+                donor_homozygous: donor_homozygous_given_het(panel[i].alt_frequency, kappa),
+            })
+            .collect();
+    }
+    model
 }

@@ -103,7 +103,7 @@ pub fn bootstrap_estimates(
         .zip(grids)
         .map(|(m, g)| {
             g.iter()
-                .map(|&f| ClassLogProbs::new(f, m.error_rate))
+                .map(|&f| m.table(f, m.error_rate))
                 .collect()
         })
         .collect();

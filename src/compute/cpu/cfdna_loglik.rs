@@ -7,7 +7,6 @@ use rayon::prelude::*;
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::Result;
 use crate::model::SampleModel;
-use crate::model::likelihood::ClassLogProbs;
 
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
@@ -15,7 +14,7 @@ pub struct CpuBackend;
 /// ℓ(f) of one sample over its grid.
 pub fn loglik_grid(model: &SampleModel, grid: &[f64]) -> Vec<f64> {
     grid.iter()
-        .map(|&f| model.loglik_with(&ClassLogProbs::new(f, model.error_rate)))
+        .map(|&f| model.loglik_with(&model.table(f, model.error_rate)))
         .collect()
 }
 
@@ -41,7 +40,7 @@ impl LoglikBackend for CpuBackend {
             .par_iter()
             .map(|&(s, j)| {
                 let m = &models[s];
-                m.loglik_with(&ClassLogProbs::new(grids[s][j], m.error_rate))
+                m.loglik_with(&m.table(grids[s][j], m.error_rate))
             })
             .collect();
         let mut out = Vec::with_capacity(grids.len());

@@ -9,7 +9,8 @@ use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_
 use super::context::{
     GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
 };
-use crate::compute::{BackendInfo, LoglikBackend};
+use crate::compute::cpu::CpuBackend;
+use crate::compute::{BackendInfo, LoglikBackend, split_binomial};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
 
@@ -64,14 +65,18 @@ impl GpuBackend {
         if models.len() != grids.len() {
             return Err(Error::Gpu("one grid per sample is required".into()));
         }
-        // The kernel's error model is one symmetric rate per sample, tabulated
-        // per genotype class; per-site error tables are evaluated on the CPU.
+        // The kernel's read model is a binomial with one symmetric error rate per
+        // sample, tabulated per genotype class; beta-binomial reads and per-site
+        // error tables go to the CPU twin (`split_binomial`). A sample with an
+        // empty grid is not evaluated here.
         if models
             .iter()
-            .any(|m| m.snps.iter().any(|s| s.site_error.is_some()))
+            .zip(grids)
+            .any(|(m, g)| !g.is_empty() && !m.binomial_only())
         {
             return Err(Error::Gpu(
-                "per-site error tables (--error-table) run on the CPU path only".into(),
+                "beta-binomial reads and per-site error tables (--error-table) run on the CPU path"
+                    .into(),
             ));
         }
         let mut out: Vec<Vec<f64>> = grids
@@ -144,7 +149,12 @@ impl LoglikBackend for GpuBackend {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.evaluate(Kernel::Loglik, models, grids, 1, 0, 0)
+        split_binomial(
+            models,
+            grids,
+            |g| self.evaluate(Kernel::Loglik, models, g, 1, 0, 0),
+            |g| CpuBackend.loglik_grids(models, g),
+        )
     }
 
     fn bootstrap_estimates(
@@ -154,6 +164,15 @@ impl LoglikBackend for GpuBackend {
         replicates: u32,
         seed: u64,
     ) -> Result<Vec<Vec<f64>>> {
-        super::cfdna_bootstrap::bootstrap_estimates(self, models, grids, replicates, seed)
+        split_binomial(
+            models,
+            grids,
+            |g| super::cfdna_bootstrap::bootstrap_estimates(self, models, g, replicates, seed),
+            |g| {
+                Ok(crate::compute::cpu::cfdna_bootstrap::bootstrap_estimates(
+                    models, g, replicates, seed,
+                ))
+            },
+        )
     }
 }

@@ -67,6 +67,10 @@ pub fn plan_pieces(
     }
     let mut out = Vec::new();
     for (s, m) in models.iter().enumerate() {
+        if grids[s].is_empty() {
+            // Evaluated elsewhere (see `compute::split_binomial`).
+            continue;
+        }
         let rows = u64::from(replicates) * grids[s].len() as u64;
         if rows > limits.max_rows()
             || grids[s].len() as u64 * TABLE_ROW_BYTES > limits.max_binding_bytes

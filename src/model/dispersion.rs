@@ -1,0 +1,238 @@
+//! Finite-molecule overdispersion: the beta-binomial read model
+//! (cfdna-model.md §1).
+//!
+//! Reads are copies of a finite pool of input molecules (10 ng of cfDNA is about
+//! 3,000 genome copies; a capture panel keeps far fewer per locus). Sampling
+//! those molecules is where the donor signal's variance comes from: with M
+//! molecules at a locus, the donor-allele share varies by p(1 − p)/M around its
+//! expected value p whatever the read depth, and PCR copies add allele-specific
+//! bias on top. Sequencing errors arise *after* the molecules are drawn, read by
+//! read, so they vary far less from site to site.
+//!
+//! Each genotype term is therefore a beta-binomial with its own intra-class
+//! correlation ρ (Williams 1975; Weir & Hill 2002 for ρ as an ICC):
+//!
+//! ```text
+//! k ~ BetaBin(n, α, β),  α = π(1 − ρ)/ρ,  β = (1 − π)(1 − ρ)/ρ
+//! ρ_t = (ρ_s · p(1 − p) + ρ_e · ε) / (π(1 − π))
+//! ```
+//!
+//! with p the expected ALT fraction of the term, π the read-level probability
+//! after errors, ε = |π − p| the share errors add, ρ_s the molecule (signal)
+//! dispersion and ρ_e the error dispersion. At a recipient-heterozygous SNP
+//! p ≈ ½ and ρ_t ≈ ρ_s, which is how ρ_s is measured: from the spread of the
+//! allele fraction at recipient-heterozygous SNPs, where it hardly depends on f.
+//!
+//! Why it matters: with the donor genotype marginalised, a binomial read model
+//! takes every site whose reads stray from the error rate for a donor allele. On
+//! SRP434573 (about 50 unique molecules per locus behind 1,800 reads) that read
+//! 1% mixtures as 2–3% and blanks as 0.5%. A model whose donor terms are as
+//! dispersed as molecule sampling makes them, and whose error term is not,
+//! tells the two apart.
+
+use statrs::function::gamma::ln_gamma;
+
+/// A sample's molecule (signal) and error dispersions.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MoleculeDispersion {
+    /// ρ_s: intra-class correlation of allele shares from molecule sampling
+    /// (≈ 1 / unique molecules per locus).
+    pub signal_rho: f64,
+    /// ρ_e: site-to-site dispersion of error reads, fitted with the error rate.
+    pub error_rho: f64,
+}
+
+/// Smallest ρ used (below it the beta-binomial is a binomial to 1e-6).
+pub const MIN_RHO: f64 = 1e-7;
+/// Largest ρ used: a term this dispersed carries almost no information.
+pub const MAX_RHO: f64 = 0.5;
+
+/// Error dispersions tried when fitting ρ_e; each must stay below
+/// `ERROR_RHO_CAP` × ρ_s, because error reads are drawn after the molecules and
+/// cannot vary more than the molecules do. Without that bound a free ρ_e lets one
+/// broad error term absorb the donor signal (seen on SRP434573: f̂ = 0 at 10%).
+pub const ERROR_RHO_STEPS: [f64; 6] = [0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
+pub const ERROR_RHO_CAP: f64 = 0.25;
+
+/// A recipient-heterozygous SNP needs this depth to enter the ρ_s estimate.
+pub const MIN_HET_DEPTH: u32 = 30;
+/// Fewer usable heterozygous SNPs than this: no ρ_s (binomial read model).
+pub const MIN_HET_SNPS: usize = 20;
+
+/// Reads at one recipient-heterozygous SNP, kept for the ρ_s estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HetSite {
+    pub alt: u32,
+    pub depth: u32,
+    /// Probability that the donor is homozygous here (its DNA then moves the
+    /// allele fraction by ±f/2): 0 or 1 with a known donor genotype, else from
+    /// the relatedness prior.
+    pub donor_homozygous: f64,
+}
+
+/// ρ_s from recipient-heterozygous SNPs at donor fraction `f`: the robust
+/// (median absolute deviation) variance of the allele fraction, less its
+/// binomial part and less the spread the donor's own alleles add
+/// (P(donor homozygous)·(f/2)²), over m(1 − m). `None` with too few SNPs.
+pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64) -> Option<f64> {
+    let used: Vec<&HetSite> = sites.iter().filter(|s| s.depth >= MIN_HET_DEPTH).collect();
+    if used.len() < MIN_HET_SNPS {
+        return None;
+    }
+    let fraction = |s: &HetSite| f64::from(s.alt) / f64::from(s.depth);
+    let mut x: Vec<f64> = used.iter().map(|s| fraction(s)).collect();
+    let m = median(&mut x);
+    let mut dev: Vec<f64> = used.iter().map(|s| (fraction(s) - m).abs()).collect();
+    // 1.4826·MAD estimates a normal SD; outlying sites (mis-called genotypes,
+    // copy-number changes) do not move it.
+    let sd = 1.4826 * median(&mut dev);
+    let spread = m * (1.0 - m);
+    if spread <= 0.0 {
+        return None;
+    }
+    let count = used.len() as f64;
+    let binomial = used.iter().map(|s| spread / f64::from(s.depth)).sum::<f64>() / count;
+    let donor = used.iter().map(|s| s.donor_homozygous).sum::<f64>() / count * (f / 2.0).powi(2);
+    Some(((sd * sd - binomial - donor) / spread).clamp(0.0, MAX_RHO))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// The ICC of one genotype term (module docs).
+pub fn term_rho(p: f64, pi: f64, d: MoleculeDispersion) -> f64 {
+    let var = pi * (1.0 - pi);
+    if var <= 0.0 {
+        return MIN_RHO;
+    }
+    let excess = d.signal_rho * p * (1.0 - p) + d.error_rho * (pi - p).abs();
+    (excess / var).clamp(MIN_RHO, MAX_RHO)
+}
+
+/// The parts of ln BetaBin(k; n, α, β) that depend only on the term:
+/// (α, β, ln B(α, β)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BetaTerm {
+    pub alpha: f64,
+    pub beta: f64,
+    pub ln_beta_ab: f64,
+}
+
+impl BetaTerm {
+    pub fn new(pi: f64, rho: f64) -> Self {
+        let scale = (1.0 - rho) / rho;
+        let alpha = (pi * scale).max(1e-300);
+        let beta = ((1.0 - pi) * scale).max(1e-300);
+        BetaTerm {
+            alpha,
+            beta,
+            ln_beta_ab: ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta),
+        }
+    }
+
+    /// ln BetaBin(k; n, α, β) without ln C(n, k) (the same for every term of a
+    /// SNP, so it cancels from every comparison).
+    pub fn ln_pmf(&self, k: u32, n: u32) -> f64 {
+        let (k, nk) = (f64::from(k), f64::from(n - k));
+        ln_gamma(k + self.alpha) + ln_gamma(nk + self.beta)
+            - ln_gamma(k + nk + self.alpha + self.beta)
+            - self.ln_beta_ab
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ln_choose(n: u32, k: u32) -> f64 {
+        ln_gamma(f64::from(n) + 1.0) - ln_gamma(f64::from(k) + 1.0) - ln_gamma(f64::from(n - k) + 1.0)
+    }
+
+    #[test]
+    fn beta_binomial_sums_to_one_and_tends_to_the_binomial() {
+        let (n, pi) = (40u32, 0.07);
+        for rho in [0.3, 0.02, 1e-7] {
+            let t = BetaTerm::new(pi, rho);
+            let total: f64 = (0..=n).map(|k| (ln_choose(n, k) + t.ln_pmf(k, n)).exp()).sum();
+            assert!((total - 1.0).abs() < 1e-9, "rho {rho}: {total}");
+        }
+        let t = BetaTerm::new(pi, 1e-9);
+        for k in [0u32, 3, 10] {
+            let bin = f64::from(k) * pi.ln() + f64::from(n - k) * (1.0 - pi).ln();
+            assert!((t.ln_pmf(k, n) - bin).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn beta_binomial_variance_follows_rho() {
+        let (n, pi, rho) = (500u32, 0.2, 0.01);
+        let t = BetaTerm::new(pi, rho);
+        let (mut m1, mut m2) = (0.0, 0.0);
+        for k in 0..=n {
+            let p = (ln_choose(n, k) + t.ln_pmf(k, n)).exp();
+            m1 += p * f64::from(k);
+            m2 += p * f64::from(k) * f64::from(k);
+        }
+        let var = m2 - m1 * m1;
+        let nf = f64::from(n);
+        let expected = nf * pi * (1.0 - pi) * (1.0 + (nf - 1.0) * rho);
+        assert!((m1 - nf * pi).abs() < 1e-6);
+        assert!((var / expected - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn heterozygous_spread_gives_rho() {
+        // Allele fractions spread exactly as 1,000 reads of 100 molecules would
+        // (ρ = 0.01): a normal grid of quantiles.
+        let n = 1000u32;
+        let rho = 0.01;
+        let sd = (0.25 * (1.0 / f64::from(n) + rho)).sqrt();
+        let sites: Vec<HetSite> = (1..400)
+            .map(|i| {
+                let u = f64::from(i) / 400.0;
+                let z = statrs::function::erf::erf_inv(2.0 * u - 1.0) * std::f64::consts::SQRT_2;
+                HetSite {
+                    alt: ((0.5 + sd * z) * f64::from(n)).round() as u32,
+                    depth: n,
+                    donor_homozygous: 0.0,
+                }
+            })
+            .collect();
+        let est = signal_rho_from_heterozygous(&sites, 0.05).unwrap_or(f64::NAN);
+        assert!((est / rho - 1.0).abs() < 0.1, "{est}");
+        assert_eq!(signal_rho_from_heterozygous(&sites[..5], 0.0), None);
+        // The donor's spread is taken off: with every donor homozygous at 5%,
+        // (f/2)² = 6.25e-4 of the variance is the donor's.
+        let shifted: Vec<HetSite> = sites
+            .iter()
+            .map(|s| HetSite {
+                donor_homozygous: 1.0,
+                ..*s
+            })
+            .collect();
+        let less = signal_rho_from_heterozygous(&shifted, 0.05).unwrap_or(f64::NAN);
+        assert!((est - less - 6.25e-4 / 0.25).abs() < 1e-9, "{est} {less}");
+    }
+
+    #[test]
+    fn term_rho_is_signal_rho_at_a_heterozygous_site_and_small_for_errors() {
+        let d = MoleculeDispersion {
+            signal_rho: 0.02,
+            error_rho: 0.0,
+        };
+        assert!((term_rho(0.5, 0.5, d) - 0.02).abs() < 1e-12);
+        assert_eq!(term_rho(0.0, 0.003, d), MIN_RHO);
+        let d = MoleculeDispersion {
+            error_rho: 1e-3,
+            ..d
+        };
+        assert!((term_rho(0.0, 0.003, d) - 1e-3 * 0.003 / (0.003 * 0.997)).abs() < 1e-12);
+    }
+}
