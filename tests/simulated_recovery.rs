@@ -1,7 +1,10 @@
 //! Simulated recovery: for unrelated, full-sibling and parent–child donors at
 //! f = 0.2%, 1% and 5%, in two-genome and recipient-only modes (with the right
 //! relationship), the mean estimate is within 10% of the truth and the 95%
-//! interval covers the truth in at least 85% of replicates. Fixed seeds.
+//! interval covers the truth in at least 85% of replicates. With finite input
+//! molecules (3,000 genome copies behind 1,500 reads, issue 6) the bar is bias
+//! within 5% and coverage 90–98%, for unrelated and sibling donors in both
+//! modes. Fixed seeds.
 
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, estimate_batch};
@@ -11,6 +14,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const REPLICATES: usize = 50;
+/// The finite-molecule checks bound coverage from above too (90–98%): with 50
+/// replicates an exact 95% interval covers all of them 8% of the time, so they
+/// use more (two-genome fits are cheap; recipient-only beta-binomial fits are not).
+const FINITE_REPLICATES_TWO_GENOME: usize = 300;
+const FINITE_REPLICATES_RECIPIENT_ONLY: usize = 100;
 
 fn replicate_models(
     relationship: Relationship,
@@ -19,6 +27,11 @@ fn replicate_models(
     seed: u64,
     genome_copies: Option<f64>,
 ) -> Vec<SampleModel> {
+    let replicates = match (genome_copies, mode) {
+        (None, _) => REPLICATES,
+        (Some(_), EstimationMode::TwoGenome) => FINITE_REPLICATES_TWO_GENOME,
+        (Some(_), _) => FINITE_REPLICATES_RECIPIENT_ONLY,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let panel = make_panel(&mut rng, 1000);
     let reads = ReadSettings {
@@ -26,7 +39,7 @@ fn replicate_models(
         genome_copies,
         error_rate: 0.001,
     };
-    (0..REPLICATES)
+    (0..replicates)
         .map(|k| {
             simulated_model(
                 &panel,
@@ -124,7 +137,6 @@ fn parent_child_donor_prior_recovers_true_fraction_recipient_only() {
 // binomial. Intervals must stay honest (90–98% coverage) and bias within 5%.
 
 #[test]
-#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
 fn finite_molecules_unrelated_two_genome_intervals_are_honest() {
     check_with(
         Relationship::Unrelated,
@@ -138,7 +150,6 @@ fn finite_molecules_unrelated_two_genome_intervals_are_honest() {
 }
 
 #[test]
-#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
 fn finite_molecules_unrelated_recipient_only_intervals_are_honest() {
     check_with(
         Relationship::Unrelated,
@@ -152,7 +163,6 @@ fn finite_molecules_unrelated_recipient_only_intervals_are_honest() {
 }
 
 #[test]
-#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
 fn finite_molecules_sibling_two_genome_intervals_are_honest() {
     check_with(
         Relationship::FullSibling,
@@ -166,7 +176,6 @@ fn finite_molecules_sibling_two_genome_intervals_are_honest() {
 }
 
 #[test]
-#[ignore = "issue 6: recipient-only is biased (+15% at 0.2%) and two-genome coverage falls to 86% in some cells with finite molecules; run with --ignored"]
 fn finite_molecules_sibling_recipient_only_intervals_are_honest() {
     check_with(
         Relationship::FullSibling,

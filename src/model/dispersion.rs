@@ -91,7 +91,11 @@ pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64) -> Option<f64> {
         return None;
     }
     let count = used.len() as f64;
-    let binomial = used.iter().map(|s| spread / f64::from(s.depth)).sum::<f64>() / count;
+    let binomial = used
+        .iter()
+        .map(|s| spread / f64::from(s.depth))
+        .sum::<f64>()
+        / count;
     let donor = used.iter().map(|s| s.donor_homozygous).sum::<f64>() / count * (f / 2.0).powi(2);
     Some(((sd * sd - binomial - donor) / spread).clamp(0.0, MAX_RHO))
 }
@@ -152,7 +156,9 @@ mod tests {
     use super::*;
 
     fn ln_choose(n: u32, k: u32) -> f64 {
-        ln_gamma(f64::from(n) + 1.0) - ln_gamma(f64::from(k) + 1.0) - ln_gamma(f64::from(n - k) + 1.0)
+        ln_gamma(f64::from(n) + 1.0)
+            - ln_gamma(f64::from(k) + 1.0)
+            - ln_gamma(f64::from(n - k) + 1.0)
     }
 
     #[test]
@@ -160,7 +166,9 @@ mod tests {
         let (n, pi) = (40u32, 0.07);
         for rho in [0.3, 0.02, 1e-7] {
             let t = BetaTerm::new(pi, rho);
-            let total: f64 = (0..=n).map(|k| (ln_choose(n, k) + t.ln_pmf(k, n)).exp()).sum();
+            let total: f64 = (0..=n)
+                .map(|k| (ln_choose(n, k) + t.ln_pmf(k, n)).exp())
+                .sum();
             assert!((total - 1.0).abs() < 1e-9, "rho {rho}: {total}");
         }
         let t = BetaTerm::new(pi, 1e-9);

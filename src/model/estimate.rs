@@ -366,14 +366,23 @@ pub fn concordant_error_rate(model: &SampleModel, min_snps: usize) -> Option<f64
     (sites >= min_snps && total > 0).then(|| (wrong as f64 / total as f64).max(1e-6))
 }
 
-/// Pearson χ²/df per dispersion group at (f, e), with the genotype marginalised
-/// to its posterior mean where unknown. Returns (φ, SNP count) per group.
+/// Pearson χ²/df per dispersion group at (f, e) over the SNPs that inform f, with
+/// the genotype marginalised to its posterior mean where unknown (beta-binomial:
+/// the marginal mixture moments). Returns (φ, SNP count) per group.
 pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
     let table = model.table(f, model.error_rate);
     let mut chi2 = [0.0f64; 2];
     let mut count = [0usize; 2];
     for snp in &model.snps {
-        if snp.depth == 0 {
+        let terms = model.snp_terms(snp);
+        // SNPs where recipient and donor share the genotype whatever it is carry
+        // no information on f; their (error-only) reads vary less than donor
+        // molecules do and would dilute the scale the f interval needs.
+        let uninformative = terms.iter().all(|t| {
+            let (r, d) = super::likelihood::class_genotypes(t.class);
+            r == d
+        });
+        if snp.depth == 0 || uninformative {
             continue;
         }
         let n = f64::from(snp.depth);
@@ -521,11 +530,9 @@ fn fit_error_rates(
             snp.weight = 1.0;
         }
         m.molecular = if settings.overdispersion.beta_binomial_for(m.mode) {
-            signal_rho_from_heterozygous(&m.het_sites, 0.0).map(|signal_rho| {
-                MoleculeDispersion {
-                    signal_rho,
-                    error_rho: 0.0,
-                }
+            signal_rho_from_heterozygous(&m.het_sites, 0.0).map(|signal_rho| MoleculeDispersion {
+                signal_rho,
+                error_rho: 0.0,
             })
         } else {
             None

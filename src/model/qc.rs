@@ -124,8 +124,13 @@ pub fn assess(
         .filter(|p| p.is_finite())
         .fold(f64::NAN, f64::max);
     if worst_phi > t.max_dispersion_review {
+        let model = if estimate.molecular.is_some() {
+            "beta-binomial"
+        } else {
+            "binomial"
+        };
         review.push(format!(
-            "poor binomial fit: dispersion {:.1} > {} (interval widened)",
+            "poor {model} fit: dispersion {:.1} > {} (interval widened)",
             worst_phi, t.max_dispersion_review
         ));
     }

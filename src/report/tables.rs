@@ -48,6 +48,9 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "error_rate",
     "dispersion_hom",
     "dispersion_het",
+    "read_model",
+    "molecule_rho",
+    "error_rho",
     "qc",
     "qc_reasons",
     "flags",
@@ -143,6 +146,21 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
                 .unwrap_or_default(),
             e.map(|e| num(e.dispersion[0], 2)).unwrap_or_default(),
             e.map(|e| num(e.dispersion[1], 2)).unwrap_or_default(),
+            e.map(|e| {
+                if e.molecular.is_some() {
+                    "beta-binomial"
+                } else {
+                    "binomial"
+                }
+            })
+            .unwrap_or_default()
+            .to_string(),
+            e.and_then(|e| e.molecular)
+                .map(|d| format!("{:.3e}", d.signal_rho))
+                .unwrap_or_default(),
+            e.and_then(|e| e.molecular)
+                .map(|d| format!("{:.3e}", d.error_rho))
+                .unwrap_or_default(),
             s.qc.as_str().to_string(),
             s.qc_reasons.join("; "),
             s.flags.join("; "),

@@ -14,8 +14,8 @@ use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
-use crate::model::error_table::ErrorTable;
 use crate::model::dispersion::HetSite;
+use crate::model::error_table::ErrorTable;
 use crate::model::likelihood::{SnpInput, donor_homozygous_given_het};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;

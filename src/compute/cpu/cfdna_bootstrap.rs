@@ -101,11 +101,7 @@ pub fn bootstrap_estimates(
     let tables: Vec<Vec<ClassLogProbs>> = models
         .iter()
         .zip(grids)
-        .map(|(m, g)| {
-            g.iter()
-                .map(|&f| m.table(f, m.error_rate))
-                .collect()
-        })
+        .map(|(m, g)| g.iter().map(|&f| m.table(f, m.error_rate)).collect())
         .collect();
     let jobs: Vec<(usize, u32)> = (0..models.len())
         .flat_map(|s| (0..replicates).map(move |b| (s, b)))
