@@ -50,6 +50,7 @@ fn draw(
             dispersion: [1.0, 1.0],
             dispersion_scale: [1.0, 1.0],
             bootstrap_interval: None,
+            molecular: None,
         }),
         snps: SnpAccounting::default(),
         qc,

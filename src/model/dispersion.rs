@@ -169,7 +169,8 @@ mod tests {
             let total: f64 = (0..=n)
                 .map(|k| (ln_choose(n, k) + t.ln_pmf(k, n)).exp())
                 .sum();
-            assert!((total - 1.0).abs() < 1e-9, "rho {rho}: {total}");
+            // ln Γ of α + β ≈ 1e7 keeps ~1e-8 of absolute precision.
+            assert!((total - 1.0).abs() < 1e-7, "rho {rho}: {total}");
         }
         let t = BetaTerm::new(pi, 1e-9);
         for k in [0u32, 3, 10] {
