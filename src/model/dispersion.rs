@@ -64,51 +64,64 @@ pub const MIN_HET_SNPS: usize = 20;
 pub struct HetSite {
     pub alt: u32,
     pub depth: u32,
-    /// Probability that the donor is homozygous here (its DNA then moves the
-    /// allele fraction by ±f/2): 0 or 1 with a known donor genotype, else from
-    /// the relatedness prior.
-    pub donor_homozygous: f64,
+    /// Probabilities that the donor is homozygous REF (its DNA lowers the ALT
+    /// fraction by f/2) and homozygous ALT (raises it by f/2): 0 or 1 with a
+    /// known donor genotype, else from the relatedness prior.
+    pub donor_ref_hom: f64,
+    pub donor_alt_hom: f64,
 }
 
-/// ρ_s from recipient-heterozygous SNPs at donor fraction `f`: the robust
-/// (median absolute deviation) variance of the allele fraction, less its
-/// binomial part and less the spread the donor's own alleles add
-/// (P(donor homozygous)·(f/2)²), over m(1 − m). `None` with too few SNPs.
-pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64) -> Option<f64> {
+/// Share of recipient-heterozygous SNPs allowed to be outliers (mis-called
+/// genotypes, copy-number changes, capture dropouts) in the ρ_s fit: each SNP's
+/// likelihood is mixed with this much of a uniform distribution over its counts,
+/// so a handful of wild sites cannot inflate ρ_s.
+pub const HET_OUTLIER_SHARE: f64 = 0.02;
+
+/// ρ_s from recipient-heterozygous SNPs at donor fraction `f` and error rate
+/// `e`: the maximum-likelihood ICC of their reads. Each SNP is a mixture over
+/// the donor's genotype (its allele fraction at ½ − f/2, ½ or ½ + f/2 as the
+/// donor is homozygous REF, heterozygous or homozygous ALT) of beta-binomials
+/// with that ρ, plus a small uniform outlier share (`HET_OUTLIER_SHARE`).
+/// Golden-section search on ln ρ. `None` with too few SNPs.
+pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64, e: f64) -> Option<f64> {
     let used: Vec<&HetSite> = sites.iter().filter(|s| s.depth >= MIN_HET_DEPTH).collect();
     if used.len() < MIN_HET_SNPS {
         return None;
     }
-    let fraction = |s: &HetSite| f64::from(s.alt) / f64::from(s.depth);
-    let mut x: Vec<f64> = used.iter().map(|s| fraction(s)).collect();
-    let m = median(&mut x);
-    let mut dev: Vec<f64> = used.iter().map(|s| (fraction(s) - m).abs()).collect();
-    // 1.4826·MAD estimates a normal SD; outlying sites (mis-called genotypes,
-    // copy-number changes) do not move it.
-    let sd = 1.4826 * median(&mut dev);
-    let spread = m * (1.0 - m);
-    if spread <= 0.0 {
-        return None;
-    }
-    let count = used.len() as f64;
-    let binomial = used
-        .iter()
-        .map(|s| spread / f64::from(s.depth))
-        .sum::<f64>()
-        / count;
-    let donor = used.iter().map(|s| s.donor_homozygous).sum::<f64>() / count * (f / 2.0).powi(2);
-    Some(((sd * sd - binomial - donor) / spread).clamp(0.0, MAX_RHO))
+    let means = [0.5 - f / 2.0, 0.5, 0.5 + f / 2.0].map(|p| e + (1.0 - 2.0 * e) * p);
+    let loglik = |ln_rho: f64| -> f64 {
+        let rho = ln_rho.exp();
+        let terms = means.map(|pi| BetaTerm::new(pi, rho));
+        used.iter()
+            .map(|s| {
+                let (k, n) = (f64::from(s.alt), f64::from(s.depth));
+                let ln_choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
+                let weights = [
+                    s.donor_ref_hom,
+                    (1.0 - s.donor_ref_hom - s.donor_alt_hom).max(0.0),
+                    s.donor_alt_hom,
+                ];
+                let model: f64 = weights
+                    .iter()
+                    .zip(&terms)
+                    .filter(|(w, _)| **w > 0.0)
+                    .map(|(w, t)| w * (ln_choose + t.ln_pmf(s.alt, s.depth)).exp())
+                    .sum();
+                ((1.0 - HET_OUTLIER_SHARE) * model + HET_OUTLIER_SHARE / (n + 1.0)).ln()
+            })
+            .sum()
+    };
+    let (lo, hi) = (MIN_SIGNAL_RHO.ln(), MAX_RHO.ln());
+    let (ln_rho, ll) = super::estimate::golden_max_tol(lo, hi, 1e-3, loglik);
+    // The search brackets; the bounds themselves are candidates too.
+    let best = [(lo, loglik(lo)), (hi, loglik(hi))]
+        .into_iter()
+        .fold((ln_rho, ll), |b, c| if c.1 > b.1 { c } else { b });
+    Some(best.0.exp())
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
+/// Smallest ρ_s searched (a million molecules per locus: a binomial).
+pub const MIN_SIGNAL_RHO: f64 = 1e-6;
 
 /// The ICC of one genotype term (module docs).
 pub fn term_rho(p: f64, pi: f64, d: MoleculeDispersion) -> f64 {
@@ -210,24 +223,47 @@ mod tests {
                 HetSite {
                     alt: ((0.5 + sd * z) * f64::from(n)).round() as u32,
                     depth: n,
-                    donor_homozygous: 0.0,
+                    donor_ref_hom: 0.0,
+                    donor_alt_hom: 0.0,
                 }
             })
             .collect();
-        let est = signal_rho_from_heterozygous(&sites, 0.05).unwrap_or(f64::NAN);
+        let est = signal_rho_from_heterozygous(&sites, 0.0, 0.0).unwrap_or(f64::NAN);
         assert!((est / rho - 1.0).abs() < 0.1, "{est}");
-        assert_eq!(signal_rho_from_heterozygous(&sites[..5], 0.0), None);
-        // The donor's spread is taken off: with every donor homozygous at 5%,
-        // (f/2)² = 6.25e-4 of the variance is the donor's.
-        let shifted: Vec<HetSite> = sites
+        assert_eq!(signal_rho_from_heterozygous(&sites[..5], 0.0, 0.0), None);
+        // Eight wild sites (a mis-called genotype reads 5% or 95% ALT) barely move it.
+        let mut wild = sites.clone();
+        for i in 0..8u32 {
+            wild.push(HetSite {
+                alt: if i % 2 == 0 { n / 20 } else { n - n / 20 },
+                ..sites[0]
+            });
+        }
+        let robust = signal_rho_from_heterozygous(&wild, 0.0, 0.0).unwrap_or(f64::NAN);
+        assert!((robust / est - 1.0).abs() < 0.1, "{robust} vs {est}");
+        // Donor alleles at 20%: a quarter of the sites 10% lower, a quarter
+        // 10% higher. The spread they add is not taken for molecule noise.
+        let mixed: Vec<HetSite> = sites
             .iter()
-            .map(|s| HetSite {
-                donor_homozygous: 1.0,
-                ..*s
+            .enumerate()
+            .map(|(i, s)| {
+                let shift = match i % 4 {
+                    0 => -0.1,
+                    1 => 0.1,
+                    _ => 0.0,
+                };
+                HetSite {
+                    alt: (f64::from(s.alt) + shift * f64::from(n)).round() as u32,
+                    donor_ref_hom: 0.25,
+                    donor_alt_hom: 0.25,
+                    ..*s
+                }
             })
             .collect();
-        let less = signal_rho_from_heterozygous(&shifted, 0.05).unwrap_or(f64::NAN);
-        assert!((est - less - 6.25e-4 / 0.25).abs() < 1e-9, "{est} {less}");
+        let with_donor = signal_rho_from_heterozygous(&mixed, 0.2, 0.0).unwrap_or(f64::NAN);
+        assert!((with_donor / rho - 1.0).abs() < 0.25, "{with_donor}");
+        let ignoring = signal_rho_from_heterozygous(&mixed, 0.0, 0.0).unwrap_or(f64::NAN);
+        assert!(ignoring > 2.0 * rho, "{ignoring}");
     }
 
     #[test]

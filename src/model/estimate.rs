@@ -339,7 +339,7 @@ pub fn fit_error(model: &mut SampleModel, f: f64, bounds: (f64, f64)) {
 fn update_signal_rho(model: &mut SampleModel, f: f64) {
     if let (Some(d), Some(signal_rho)) = (
         model.molecular,
-        signal_rho_from_heterozygous(&model.het_sites, f),
+        signal_rho_from_heterozygous(&model.het_sites, f, model.error_rate),
     ) {
         model.molecular = Some(MoleculeDispersion { signal_rho, ..d });
     }
@@ -530,9 +530,11 @@ fn fit_error_rates(
             snp.weight = 1.0;
         }
         m.molecular = if settings.overdispersion.beta_binomial_for(m.mode) {
-            signal_rho_from_heterozygous(&m.het_sites, 0.0).map(|signal_rho| MoleculeDispersion {
-                signal_rho,
-                error_rho: 0.0,
+            signal_rho_from_heterozygous(&m.het_sites, 0.0, m.error_rate).map(|signal_rho| {
+                MoleculeDispersion {
+                    signal_rho,
+                    error_rho: 0.0,
+                }
             })
         } else {
             None

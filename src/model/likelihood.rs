@@ -217,13 +217,17 @@ impl SampleModel {
                 Some(r) => r == 1,
                 None => s.depth > 0 && looks_heterozygous(s.alt, s.depth),
             })
-            .map(|s| HetSite {
-                alt: s.alt,
-                depth: s.depth,
-                donor_homozygous: match s.donor {
-                    Some(d) => f64::from(u8::from(d != 1)),
-                    None => donor_homozygous_given_het(s.alt_frequency, kappa),
-                },
+            .map(|s| {
+                let (donor_ref_hom, donor_alt_hom) = match s.donor {
+                    Some(d) => (f64::from(u8::from(d == 0)), f64::from(u8::from(d == 2))),
+                    None => donor_homozygotes_given_het(s.alt_frequency, kappa),
+                };
+                HetSite {
+                    alt: s.alt,
+                    depth: s.depth,
+                    donor_ref_hom,
+                    donor_alt_hom,
+                }
             })
             .collect();
         for s in inputs {
@@ -337,9 +341,13 @@ impl SampleModel {
     }
 }
 
-/// P(donor homozygous | recipient heterozygous) under the relatedness prior.
-pub fn donor_homozygous_given_het(q: f64, kappa: Kappa) -> f64 {
-    donor_given_recipient(0, 1, q, kappa) + donor_given_recipient(2, 1, q, kappa)
+/// P(donor homozygous REF), P(donor homozygous ALT) given a heterozygous
+/// recipient, under the relatedness prior.
+pub fn donor_homozygotes_given_het(q: f64, kappa: Kappa) -> (f64, f64) {
+    (
+        donor_given_recipient(0, 1, q, kappa),
+        donor_given_recipient(2, 1, q, kappa),
+    )
 }
 
 /// Allele fraction in the heterozygous range (genotype-free SNPs).

@@ -16,7 +16,9 @@ use crate::formats::sheet::{
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::dispersion::HetSite;
 use crate::model::error_table::ErrorTable;
-use crate::model::likelihood::{SnpInput, donor_homozygous_given_het};
+use crate::model::likelihood::{
+    SnpInput, donor_homozygotes_given_het as donor_given_recipient_het,
+};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
@@ -404,7 +406,8 @@ fn prepare_sample(
                 excluded_het.push(HetSite {
                     alt: alt_n,
                     depth: n,
-                    donor_homozygous: donor_homozygous_given_het(q, kappa),
+                    donor_ref_hom: donor_given_recipient_het(q, kappa).0,
+                    donor_alt_hom: donor_given_recipient_het(q, kappa).1,
                 });
                 continue;
             }

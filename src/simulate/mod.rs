@@ -14,7 +14,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::dispersion::HetSite;
-use crate::model::likelihood::{SampleModel, SnpInput, donor_homozygous_given_het};
+use crate::model::likelihood::{
+    SampleModel, SnpInput, donor_homozygotes_given_het as donor_given_recipient_het,
+};
 use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
@@ -204,7 +206,8 @@ pub fn simulated_model(
             .map(|i| HetSite {
                 alt: counts[i][1],
                 depth: counts[i][0] + counts[i][1],
-                donor_homozygous: donor_homozygous_given_het(panel[i].alt_frequency, kappa),
+                donor_ref_hom: donor_given_recipient_het(panel[i].alt_frequency, kappa).0,
+                donor_alt_hom: donor_given_recipient_het(panel[i].alt_frequency, kappa).1,
             })
             .collect();
     }
