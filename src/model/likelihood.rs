@@ -103,6 +103,9 @@ pub struct SnpObservation {
     /// Saturated log-likelihood k·ln(k/n) + (n−k)·ln(1−k/n): subtracted so each
     /// SNP's term is a (negative half) deviance and sums stay small.
     pub saturated: f64,
+    /// ln C(n, k): turns a term's value into a normalised ln P(k), which the
+    /// beta-binomial's outlier share needs.
+    pub ln_choose: f64,
 }
 
 /// ln π and ln(1 − π) for the nine genotype classes at one (f, e), and with a
@@ -255,6 +258,7 @@ impl SampleModel {
             site_error: None,
             group,
             saturated: saturated_loglik(alt, depth),
+            ln_choose: ln_choose(alt, depth),
         });
     }
 
@@ -406,7 +410,33 @@ pub fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -
 pub fn snp_loglik(snp: &SnpObservation, terms: &[GenotypeTerm], table: &ClassLogProbs) -> f64 {
     let (values, best) = term_log_values(snp, terms, table);
     let sum: f64 = values[..terms.len()].iter().map(|v| (v - best).exp()).sum();
-    best + sum.ln() - snp.saturated
+    let model = best + sum.ln() - snp.saturated;
+    if table.dispersion.is_none() {
+        return model;
+    }
+    // Beta-binomial reads: a small share of SNPs may follow none of the genotype
+    // terms (a mis-called genotype, a copy-number change, a capture dropout). A
+    // uniform share over the SNP's possible counts keeps such a site from being
+    // read as donor DNA (on SRP434573 blanks without recipient genotypes read
+    // 0.5–0.8% without it). Mixed on the ln P(k) scale, then shifted back.
+    let shift = snp.saturated + snp.ln_choose;
+    let ln_p = model + shift;
+    let outlier = (OUTLIER_SHARE / (f64::from(snp.depth) + 1.0)).ln();
+    log_add((1.0 - OUTLIER_SHARE).ln() + ln_p, outlier) - shift
+}
+
+/// Share of SNPs the beta-binomial model lets be outliers (see `snp_loglik`).
+pub const OUTLIER_SHARE: f64 = 0.01;
+
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    hi + (lo - hi).exp().ln_1p()
+}
+
+fn ln_choose(k: u32, n: u32) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    let (k, n) = (f64::from(k), f64::from(n));
+    ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0)
 }
 
 /// Posterior-weighted ALT probability of a SNP at (f, e): used for Pearson
