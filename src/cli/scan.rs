@@ -93,8 +93,8 @@ pub struct ScanArgs {
     /// MFI cut-off for beads without their own.
     #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
     pub mfi_cutoff: f64,
-    /// Per-site, per-direction error rates (`graftscan errors learn`); the
-    /// likelihood then runs on the CPU path.
+    /// Per-site, per-direction error rates (`graftscan errors learn`); such
+    /// samples are evaluated by the CPU twin.
     #[arg(long)]
     pub error_table: Option<PathBuf>,
     /// Limits of blank/detection per relationship and mode (`graftscan lod --out`):
@@ -277,22 +277,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     };
 
     // Before reading inputs: a bad --adapter should fail fast.
-    // The GPU kernel tabulates one symmetric error rate per sample; per-site
-    // error tables are evaluated on the CPU path.
-    let (backend_choice, mut table_note) = match (a.error_table.is_some(), a.backend) {
-        (true, BackendChoice::Gpu) => {
-            return Err(Error::Usage(
-                "--error-table runs on the CPU path: use --backend cpu or auto".into(),
-            ));
-        }
-        (true, BackendChoice::Auto) => (
-            BackendChoice::Cpu,
-            vec!["--error-table: the likelihood runs on the CPU path".to_string()],
-        ),
-        _ => (a.backend, Vec::new()),
-    };
-    let (backend, mut backend_notes) = select_backend(backend_choice, a.adapter.as_deref())?;
-    backend_notes.append(&mut table_note);
+    let (backend, mut backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
@@ -327,6 +312,26 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
+    // The GPU kernel is binomial with one error rate per sample: beta-binomial
+    // samples and those with a per-site error table went to the CPU twin.
+    if backend.info().kind != "cpu" {
+        let on_twin = outcome
+            .samples
+            .iter()
+            .filter(|s| {
+                s.estimate
+                    .as_ref()
+                    .is_some_and(|e| e.molecular.is_some() || a.error_table.is_some())
+            })
+            .count();
+        if on_twin > 0 {
+            backend_notes.push(format!(
+                "{on_twin} of {} samples (beta-binomial reads or a per-site error table) \
+                 were evaluated by the CPU twin; the kernel evaluates binomial reads only",
+                outcome.samples.len()
+            ));
+        }
+    }
 
     bar.set_message("writing outputs");
     let t2 = Instant::now();
