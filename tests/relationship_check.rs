@@ -65,6 +65,7 @@ fn accuracy(relationship: Relationship, seed: u64) -> (usize, usize) {
                 inputs: &plasma,
                 error_rate: 0.001,
                 weights: &weights,
+                molecular: None,
             }],
         )
         .expect("one draw");

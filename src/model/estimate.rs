@@ -214,6 +214,9 @@ fn bisect_crossing(
     outside: f64,
 ) -> f64 {
     let (mut a, mut b) = (inside, outside);
+    // 1e-7 of the bound (reports print 4–6 significant digits), at least 1e-10
+    // absolute: each step costs a profile over the error rate.
+    let tol = (1e-7 * a.abs().max(b.abs())).max(1e-10);
     for _ in 0..48 {
         let mid = 0.5 * (a + b);
         if 2.0 * (ll_hat - ll(mid)) > crit {
@@ -221,7 +224,7 @@ fn bisect_crossing(
         } else {
             a = mid;
         }
-        if (b - a).abs() < 1e-12 {
+        if (b - a).abs() < tol {
             break;
         }
     }

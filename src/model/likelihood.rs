@@ -434,7 +434,7 @@ fn log_add(a: f64, b: f64) -> f64 {
 }
 
 fn ln_choose(k: u32, n: u32) -> f64 {
-    use statrs::function::gamma::ln_gamma;
+    use super::dispersion::ln_gamma;
     let (k, n) = (f64::from(k), f64::from(n));
     ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0)
 }

@@ -8,9 +8,10 @@
 //!   profile log-likelihood max_f ℓ(f; κ) of the recipient-only model, summed
 //!   over a transplant's draws with detectable donor DNA.
 
+use super::dispersion::MoleculeDispersion;
 use super::estimate::{fraction_grid, refine_maximum};
 use super::genotype_prior::donor_given_recipient;
-use super::likelihood::{ClassLogProbs, SampleModel, SnpInput};
+use super::likelihood::{SampleModel, SnpInput};
 use super::{EstimationMode, Relationship};
 
 /// Relationships the check distinguishes (half-sibling stands for every κ =
@@ -127,17 +128,19 @@ pub fn check_genotypes(declared: Relationship, snps: &[SnpInput]) -> Option<Rela
     ))
 }
 
-/// max_f ℓ(f; κ) of a recipient-only model at a fixed error rate and SNP weights.
-fn profile_max(inputs: &[SnpInput], rel: Relationship, error_rate: f64, weights: &[f64]) -> f64 {
-    let mut m = SampleModel::from_inputs(EstimationMode::RecipientOnly, inputs, rel.kappa());
-    m.error_rate = error_rate;
-    for (snp, w) in m.snps.iter_mut().zip(weights) {
+/// max_f ℓ(f; κ) of a recipient-only model at the draw's fitted error rate,
+/// read model and SNP weights.
+fn profile_max(draw: &PlasmaDraw, rel: Relationship) -> f64 {
+    let mut m = SampleModel::from_inputs(EstimationMode::RecipientOnly, draw.inputs, rel.kappa());
+    m.error_rate = draw.error_rate;
+    m.molecular = draw.molecular;
+    for (snp, w) in m.snps.iter_mut().zip(draw.weights) {
         snp.weight = *w;
     }
     let grid = fraction_grid(m.max_fraction, 120, 1e-5);
     let values: Vec<f64> = grid
         .iter()
-        .map(|&f| m.loglik_with(&ClassLogProbs::new(f, error_rate)))
+        .map(|&f| m.loglik_with(&m.table(f, draw.error_rate)))
         .collect();
     refine_maximum(&m, &grid, &values).1
 }
@@ -148,6 +151,8 @@ pub struct PlasmaDraw<'a> {
     pub inputs: &'a [SnpInput],
     pub error_rate: f64,
     pub weights: &'a [f64],
+    /// The draw's beta-binomial dispersions, when it was fitted with them.
+    pub molecular: Option<MoleculeDispersion>,
 }
 
 /// Plasma-based check over a transplant's draws.
@@ -158,10 +163,7 @@ pub fn check_plasma(declared: Relationship, draws: &[PlasmaDraw]) -> Option<Rela
     let loglik = CANDIDATES
         .iter()
         .map(|&rel| {
-            let ll = draws
-                .iter()
-                .map(|d| profile_max(d.inputs, rel, d.error_rate, d.weights))
-                .sum();
+            let ll = draws.iter().map(|d| profile_max(d, rel)).sum();
             (rel, ll)
         })
         .collect();

@@ -387,6 +387,7 @@ fn relationship_check(
             inputs: &batch.samples[i].inputs,
             error_rate: batch.samples[i].model.error_rate,
             weights: w,
+            molecular: batch.samples[i].model.molecular,
         })
         .collect();
     check_plasma(t.relationship, &draws)
