@@ -21,14 +21,16 @@
 //! after errors, ε = |π − p| the share errors add, ρ_s the molecule (signal)
 //! dispersion and ρ_e the error dispersion. At a recipient-heterozygous SNP
 //! p ≈ ½ and ρ_t ≈ ρ_s, which is how ρ_s is measured: from the spread of the
-//! allele fraction at recipient-heterozygous SNPs, where it hardly depends on f.
+//! reads at recipient-heterozygous SNPs (`signal_rho_from_heterozygous`), where
+//! the donor only moves the allele fraction by ±f/2, which the fit allows for.
 //!
 //! Why it matters: with the donor genotype marginalised, a binomial read model
 //! takes every site whose reads stray from the error rate for a donor allele. On
-//! SRP434573 (about 50 unique molecules per locus behind 1,800 reads) that read
-//! 1% mixtures as 2–3% and blanks as 0.5%. A model whose donor terms are as
-//! dispersed as molecule sampling makes them, and whose error term is not,
-//! tells the two apart.
+//! SRP434573 (ρ_s ≈ 0.02, about 50 unique molecules per locus behind 1,800
+//! reads) that read 1% mixtures as 2–3% and blanks as 0.4–3.4%. A model whose
+//! donor terms are as dispersed as molecule sampling makes them, and whose error
+//! term is not, tells the two apart: recipient-only MARE 52.9% → 16.1%, blanks
+//! 0.03–0.07% (tests/real_data_srp434573.rs).
 
 /// A sample's molecule (signal) and error dispersions.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

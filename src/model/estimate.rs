@@ -1,9 +1,10 @@
 //! The estimator (cfdna-model.md §3–4): a grid over f evaluated by a compute
 //! backend for a whole batch, golden-section refinement of the best cell in f64,
 //! the profile-likelihood 95% interval with the boundary rule, a likelihood-ratio
-//! presence test, the error rate estimated jointly with f, and a per-group
-//! quasi-likelihood dispersion scale so that intervals stay honest when reads
-//! vary more than a binomial allows.
+//! presence test, the error rate estimated jointly with f, and overdispersion
+//! handled by a beta-binomial read model (`dispersion.rs`; its ρ_s and ρ_e are
+//! fitted here with the error rate) and/or a per-group quasi-likelihood scale,
+//! so that intervals stay honest when reads vary more than a binomial allows.
 
 use rayon::prelude::*;
 
@@ -11,7 +12,8 @@ use super::dispersion::{
     ERROR_RHO_CAP, ERROR_RHO_STEPS, MoleculeDispersion, signal_rho_from_heterozygous,
 };
 use super::likelihood::{
-    ClassLogProbs, DispersionGroup, EstimationMode, SampleModel, posterior_alt_probability,
+    ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
+    class_genotypes, class_log_probs, posterior_alt_probability,
 };
 use crate::compute::LoglikBackend;
 use crate::compute::cpu::cfdna_bootstrap::percentile_interval;
@@ -312,14 +314,11 @@ pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f
 /// The error rate at fixed f, and with the beta-binomial also its dispersion ρ_e
 /// (the best of `ERROR_RHO_STEPS` up to `ERROR_RHO_CAP`·ρ_s).
 pub fn fit_error(model: &mut SampleModel, f: f64, bounds: (f64, f64)) {
-    let Some(mut disp) = model.molecular else {
+    update_signal_rho(model, f);
+    let Some(disp) = model.molecular else {
         model.error_rate = estimate_error_rate(model, f, bounds);
         return;
     };
-    update_signal_rho(model, f);
-    if let Some(d) = model.molecular {
-        disp = d;
-    }
     let mut best: Option<(f64, f64, f64)> = None;
     for &error_rho in ERROR_RHO_STEPS
         .iter()
@@ -382,7 +381,7 @@ pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
         // no information on f; their (error-only) reads vary less than donor
         // molecules do and would dilute the scale the f interval needs.
         let uninformative = terms.iter().all(|t| {
-            let (r, d) = super::likelihood::class_genotypes(t.class);
+            let (r, d) = class_genotypes(t.class);
             r == d
         });
         if snp.depth == 0 || uninformative {
@@ -415,15 +414,15 @@ pub fn pearson_dispersion(model: &SampleModel, f: f64) -> [(f64, usize); 2] {
 /// Mean and variance of a SNP's ALT reads under the beta-binomial mixture with
 /// its prior genotype weights (the marginal model a Pearson χ² tests).
 fn marginal_moments(
-    snp: &super::SnpObservation,
-    terms: &[super::likelihood::GenotypeTerm],
+    snp: &SnpObservation,
+    terms: &[GenotypeTerm],
     table: &ClassLogProbs,
 ) -> (f64, f64) {
     let n = f64::from(snp.depth);
     let (mut m1, mut m2) = (0.0, 0.0);
     for term in terms {
         let w = term.log_weight.exp();
-        let (ln_alt, _) = super::likelihood::class_log_probs(snp, term.class, table);
+        let (ln_alt, _) = class_log_probs(snp, term.class, table);
         let pi = ln_alt.exp();
         let rho = match table.beta {
             Some(b) => {

@@ -7,6 +7,9 @@
 //! L_i(f) = Σ_t w_t · Bin(k_i; n_i, π(r_t, d_t; f, e))
 //! ```
 //!
+//! or, with finite-molecule overdispersion, a beta-binomial per term
+//! (`dispersion.rs`) mixed with a small uniform outlier share.
+//!
 //! Two-genome: one term (r, d) with weight 1. Recipient-only: three terms over
 //! the donor dosage with the relatedness prior. Genotype-free: up to nine terms
 //! over (r, d) with HWE × relatedness prior. A term's genotype pair is one of 9
@@ -220,18 +223,7 @@ impl SampleModel {
                 Some(r) => r == 1,
                 None => s.depth > 0 && looks_heterozygous(s.alt, s.depth),
             })
-            .map(|s| {
-                let (donor_ref_hom, donor_alt_hom) = match s.donor {
-                    Some(d) => (f64::from(u8::from(d == 0)), f64::from(u8::from(d == 2))),
-                    None => donor_homozygotes_given_het(s.alt_frequency, kappa),
-                };
-                HetSite {
-                    alt: s.alt,
-                    depth: s.depth,
-                    donor_ref_hom,
-                    donor_alt_hom,
-                }
-            })
+            .map(|s| het_site(s.alt, s.depth, s.donor, s.alt_frequency, kappa))
             .collect();
         for s in inputs {
             match (s.recipient, s.donor) {
@@ -345,13 +337,23 @@ impl SampleModel {
     }
 }
 
-/// P(donor homozygous REF), P(donor homozygous ALT) given a heterozygous
-/// recipient, under the relatedness prior.
-pub fn donor_homozygotes_given_het(q: f64, kappa: Kappa) -> (f64, f64) {
-    (
-        donor_given_recipient(0, 1, q, kappa),
-        donor_given_recipient(2, 1, q, kappa),
-    )
+/// A recipient-heterozygous SNP's reads for the ρ_s fit, with the donor's
+/// genotype known (`donor`) or else drawn from the relatedness prior at ALT
+/// frequency `q`.
+pub fn het_site(alt: u32, depth: u32, donor: Option<u8>, q: f64, kappa: Kappa) -> HetSite {
+    let (donor_ref_hom, donor_alt_hom) = match donor {
+        Some(d) => (f64::from(u8::from(d == 0)), f64::from(u8::from(d == 2))),
+        None => (
+            donor_given_recipient(0, 1, q, kappa),
+            donor_given_recipient(2, 1, q, kappa),
+        ),
+    };
+    HetSite {
+        alt,
+        depth,
+        donor_ref_hom,
+        donor_alt_hom,
+    }
 }
 
 /// Allele fraction in the heterozygous range (genotype-free SNPs).

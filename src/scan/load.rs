@@ -14,11 +14,8 @@ use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
-use crate::model::dispersion::HetSite;
 use crate::model::error_table::ErrorTable;
-use crate::model::likelihood::{
-    SnpInput, donor_homozygotes_given_het as donor_given_recipient_het,
-};
+use crate::model::likelihood::{SnpInput, het_site};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
@@ -403,12 +400,7 @@ fn prepare_sample(
                 // on SRP434573 they pulled 1% mixtures to 15–50%. Reported, not used.
                 acc.recipient_heterozygous_snps += 1;
                 acc.recipient_het_excluded += 1;
-                excluded_het.push(HetSite {
-                    alt: alt_n,
-                    depth: n,
-                    donor_ref_hom: donor_given_recipient_het(q, kappa).0,
-                    donor_alt_hom: donor_given_recipient_het(q, kappa).1,
-                });
+                excluded_het.push(het_site(alt_n, n, None, q, kappa));
                 continue;
             }
             (Some(r), None) => {

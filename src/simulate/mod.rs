@@ -13,10 +13,7 @@ use rand_distr::{Binomial, Distribution, Gamma, Poisson};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::dispersion::HetSite;
-use crate::model::likelihood::{
-    SampleModel, SnpInput, donor_homozygotes_given_het as donor_given_recipient_het,
-};
+use crate::model::likelihood::{SampleModel, SnpInput, het_site};
 use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
@@ -203,11 +200,9 @@ pub fn simulated_model(
         let kappa = relationship.kappa();
         model.het_sites = (0..panel.len())
             .filter(|&i| r[i] == 1 && counts[i][0] + counts[i][1] > 0)
-            .map(|i| HetSite {
-                alt: counts[i][1],
-                depth: counts[i][0] + counts[i][1],
-                donor_ref_hom: donor_given_recipient_het(panel[i].alt_frequency, kappa).0,
-                donor_alt_hom: donor_given_recipient_het(panel[i].alt_frequency, kappa).1,
+            .map(|i| {
+                let depth = counts[i][0] + counts[i][1];
+                het_site(counts[i][1], depth, None, panel[i].alt_frequency, kappa)
             })
             .collect();
     }
