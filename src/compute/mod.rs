@@ -95,3 +95,51 @@ pub fn split_binomial(
         .map(|((k, t), &on)| if on { k } else { t })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EstimationMode;
+    use crate::model::dispersion::MoleculeDispersion;
+
+    #[test]
+    fn split_binomial_sends_each_sample_to_one_side_and_merges_in_order() {
+        let binomial = SampleModel::new(EstimationMode::TwoGenome);
+        let mut beta = SampleModel::new(EstimationMode::RecipientOnly);
+        beta.molecular = Some(MoleculeDispersion {
+            signal_rho: 0.01,
+            error_rho: 0.0,
+        });
+        let models = vec![binomial.clone(), beta, binomial];
+        let grids = vec![vec![0.0, 0.1], vec![0.0, 0.2, 0.3], vec![0.5]];
+        // Each side marks what it saw; a sample it does not own arrives empty.
+        let out = split_binomial(
+            &models,
+            &grids,
+            |g| {
+                assert!(g[1].is_empty() && !g[0].is_empty() && !g[2].is_empty());
+                Ok(g.iter()
+                    .map(|v| v.iter().map(|x| x + 1.0).collect())
+                    .collect())
+            },
+            |g| {
+                assert!(g[0].is_empty() && g[2].is_empty() && g[1].len() == 3);
+                Ok(g.iter()
+                    .map(|v| v.iter().map(|x| x + 2.0).collect())
+                    .collect())
+            },
+        )
+        .expect("both sides succeed");
+        assert_eq!(out, vec![vec![1.0, 1.1], vec![2.0, 2.2, 2.3], vec![1.5]]);
+        // All binomial: one call, straight through.
+        let only = vec![models[0].clone()];
+        let out = split_binomial(
+            &only,
+            &grids[..1],
+            |g| Ok(g.to_vec()),
+            |_| panic!("the twin is not needed"),
+        )
+        .expect("kernel succeeds");
+        assert_eq!(out, vec![vec![0.0, 0.1]]);
+    }
+}
