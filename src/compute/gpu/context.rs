@@ -9,8 +9,19 @@ use std::time::{Duration, Instant};
 use super::layout::{ClassLogProb, Params, Piece, Snp, Term};
 use crate::error::{Error, Result};
 
+const COMMON_WGSL: &str = include_str!("../../../shaders/cfdna_common.wgsl");
 const LOGLIK_WGSL: &str = include_str!("../../../shaders/cfdna_loglik.wgsl");
 const BOOTSTRAP_WGSL: &str = include_str!("../../../shaders/cfdna_bootstrap.wgsl");
+
+/// WGSL source of a kernel: the shared prelude (structs, bindings, `snp_loglik`,
+/// the reduction) followed by the kernel's own file. WGSL has no includes.
+pub fn kernel_source(kernel: Kernel) -> String {
+    let own = match kernel {
+        Kernel::Loglik => LOGLIK_WGSL,
+        Kernel::Bootstrap => BOOTSTRAP_WGSL,
+    };
+    format!("{COMMON_WGSL}\n{own}")
+}
 
 /// Which kernel a chunk runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,8 +212,12 @@ impl GpuContext {
 
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let loglik = build_pipeline(&device, "cfdna_loglik", LOGLIK_WGSL);
-        let bootstrap = build_pipeline(&device, "cfdna_bootstrap", BOOTSTRAP_WGSL);
+        let loglik = build_pipeline(&device, "cfdna_loglik", &kernel_source(Kernel::Loglik));
+        let bootstrap = build_pipeline(
+            &device,
+            "cfdna_bootstrap",
+            &kernel_source(Kernel::Bootstrap),
+        );
         if let Some(e) = pollster::block_on(validation.pop()) {
             return Err(gpu_err("shader or pipeline validation failed", e));
         }

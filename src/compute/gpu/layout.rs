@@ -1,6 +1,6 @@
 //! Data layout shared by the host and the WGSL kernels. Every struct here has a
-//! twin of the same name in `shaders/cfdna_loglik.wgsl` and
-//! `shaders/cfdna_bootstrap.wgsl`; `tests` checks sizes and offsets against
+//! twin of the same name in `shaders/cfdna_common.wgsl` (prepended to both
+//! dd-cfDNA kernels); `tests` checks sizes and offsets against
 //! naga's layouter so that a change on one side cannot go unnoticed.
 
 use bytemuck::{Pod, Zeroable};
@@ -124,6 +124,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::compute::gpu::context::{Kernel, kernel_source};
 
     fn shader_paths() -> Vec<std::path::PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
@@ -136,8 +137,19 @@ mod tests {
         paths
     }
 
+    /// What the device compiles from a shader file: a dd-cfDNA kernel gets the
+    /// shared prelude prepended (`context::kernel_source`); other files stand alone.
+    fn source(path: &Path) -> String {
+        let own = std::fs::read_to_string(path).unwrap();
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("cfdna_loglik.wgsl") => kernel_source(Kernel::Loglik),
+            Some("cfdna_bootstrap.wgsl") => kernel_source(Kernel::Bootstrap),
+            _ => own,
+        }
+    }
+
     fn parse(path: &Path) -> naga::Module {
-        let src = std::fs::read_to_string(path).unwrap();
+        let src = source(path);
         naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)))
     }
@@ -255,7 +267,7 @@ mod tests {
             .filter(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("cfdna_"))
+                    .is_some_and(|n| n.starts_with("cfdna_") && n != "cfdna_common.wgsl")
             })
             .collect()
     }
@@ -263,7 +275,7 @@ mod tests {
     #[test]
     fn kernels_use_the_workgroup_size_the_host_assumes() {
         for path in cfdna_shader_paths() {
-            let src = std::fs::read_to_string(&path).unwrap();
+            let src = source(&path);
             assert!(
                 src.contains(&format!("const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;"))
                     && src.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")),
