@@ -43,7 +43,7 @@ pub fn enumerate_adapters() -> Vec<wgpu::Adapter> {
 }
 
 /// Hardware before software, discrete before integrated.
-fn preference(t: wgpu::DeviceType) -> u8 {
+pub(crate) fn preference(t: wgpu::DeviceType) -> u8 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 0,
         wgpu::DeviceType::IntegratedGpu => 1,

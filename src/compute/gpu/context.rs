@@ -169,46 +169,94 @@ pub struct GpuContext {
     loglik: wgpu::ComputePipeline,
     bootstrap: wgpu::ComputePipeline,
     timestamps: Option<Timestamps>,
+    health: DeviceHealth,
+    buffers: Mutex<Buffers>,
+}
+
+/// Device-lost and uncaptured-error reports of one device, as `Error::Gpu`.
+pub(crate) struct DeviceHealth {
     lost: Arc<Mutex<Option<String>>>,
     uncaptured: Arc<Mutex<Option<String>>>,
-    buffers: Mutex<Buffers>,
+}
+
+impl DeviceHealth {
+    pub(crate) fn check(&self) -> Result<()> {
+        if let Some(why) = self.lost.lock().ok().and_then(|s| s.clone()) {
+            return Err(Error::Gpu(why));
+        }
+        if let Some(why) = self.uncaptured.lock().ok().and_then(|mut s| s.take()) {
+            return Err(Error::Gpu(format!("uncaptured wgpu error: {why}")));
+        }
+        Ok(())
+    }
+}
+
+/// A device opened on an adapter with every limit it offers (so chunks can be
+/// as large as the hardware allows), with its health reports wired up.
+pub(crate) struct OpenDevice {
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub health: DeviceHealth,
+}
+
+pub(crate) fn open_device(
+    adapter: &wgpu::Adapter,
+    label: &str,
+    features: wgpu::Features,
+) -> Result<OpenDevice> {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some(label),
+        required_features: features,
+        required_limits: limits.clone(),
+        ..Default::default()
+    }))
+    .map_err(|e| gpu_err(&format!("cannot open a device on '{}'", info.name), e))?;
+
+    let lost = Arc::new(Mutex::new(None));
+    let lost_in_callback = Arc::clone(&lost);
+    device.set_device_lost_callback(move |reason, message| {
+        if let Ok(mut slot) = lost_in_callback.lock() {
+            *slot = Some(format!("device lost ({reason:?}): {message}"));
+        }
+    });
+    // Without a handler wgpu panics on errors outside an error scope.
+    let uncaptured = Arc::new(Mutex::new(None));
+    let uncaptured_in_handler = Arc::clone(&uncaptured);
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        if let Ok(mut slot) = uncaptured_in_handler.lock() {
+            slot.get_or_insert_with(|| e.to_string());
+        }
+    }));
+    Ok(OpenDevice {
+        info,
+        limits,
+        device,
+        queue,
+        health: DeviceHealth { lost, uncaptured },
+    })
 }
 
 impl GpuContext {
     /// Open a device on `adapter` with every limit it offers (so chunks can be as
     /// large as the hardware allows) and build both pipelines.
     pub fn new(adapter: &wgpu::Adapter) -> Result<Self> {
-        let info = adapter.get_info();
-        let limits = adapter.limits();
         let want_timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let features = if want_timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {
             wgpu::Features::empty()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("graftscan"),
-            required_features: features,
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| gpu_err(&format!("cannot open a device on '{}'", info.name), e))?;
-
-        let lost = Arc::new(Mutex::new(None));
-        let lost_in_callback = Arc::clone(&lost);
-        device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut slot) = lost_in_callback.lock() {
-                *slot = Some(format!("device lost ({reason:?}): {message}"));
-            }
-        });
-        // Without a handler wgpu panics on errors outside an error scope.
-        let uncaptured = Arc::new(Mutex::new(None));
-        let uncaptured_in_handler = Arc::clone(&uncaptured);
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut slot) = uncaptured_in_handler.lock() {
-                slot.get_or_insert_with(|| e.to_string());
-            }
-        }));
+        let OpenDevice {
+            info,
+            limits,
+            device,
+            queue,
+            health,
+        } = open_device(adapter, "graftscan", features)?;
 
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -254,8 +302,7 @@ impl GpuContext {
             loglik,
             bootstrap,
             timestamps,
-            lost,
-            uncaptured,
+            health,
             buffers: Mutex::new(Buffers::default()),
         };
         ctx.check_health()?;
@@ -285,13 +332,7 @@ impl GpuContext {
     }
 
     fn check_health(&self) -> Result<()> {
-        if let Some(why) = self.lost.lock().ok().and_then(|s| s.clone()) {
-            return Err(Error::Gpu(why));
-        }
-        if let Some(why) = self.uncaptured.lock().ok().and_then(|mut s| s.take()) {
-            return Err(Error::Gpu(format!("uncaptured wgpu error: {why}")));
-        }
-        Ok(())
+        self.health.check()
     }
 
     fn wait(&self) -> Result<()> {
@@ -481,7 +522,11 @@ pub(crate) fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry
     }
 }
 
-fn build_pipeline(device: &wgpu::Device, label: &str, source: &str) -> wgpu::ComputePipeline {
+pub(crate) fn build_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    source: &str,
+) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),

@@ -7,8 +7,8 @@
 //! A software adapter (lavapipe/llvmpipe, `DeviceType::Cpu`) is never called a
 //! GPU in anything printed.
 
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use crate::compute::cpu::hla_mismatch::{HlaBatch, HlaChunk, HlaMismatchBackend, HlaParams};
 use crate::error::{Error, Result};
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 const HLA_MISMATCH_WGSL: &str = include_str!("../../../shaders/hla_mismatch.wgsl");
 const WORKGROUP: u32 = 64;
 
-use super::context::{Slot, entry, gpu_err};
+use super::context::{DeviceHealth, OpenDevice, Slot, build_pipeline, entry, gpu_err, open_device};
 pub use super::context::{adapter_label, is_hardware};
 
 /// Every adapter wgpu can see (`WGPU_BACKEND` honoured).
@@ -35,18 +35,11 @@ pub fn select_adapter(hardware_only: bool, name: Option<&str>) -> Option<wgpu::A
                 && name.is_none_or(|n| info.name.to_lowercase().contains(&n.to_lowercase()))
         })
         .collect();
-    let rank = |t: wgpu::DeviceType| match t {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        wgpu::DeviceType::Cpu => 3,
-        wgpu::DeviceType::Other => 4,
-    };
     found.sort_by_key(|a| {
         let info = a.get_info();
         // Vulkan before GL for the same device.
         (
-            rank(info.device_type),
+            crate::compute::select::preference(info.device_type),
             info.backend != wgpu::Backend::Vulkan,
         )
     });
@@ -77,8 +70,7 @@ pub struct GpuHlaMismatch {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipeline: wgpu::ComputePipeline,
-    lost: Arc<Mutex<Option<String>>>,
-    uncaptured: Arc<Mutex<Option<String>>>,
+    health: DeviceHealth,
     buffers: Mutex<Buffers>,
     /// Cap on bytes per storage binding below the device's (tests force chunking).
     pub max_binding_bytes: Option<u64>,
@@ -86,42 +78,15 @@ pub struct GpuHlaMismatch {
 
 impl GpuHlaMismatch {
     pub fn new(adapter: &wgpu::Adapter) -> Result<GpuHlaMismatch> {
-        let info = adapter.get_info();
-        let limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("graftscan hla_mismatch"),
-            required_features: wgpu::Features::empty(),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| gpu_err(&format!("cannot open a device on '{}'", info.name), e))?;
-        let lost = Arc::new(Mutex::new(None));
-        let lost_cb = Arc::clone(&lost);
-        device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut slot) = lost_cb.lock() {
-                *slot = Some(format!("device lost ({reason:?}): {message}"));
-            }
-        });
-        let uncaptured = Arc::new(Mutex::new(None));
-        let uncaptured_cb = Arc::clone(&uncaptured);
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut slot) = uncaptured_cb.lock() {
-                slot.get_or_insert_with(|| e.to_string());
-            }
-        }));
+        let OpenDevice {
+            info,
+            limits,
+            device,
+            queue,
+            health,
+        } = open_device(adapter, "graftscan hla_mismatch", wgpu::Features::empty())?;
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("hla_mismatch"),
-            source: wgpu::ShaderSource::Wgsl(HLA_MISMATCH_WGSL.into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("hla_mismatch"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions::default(),
-            cache: None,
-        });
+        let pipeline = build_pipeline(&device, "hla_mismatch", HLA_MISMATCH_WGSL);
         if let Some(e) = pollster::block_on(validation.pop()) {
             return Err(gpu_err("hla_mismatch pipeline validation failed", e));
         }
@@ -131,8 +96,7 @@ impl GpuHlaMismatch {
             device,
             queue,
             pipeline,
-            lost,
-            uncaptured,
+            health,
             buffers: Mutex::new(Buffers::default()),
             max_binding_bytes: None,
         };
@@ -141,13 +105,7 @@ impl GpuHlaMismatch {
     }
 
     fn check_health(&self) -> Result<()> {
-        if let Some(why) = self.lost.lock().ok().and_then(|s| s.clone()) {
-            return Err(Error::Gpu(why));
-        }
-        if let Some(why) = self.uncaptured.lock().ok().and_then(|mut s| s.take()) {
-            return Err(Error::Gpu(format!("uncaptured wgpu error: {why}")));
-        }
-        Ok(())
+        self.health.check()
     }
 
     fn binding_bytes(&self) -> u64 {
