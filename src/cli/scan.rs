@@ -12,6 +12,7 @@ use crate::model::qc::{QcThresholds, QcVerdict};
 
 use crate::cli::hla::{BackendArg, DirectionArg};
 use crate::formats::limits::DetectionLimitTable;
+use crate::formats::panel::PanelOptions;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
@@ -23,6 +24,7 @@ use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
+use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,9 +48,22 @@ pub struct ScanArgs {
     pub transplants: Option<PathBuf>,
     #[arg(long)]
     pub samples: Option<PathBuf>,
-    /// Population ALT frequencies (TSV: chrom pos ref alt af).
+    /// Population ALT frequencies: a TSV (chrom pos ref alt af [ac an],
+    /// per-population af_<POP>/ac_<POP>/an_<POP>) or a sites VCF with INFO/AF
+    /// or INFO/AC+AN.
     #[arg(long)]
     pub panel: Option<PathBuf>,
+    /// Panel population to use: TSV columns af_<POP>/ac_<POP>/an_<POP>, VCF
+    /// INFO AF_<POP> or <POP>_AF.
+    #[arg(long, value_name = "POP")]
+    pub population: Option<String>,
+    /// INFO field of a sites-VCF panel holding the ALT frequency (e.g.
+    /// AF_nfe); its AC/AN twins are used when present.
+    #[arg(long, value_name = "FIELD")]
+    pub af_field: Option<String>,
+    /// Refuse a panel covering less than this share of the counted SNPs.
+    #[arg(long, default_value_t = DEFAULT_MIN_PANEL_COVERAGE)]
+    pub min_panel_coverage: f64,
     /// Output folder.
     #[arg(long, default_value = "graftscan-results")]
     pub out: PathBuf,
@@ -125,7 +140,7 @@ pub struct ScanArgs {
 struct ScanPlan {
     transplants: PathBuf,
     samples: PathBuf,
-    panel: Option<PathBuf>,
+    frequencies: FrequencyOptions,
     /// Optional files picked up from the batch folder (said in run.json).
     found_in_dir: Vec<String>,
     out: PathBuf,
@@ -197,10 +212,27 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
     if !(a.detection_alpha > 0.0 && a.detection_alpha < 1.0) {
         return Err(Error::Usage("--detection-alpha must be in (0, 1)".into()));
     }
+    if !(0.0..=1.0).contains(&a.min_panel_coverage) {
+        return Err(Error::Usage(
+            "--min-panel-coverage must be in [0, 1]".into(),
+        ));
+    }
+    if (a.population.is_some() || a.af_field.is_some()) && panel.is_none() {
+        return Err(Error::Usage(
+            "--population and --af-field choose a column of a panel: give --panel".into(),
+        ));
+    }
     Ok(ScanPlan {
         transplants,
         samples,
-        panel,
+        frequencies: FrequencyOptions {
+            panel,
+            panel_options: PanelOptions {
+                population: a.population.clone(),
+                af_field: a.af_field.clone(),
+            },
+            min_panel_coverage: a.min_panel_coverage,
+        },
         found_in_dir,
         out: a.out.clone(),
         estimator: EstimatorSettings {
@@ -284,7 +316,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let mut batch = load_batch(
         &plan.transplants,
         &plan.samples,
-        plan.panel.as_deref(),
+        &plan.frequencies,
         error_table.as_ref(),
     )?;
     let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;

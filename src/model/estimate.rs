@@ -664,6 +664,23 @@ fn finish_estimate(
     }
 }
 
+/// Widen `main` to cover `other`, an estimate of the same draw under another
+/// assumption the data cannot rule out (model::frequency spectra): the interval
+/// becomes the union, the presence test the least significant of the two.
+pub fn join_interval(main: &mut FractionEstimate, other: &FractionEstimate) {
+    main.ci_low = main.ci_low.min(other.ci_low);
+    main.ci_high = main.ci_high.max(other.ci_high);
+    main.ci_high_at_search_limit |= other.ci_high_at_search_limit;
+    if other.p_value > main.p_value {
+        main.p_value = other.p_value;
+        main.lr_statistic = other.lr_statistic;
+        main.detected = other.detected;
+    }
+    if let (Some(a), Some(b)) = (main.bootstrap_interval, other.bootstrap_interval) {
+        main.bootstrap_interval = Some((a.0.min(b.0), a.1.max(b.1)));
+    }
+}
+
 /// Counts of SNPs per dispersion group, for reporting.
 pub fn group_counts(model: &SampleModel) -> [usize; 2] {
     let mut c = [0usize; 2];

@@ -18,7 +18,7 @@
 //! This is the layout the GPU kernel shares (shaders/cfdna_loglik.wgsl).
 
 use super::dispersion::{BetaTerm, HetSite, MoleculeDispersion, term_rho};
-use super::genotype_prior::{donor_given_recipient, hardy_weinberg};
+use super::frequency::{AltFrequency, Spectrum, donor_prior, recipient_prior};
 use super::relationship::Kappa;
 
 pub const GENOTYPE_CLASSES: usize = 9;
@@ -175,8 +175,9 @@ pub struct SnpInput {
     pub depth: u32,
     pub recipient: Option<u8>,
     pub donor: Option<u8>,
-    /// Population ALT frequency (used where a genotype is marginalised).
-    pub alt_frequency: f64,
+    /// Population ALT frequency and how well it is known (used where a
+    /// genotype is marginalised).
+    pub frequency: AltFrequency,
     /// Per-site (REF→ALT, ALT→REF) error rates from `--error-table`.
     pub site_error: Option<[f64; 2]>,
 }
@@ -212,10 +213,17 @@ impl SampleModel {
 
     /// Build the model of `mode` under relationship coefficients `kappa`. A SNP
     /// lacking the donor genotype is marginalised over it, one lacking the
-    /// recipient's too over both. Recipient-heterozygous inputs (genotype-free:
-    /// those whose allele fraction looks heterozygous) also go to `het_sites`; a
-    /// caller that leaves such SNPs out of the likelihood adds them itself.
-    pub fn from_inputs(mode: EstimationMode, inputs: &[SnpInput], kappa: Kappa) -> SampleModel {
+    /// recipient's too over both; sites of unknown frequency draw q from
+    /// `spectrum` (model::frequency). Recipient-heterozygous inputs
+    /// (genotype-free: those whose allele fraction looks heterozygous) also go
+    /// to `het_sites`; a caller that leaves such SNPs out of the likelihood adds
+    /// them itself.
+    pub fn from_inputs(
+        mode: EstimationMode,
+        inputs: &[SnpInput],
+        kappa: Kappa,
+        spectrum: Spectrum,
+    ) -> SampleModel {
         let mut m = SampleModel::new(mode);
         m.het_sites = inputs
             .iter()
@@ -223,13 +231,15 @@ impl SampleModel {
                 Some(r) => r == 1,
                 None => s.depth > 0 && looks_heterozygous(s.alt, s.depth),
             })
-            .map(|s| het_site(s.alt, s.depth, s.donor, s.alt_frequency, kappa))
+            .map(|s| het_site(s.alt, s.depth, s.donor, s.frequency, spectrum, kappa))
             .collect();
         for s in inputs {
             match (s.recipient, s.donor) {
                 (Some(r), Some(d)) => m.push_two_genome(s.alt, s.depth, r, d),
-                (Some(r), None) => m.push_recipient_only(s.alt, s.depth, r, s.alt_frequency, kappa),
-                (None, _) => m.push_genotype_free(s.alt, s.depth, s.alt_frequency, kappa),
+                (Some(r), None) => {
+                    m.push_recipient_only(s.alt, s.depth, r, s.frequency, spectrum, kappa)
+                }
+                (None, _) => m.push_genotype_free(s.alt, s.depth, s.frequency, spectrum, kappa),
             }
             if let Some(last) = m.snps.last_mut() {
                 last.site_error = s.site_error;
@@ -272,10 +282,18 @@ impl SampleModel {
     }
 
     /// Recipient genotype known, donor marginalised per SNP (§2.2).
-    pub fn push_recipient_only(&mut self, alt: u32, depth: u32, r: u8, q: f64, kappa: Kappa) {
+    pub fn push_recipient_only(
+        &mut self,
+        alt: u32,
+        depth: u32,
+        r: u8,
+        freq: AltFrequency,
+        spectrum: Spectrum,
+        kappa: Kappa,
+    ) {
         let mut terms = Vec::with_capacity(3);
         for d in 0..=2u8 {
-            let prior = donor_given_recipient(d, r, q, kappa);
+            let prior = donor_prior(d, r, freq, spectrum, kappa);
             if prior > 0.0 {
                 terms.push(GenotypeTerm {
                     class: genotype_class(r, d),
@@ -287,11 +305,19 @@ impl SampleModel {
     }
 
     /// Neither genotype known: recipient from HWE, donor given recipient (§2.3).
-    pub fn push_genotype_free(&mut self, alt: u32, depth: u32, q: f64, kappa: Kappa) {
+    pub fn push_genotype_free(
+        &mut self,
+        alt: u32,
+        depth: u32,
+        freq: AltFrequency,
+        spectrum: Spectrum,
+        kappa: Kappa,
+    ) {
         let mut terms = Vec::with_capacity(9);
         for r in 0..=2u8 {
             for d in 0..=2u8 {
-                let prior = hardy_weinberg(r, q) * donor_given_recipient(d, r, q, kappa);
+                let prior =
+                    recipient_prior(r, freq, spectrum) * donor_prior(d, r, freq, spectrum, kappa);
                 if prior > 0.0 {
                     terms.push(GenotypeTerm {
                         class: genotype_class(r, d),
@@ -338,14 +364,21 @@ impl SampleModel {
 }
 
 /// A recipient-heterozygous SNP's reads for the ρ_s fit, with the donor's
-/// genotype known (`donor`) or else drawn from the relatedness prior at ALT
-/// frequency `q`.
-pub fn het_site(alt: u32, depth: u32, donor: Option<u8>, q: f64, kappa: Kappa) -> HetSite {
+/// genotype known (`donor`) or else drawn from the relatedness prior at the
+/// site's ALT frequency.
+pub fn het_site(
+    alt: u32,
+    depth: u32,
+    donor: Option<u8>,
+    freq: AltFrequency,
+    spectrum: Spectrum,
+    kappa: Kappa,
+) -> HetSite {
     let (donor_ref_hom, donor_alt_hom) = match donor {
         Some(d) => (f64::from(u8::from(d == 0)), f64::from(u8::from(d == 2))),
         None => (
-            donor_given_recipient(0, 1, q, kappa),
-            donor_given_recipient(2, 1, q, kappa),
+            donor_prior(0, 1, freq, spectrum, kappa),
+            donor_prior(2, 1, freq, spectrum, kappa),
         ),
     };
     HetSite {
@@ -357,7 +390,7 @@ pub fn het_site(alt: u32, depth: u32, donor: Option<u8>, q: f64, kappa: Kappa) -
 }
 
 /// Allele fraction in the heterozygous range (genotype-free SNPs).
-fn looks_heterozygous(alt: u32, depth: u32) -> bool {
+pub fn looks_heterozygous(alt: u32, depth: u32) -> bool {
     (0.2..=0.8).contains(&(f64::from(alt) / f64::from(depth)))
 }
 

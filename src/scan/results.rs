@@ -10,10 +10,12 @@ use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
 use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
 use crate::model::estimate::IntervalKind;
-use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
+use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch, join_interval};
+use crate::model::frequency::SampleFrequencies;
+use crate::model::frequency::Spectrum;
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
 use crate::model::relatedness::{
-    ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
+    MIN_PLASMA_FRACTION, PlasmaDraw, PlasmaEvidence, RelationshipCheck, check_genotypes,
     check_plasma,
 };
 use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
@@ -34,7 +36,10 @@ pub struct SampleResult {
     pub qc_reasons: Vec<String>,
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
+    /// Where the frequencies of the marginalised SNPs came from, in words
+    /// (recipient-only and genotype-free draws).
     pub allele_frequencies: Option<String>,
+    pub frequencies: Option<SampleFrequencies>,
     /// Third-party DNA (both genotypes known; see model::contamination).
     pub contamination: Option<ContaminationEstimate>,
     /// The second donor's fraction and 95% profile interval (two-donor transplants).
@@ -109,7 +114,7 @@ pub fn run_scan(
         let batch = &*batch;
         (0..batch.transplants.len())
             .into_par_iter()
-            .map(|ti| relationship_check(batch, ti, &per_sample))
+            .map(|ti| relationship_check(batch, ti, &per_sample, qc))
             .collect()
     };
     let mut modelled: Vec<Relationship> = batch
@@ -124,10 +129,9 @@ pub fn run_scan(
     for (ti, check) in checks.iter().enumerate() {
         if let Some(c) = check
             && batch.transplants[ti].relationship == Relationship::Unknown
-            && c.best != Relationship::Unrelated
-            && c.support_over(Relationship::Unrelated) >= ADOPTION_LOG_LR
+            && let Some(adopted) = c.adopted_relationship()
         {
-            modelled[ti] = c.best;
+            modelled[ti] = adopted;
             redo.extend(
                 (0..batch.samples.len()).filter(|&i| {
                     batch.samples[i].transplant_index == ti && per_sample[i].is_some()
@@ -141,7 +145,8 @@ pub fn run_scan(
             .map(|&i| {
                 let s = &batch.samples[i];
                 let kappa = modelled[s.transplant_index].kappa();
-                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa);
+                let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
                 m.het_sites.clone_from(&s.model.het_sites);
                 m
             })
@@ -150,6 +155,33 @@ pub fn run_scan(
         for ((i, m), e) in redo.iter().zip(models).zip(estimates) {
             batch.samples[*i].model = m;
             per_sample[*i] = Some(e);
+        }
+    }
+
+    // Draws whose frequencies are unknown at most sites: the same draw under
+    // the other plausible frequency spectra, and the interval spans them all
+    // (model::frequency). The point estimate stays the fitted spectrum's.
+    let alternatives: Vec<(usize, SampleModel)> = batch
+        .samples
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| per_sample[*i].is_some())
+        .flat_map(|(i, s)| {
+            let kappa = modelled[s.transplant_index].kappa();
+            s.spectra.iter().skip(1).map(move |&spectrum| {
+                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+                m.het_sites.clone_from(&s.model.het_sites);
+                (i, m)
+            })
+        })
+        .collect();
+    if !alternatives.is_empty() {
+        let (owners, mut models): (Vec<usize>, Vec<SampleModel>) = alternatives.into_iter().unzip();
+        let estimates = estimate_batch(&mut models, backend, estimator)?;
+        for (i, other) in owners.into_iter().zip(&estimates) {
+            if let Some(main) = per_sample[i].as_mut() {
+                join_interval(main, other);
+            }
         }
     }
 
@@ -254,6 +286,15 @@ pub fn run_scan(
             }
             (Some(e), None) => {
                 let (mut v, mut r) = assess(&s.accounting, e, qc);
+                if s.mode != Some(EstimationMode::TwoGenome)
+                    && let Some(why) = s
+                        .frequencies
+                        .as_ref()
+                        .and_then(SampleFrequencies::review_reason)
+                {
+                    r.push(why);
+                    v = v.max(QcVerdict::Review);
+                }
                 if let Some(c) = contamination
                     && c.fraction > qc.max_contamination_review
                 {
@@ -291,7 +332,12 @@ pub fn run_scan(
             second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
-            allele_frequencies: s.frequencies_from.clone(),
+            allele_frequencies: s
+                .frequencies
+                .as_ref()
+                .filter(|_| s.mode != Some(EstimationMode::TwoGenome))
+                .map(SampleFrequencies::describe),
+            frequencies: s.frequencies.clone(),
         });
     }
 
@@ -345,6 +391,7 @@ fn relationship_check(
     batch: &Batch,
     ti: usize,
     estimates: &[Option<FractionEstimate>],
+    qc: &QcThresholds,
 ) -> Option<RelationshipCheck> {
     let t = &batch.transplants[ti];
     if t.relationship == Relationship::IdenticalTwin {
@@ -359,9 +406,27 @@ fn relationship_check(
         .filter(|&i| batch.samples[i].mode == Some(EstimationMode::TwoGenome))
         .max_by_key(|&i| batch.samples[i].inputs.len());
     if let Some(i) = typed {
-        return check_genotypes(t.relationship, &batch.samples[i].inputs);
+        let s = &batch.samples[i];
+        let measured = s
+            .frequencies
+            .as_ref()
+            .is_some_and(SampleFrequencies::measured);
+        return check_genotypes(t.relationship, &s.inputs, measured);
     }
-    let weights: Vec<Vec<f64>> = mine
+    // Draws with detectable donor DNA from recipient-only fits.
+    let used: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let s = &batch.samples[i];
+            s.mode == Some(EstimationMode::RecipientOnly)
+                && estimates[i]
+                    .as_ref()
+                    .is_some_and(|e| e.detected && e.donor_fraction >= MIN_PLASMA_FRACTION)
+                && s.accounting.mean_depth >= 10.0
+        })
+        .collect();
+    let weights: Vec<Vec<f64>> = used
         .iter()
         .map(|&i| {
             batch.samples[i]
@@ -372,23 +437,51 @@ fn relationship_check(
                 .collect()
         })
         .collect();
-    let draws: Vec<PlasmaDraw> = mine
+    let draws: Vec<PlasmaDraw> = used
         .iter()
         .zip(&weights)
-        .filter(|(i, _)| {
-            let s = &batch.samples[**i];
-            s.mode == Some(EstimationMode::RecipientOnly)
-                && estimates[**i]
-                    .as_ref()
-                    .is_some_and(|e| e.detected && e.donor_fraction >= MIN_PLASMA_FRACTION)
-                && s.accounting.mean_depth >= 10.0
-        })
-        .map(|(&i, w)| PlasmaDraw {
-            inputs: &batch.samples[i].inputs,
-            error_rate: batch.samples[i].model.error_rate,
-            weights: w,
-            molecular: batch.samples[i].model.molecular,
+        .map(|(&i, w)| {
+            let s = &batch.samples[i];
+            PlasmaDraw {
+                inputs: &s.inputs,
+                error_rate: s.model.error_rate,
+                weights: w,
+                molecular: s.model.molecular,
+                spectrum: s.spectra.first().copied().unwrap_or(Spectrum::FLAT),
+            }
         })
         .collect();
-    check_plasma(t.relationship, &draws)
+    let frequencies_unmeasured = used
+        .iter()
+        .filter_map(|&i| batch.samples[i].frequencies.as_ref())
+        .find(|f| !f.measured())
+        .map(|f| {
+            format!(
+                "it rests on the population frequencies, and these are not measured ({})",
+                f.describe()
+            )
+        });
+    let poor_fit = used.iter().find_map(|&i| {
+        let e = estimates[i].as_ref()?;
+        let worst = e
+            .dispersion
+            .iter()
+            .copied()
+            .filter(|p| p.is_finite())
+            .fold(f64::NAN, f64::max);
+        (worst > qc.max_dispersion_review).then(|| {
+            format!(
+                "the read model fits draw {} poorly (dispersion {worst:.1} > {})",
+                batch.samples[i].row.sample_id, qc.max_dispersion_review
+            )
+        })
+    });
+    check_plasma(
+        t.relationship,
+        &draws,
+        &PlasmaEvidence {
+            frequencies_unmeasured,
+            poor_fit,
+        },
+    )
 }

@@ -13,6 +13,7 @@ use rand_distr::{Binomial, Distribution, Gamma, Poisson};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::model::frequency::{AltFrequency, Spectrum};
 use crate::model::likelihood::{SampleModel, SnpInput, het_site};
 use crate::model::{EstimationMode, Relationship};
 
@@ -190,11 +191,11 @@ pub fn simulated_model(
             depth: counts[i][0] + counts[i][1],
             recipient: (mode != EstimationMode::GenotypeFree).then_some(r[i]),
             donor: (mode == EstimationMode::TwoGenome).then_some(d[i]),
-            alt_frequency: s.alt_frequency,
+            frequency: AltFrequency::Exact(s.alt_frequency),
             site_error: None,
         })
         .collect();
-    let mut model = SampleModel::from_inputs(mode, &inputs, relationship.kappa());
+    let mut model = SampleModel::from_inputs(mode, &inputs, relationship.kappa(), Spectrum::FLAT);
     if mode == EstimationMode::RecipientOnly {
         // The scan measures ρ_s on the recipient-heterozygous SNPs it leaves out.
         let kappa = relationship.kappa();
@@ -202,7 +203,14 @@ pub fn simulated_model(
             .filter(|&i| r[i] == 1 && counts[i][0] + counts[i][1] > 0)
             .map(|i| {
                 let depth = counts[i][0] + counts[i][1];
-                het_site(counts[i][1], depth, None, panel[i].alt_frequency, kappa)
+                het_site(
+                    counts[i][1],
+                    depth,
+                    None,
+                    AltFrequency::Exact(panel[i].alt_frequency),
+                    Spectrum::FLAT,
+                    kappa,
+                )
             })
             .collect();
     }
