@@ -124,7 +124,7 @@ pub const MAX_SPECTRUM_CONCENTRATION: f64 = 50.0;
 /// `max(3 SE, 0.05)`: sampling error plus the symmetric shape being a guess),
 /// and q = ½. The data cannot tell these apart at low fractions (only f times
 /// the donor-allele share is identified there), so the interval spans them.
-pub fn spectrum_scenarios(het_share: f64, sites: usize) -> [Spectrum; 3] {
+pub fn spectrum_scenarios(het_share: f64, sites: usize) -> Vec<Spectrum> {
     let fitted = Spectrum::from_heterozygous_share(het_share);
     let se = if sites > 0 {
         (het_share * (1.0 - het_share) / sites as f64).sqrt()
@@ -133,7 +133,13 @@ pub fn spectrum_scenarios(het_share: f64, sites: usize) -> [Spectrum; 3] {
     };
     let lowered = (het_share.min(0.45) - (3.0 * se).max(0.05)).max(0.05);
     let spread = Spectrum::from_heterozygous_share(lowered);
-    [fitted, spread, Spectrum::FLAT]
+    let mut out = vec![fitted];
+    for s in [spread, Spectrum::FLAT] {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Fewer people than this behind a sample's frequencies: QC REVIEW (the
@@ -413,8 +419,11 @@ mod tests {
             assert!((s.concentration.unwrap_or(f64::NAN) - a).abs() < 1e-9);
         }
         assert_eq!(Spectrum::from_heterozygous_share(0.55), Spectrum::FLAT);
-        let [fitted, spread, flat] = spectrum_scenarios(0.44, 1000);
-        assert!(spread.concentration < fitted.concentration);
-        assert_eq!(flat, Spectrum::FLAT);
+        let scenarios = spectrum_scenarios(0.44, 1000);
+        assert_eq!(scenarios.len(), 3);
+        assert!(scenarios[1].concentration < scenarios[0].concentration);
+        assert_eq!(scenarios[2], Spectrum::FLAT);
+        // A fit that is already flat is not repeated.
+        assert_eq!(spectrum_scenarios(0.6, 1000).len(), 2);
     }
 }

@@ -132,6 +132,15 @@ impl Tally {
     }
 }
 
+/// Delete-one-block jackknife SE of φ (Künsch 1989): linkage keeps
+/// neighbouring SNPs correlated, so SNPs are left out a block at a time.
+fn jackknife_se(blocks: &[Tally], total: Tally) -> f64 {
+    let n = blocks.len() as f64;
+    let values: Vec<f64> = blocks.iter().map(|b| total.minus(*b).phi()).collect();
+    let mean = values.iter().sum::<f64>() / n;
+    ((n - 1.0) / n * values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()).sqrt()
+}
+
 /// KING-robust kinship of two people from their ALT dosages at the same SNPs
 /// (in genome order, for the block jackknife). `None` with too few SNPs.
 pub fn king_robust(pairs: &[(u8, u8)]) -> Option<Kinship> {
@@ -145,12 +154,7 @@ pub fn king_robust(pairs: &[(u8, u8)]) -> Option<Kinship> {
     }
     let total = tallies.iter().fold(Tally::default(), |t, b| t.plus(*b));
     let phi = total.phi();
-    // Delete-one-block jackknife (Künsch 1989).
-    let leave_out: Vec<f64> = tallies.iter().map(|b| total.minus(*b).phi()).collect();
-    let mean = leave_out.iter().sum::<f64>() / blocks as f64;
-    let var = (blocks as f64 - 1.0) / blocks as f64
-        * leave_out.iter().map(|p| (p - mean).powi(2)).sum::<f64>();
-    let standard_error = var.sqrt();
+    let standard_error = jackknife_se(&tallies, total);
     let ibs0 = total.opposite / pairs.len() as f64;
     let degree = if phi <= RELATED_Z * standard_error || phi < THIRD_DEGREE_CUTOFF {
         KinshipDegree::Unrelated

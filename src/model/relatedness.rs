@@ -174,11 +174,23 @@ pub fn check_genotypes(
         let (_, m, d) = rank_loglik(declared, &loglik);
         (m, d)
     };
-    let observed = relationship_of(kinship.degree);
+    // Full siblings and second-degree relatives overlap near KING's cut-off
+    // (realised sharing varies with linkage: 1–2% of full siblings fall below
+    // 0.177 at 1,000 SNPs). Where measured frequencies give a likelihood, it
+    // chooses between the two; it never moves a pair across more than that.
+    let observed = match kinship.degree {
+        KinshipDegree::FullSibling | KinshipDegree::Second if !loglik.is_empty() => loglik
+            .iter()
+            .filter(|(r, _)| matches!(r, Relationship::FullSibling | Relationship::HalfSibling))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(r, _)| *r)
+            .unwrap_or(relationship_of(kinship.degree)),
+        degree => relationship_of(degree),
+    };
     let contradicts_declared = match declared_rank(declared) {
         None => false,
         Some(rank) => {
-            let steps = rank.abs_diff(kinship.degree.rank());
+            let steps = rank.abs_diff(declared_rank(observed).unwrap_or(4));
             let z =
                 (kinship.phi - expected_kinship(declared)).abs() / kinship.standard_error.max(1e-6);
             let duplicate = kinship.degree == KinshipDegree::Duplicate
@@ -352,12 +364,12 @@ impl RelationshipCheck {
         match (self.basis, &self.kinship) {
             (EvidenceBasis::Genotypes, Some(k)) => {
                 let evidence = format!(
-                    "KING-robust kinship φ = {:.3} ± {:.3} over {} SNPs ({}; IBS0 {:.2}%)",
+                    "KING-robust kinship φ = {:.3} ± {:.3}, IBS0 {:.2}% over {} SNPs ({})",
                     k.phi,
                     k.standard_error,
+                    100.0 * k.ibs0,
                     k.snps,
-                    k.degree.as_str(),
-                    100.0 * k.ibs0
+                    k.degree.as_str()
                 );
                 if self.contradicts_declared {
                     if k.degree == KinshipDegree::Duplicate {
@@ -376,7 +388,7 @@ impl RelationshipCheck {
                         Some(r) => format!("relationship unknown: {evidence}; modelled as {r}"),
                         None => format!("relationship unknown: {evidence}; modelled as unrelated"),
                     }
-                } else if declared_rank(self.declared) == Some(k.degree.rank()) {
+                } else if declared_rank(self.declared) == self.best.and_then(declared_rank) {
                     format!("declared {} agrees with {evidence}", self.declared)
                 } else {
                     format!(

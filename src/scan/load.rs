@@ -648,7 +648,7 @@ fn prepare_sample(
         EstimationMode::TwoGenome => None,
     };
     let spectra: Vec<Spectrum> = match het_share {
-        Some((h, sites)) if freqs.unknown > 0 => spectrum_scenarios(h, sites).to_vec(),
+        Some((h, sites)) if freqs.unknown > 0 => spectrum_scenarios(h, sites),
         _ => Vec::new(),
     };
     let spectrum = spectra.first().copied().unwrap_or(Spectrum::FLAT);

@@ -6,6 +6,7 @@
 //! functions for recovery and coverage checks.
 
 pub mod batch;
+pub mod cohort;
 
 use rand::{Rng, RngExt};
 use rand_distr::{Binomial, Distribution, Gamma, Poisson};
