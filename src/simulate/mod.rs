@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod cohort;
+pub mod real_reads;
 
 use rand::{Rng, RngExt};
 use rand_distr::{Binomial, Distribution, Gamma, Poisson};
