@@ -21,7 +21,7 @@ mod common;
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
 use graftscan::model::frequency::{AltFrequency, Spectrum};
-use graftscan::model::likelihood::{SnpInput, het_site};
+use graftscan::model::likelihood::SnpInput;
 use graftscan::model::relatedness::{PlasmaDraw, PlasmaEvidence, check_genotypes, check_plasma};
 use graftscan::model::{EstimationMode, Relationship, SampleModel};
 use graftscan::simulate::cohort::{ReferenceCohort, child, choose_snps, phase};
@@ -261,38 +261,26 @@ fn plasma_counts(
     simulate_counts(rng, &panel, recipient, donor, f, &reads)
 }
 
-/// The recipient-only model the scan builds: recipient-homozygous SNPs in the
-/// likelihood, recipient-heterozygous ones measuring ρ_s.
+/// The recipient-only model the scan builds (every SNP with reads).
 fn recipient_only(
     counts: &[[u32; 2]],
     recipient: &[u8],
     freq: &[AltFrequency],
     spectrum: Spectrum,
 ) -> (SampleModel, Vec<SnpInput>) {
-    let kappa = Relationship::Unrelated.kappa();
-    let mut inputs = Vec::new();
-    let mut het = Vec::new();
-    for i in 0..counts.len() {
-        let (alt, depth) = (counts[i][1], counts[i][0] + counts[i][1]);
-        if depth == 0 {
-            continue;
-        }
-        if recipient[i] == 1 {
-            het.push(het_site(alt, depth, None, freq[i], spectrum, kappa));
-            continue;
-        }
-        inputs.push(SnpInput {
-            alt,
-            depth,
+    let inputs: Vec<SnpInput> = (0..counts.len())
+        .filter(|&i| counts[i][0] + counts[i][1] > 0)
+        .map(|i| SnpInput {
+            alt: counts[i][1],
+            depth: counts[i][0] + counts[i][1],
             recipient: Some(recipient[i]),
             donor: None,
             frequency: freq[i],
             site_error: None,
-        });
-    }
-    let mut model =
-        SampleModel::from_inputs(EstimationMode::RecipientOnly, &inputs, kappa, spectrum);
-    model.het_sites = het;
+        })
+        .collect();
+    let kappa = Relationship::Unrelated.kappa();
+    let model = SampleModel::from_inputs(EstimationMode::RecipientOnly, &inputs, kappa, spectrum);
     (model, inputs)
 }
 

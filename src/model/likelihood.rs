@@ -34,7 +34,24 @@ pub fn class_genotypes(class: u8) -> (u8, u8) {
 
 /// Expected ALT allele fraction in the cfDNA pool: p = (1 − f)·r/2 + f·d/2.
 pub fn expected_alt_fraction(r: u8, d: u8, f: f64) -> f64 {
-    (1.0 - f) * f64::from(r) / 2.0 + f * f64::from(d) / 2.0
+    expected_alt_fraction_balanced(r, d, f, 0.5)
+}
+
+/// ALT share of a genotype's reads when a heterozygote reads `balance` rather
+/// than ½ (cfdna-model.md §7: mapping and capture favour the reference allele).
+pub fn genotype_share(g: u8, balance: f64) -> f64 {
+    match g {
+        0 => 0.0,
+        1 => balance,
+        _ => 1.0,
+    }
+}
+
+/// p = (1 − f)·h(r) + f·h(d) with h(0) = 0, h(1) = b, h(2) = 1: the expected
+/// ALT fraction when heterozygotes read `balance` (b) for both people (it is
+/// a property of the assay at the site, not of the person).
+pub fn expected_alt_fraction_balanced(r: u8, d: u8, f: f64, balance: f64) -> f64 {
+    (1.0 - f) * genotype_share(r, balance) + f * genotype_share(d, balance)
 }
 
 /// Probability that a read shows ALT with symmetric error e: π = e + (1 − 2e)·p.
@@ -119,24 +136,31 @@ pub struct ClassLogProbs {
     pub ln_ref: [f64; GENOTYPE_CLASSES],
     /// The donor fraction the table is for (SNPs with per-site errors need it).
     pub fraction: f64,
+    /// The heterozygous balance the table is for.
+    pub balance: f64,
     /// Finite-molecule dispersion; `None` = binomial reads.
     pub dispersion: Option<MoleculeDispersion>,
     pub beta: Option<[BetaTerm; GENOTYPE_CLASSES]>,
 }
 
 impl ClassLogProbs {
-    /// Binomial reads (what the GPU kernel evaluates).
+    /// Binomial reads with balanced heterozygotes.
     pub fn new(f: f64, e: f64) -> Self {
-        Self::with_dispersion(f, e, None)
+        Self::with_dispersion(f, e, 0.5, None)
     }
 
-    pub fn with_dispersion(f: f64, e: f64, dispersion: Option<MoleculeDispersion>) -> Self {
+    pub fn with_dispersion(
+        f: f64,
+        e: f64,
+        balance: f64,
+        dispersion: Option<MoleculeDispersion>,
+    ) -> Self {
         let mut ln_alt = [0.0; GENOTYPE_CLASSES];
         let mut ln_ref = [0.0; GENOTYPE_CLASSES];
         let mut beta = [BetaTerm::new(0.5, 0.5); GENOTYPE_CLASSES];
         for class in 0..GENOTYPE_CLASSES as u8 {
             let (r, d) = class_genotypes(class);
-            let p = expected_alt_fraction(r, d, f);
+            let p = expected_alt_fraction_balanced(r, d, f, balance);
             let pi = observed_alt_probability(p, e);
             ln_alt[class as usize] = pi.ln();
             ln_ref[class as usize] = (-pi).ln_1p();
@@ -148,6 +172,7 @@ impl ClassLogProbs {
             ln_alt,
             ln_ref,
             fraction: f,
+            balance,
             dispersion,
             beta: dispersion.map(|_| beta),
         }
@@ -196,6 +221,9 @@ pub struct SampleModel {
     /// The beta-binomial read model in use; `None` = binomial. Set by the
     /// estimator (its ρ_e is fitted with the error rate).
     pub molecular: Option<MoleculeDispersion>,
+    /// ALT share of a heterozygote's reads (½ without reference bias); fitted
+    /// by the estimator.
+    pub het_balance: f64,
 }
 
 impl SampleModel {
@@ -208,6 +236,7 @@ impl SampleModel {
             max_fraction: mode.max_fraction(),
             het_sites: Vec::new(),
             molecular: None,
+            het_balance: 0.5,
         }
     }
 
@@ -346,7 +375,7 @@ impl SampleModel {
 
     /// The class table at (f, e) under this model's read model.
     pub fn table(&self, f: f64, e: f64) -> ClassLogProbs {
-        ClassLogProbs::with_dispersion(f, e, self.molecular)
+        ClassLogProbs::with_dispersion(f, e, self.het_balance, self.molecular)
     }
 
     /// Whether a binomial-only evaluator (the GPU kernel) can evaluate this
@@ -411,7 +440,7 @@ fn term_log_values(
             (Some(beta), _, None) => beta[term.class as usize].ln_pmf(snp.alt, snp.depth),
             (_, Some(disp), Some(_)) => {
                 let (r, d) = class_genotypes(term.class);
-                let p = expected_alt_fraction(r, d, table.fraction);
+                let p = expected_alt_fraction_balanced(r, d, table.fraction, table.balance);
                 let pi = class_log_probs(snp, term.class, table).0.exp();
                 BetaTerm::new(pi, term_rho(p, pi, disp)).ln_pmf(snp.alt, snp.depth)
             }
@@ -434,7 +463,7 @@ pub fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -
         None => (table.ln_alt[class as usize], table.ln_ref[class as usize]),
         Some([e_ra, e_ar]) => {
             let (r, d) = class_genotypes(class);
-            let p = expected_alt_fraction(r, d, table.fraction);
+            let p = expected_alt_fraction_balanced(r, d, table.fraction, table.balance);
             let pi = e_ra + (1.0 - e_ra - e_ar) * p;
             (pi.ln(), (-pi).ln_1p())
         }

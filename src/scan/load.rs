@@ -16,7 +16,7 @@ use crate::formats::sheet::{
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::error_table::ErrorTable;
 use crate::model::frequency::{AltFrequency, SampleFrequencies, Spectrum, spectrum_scenarios};
-use crate::model::likelihood::{SnpInput, het_site, looks_heterozygous};
+use crate::model::likelihood::{SnpInput, looks_heterozygous};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
@@ -526,9 +526,6 @@ fn prepare_sample(
     };
     let mut depth_sum = 0u64;
     let mut depth_list = Vec::new();
-    // Reads at recipient-heterozygous SNPs left out of a recipient-only
-    // likelihood: they still measure the molecule dispersion ρ_s.
-    let mut excluded_het: Vec<(u32, u32, AltFrequency)> = Vec::new();
     // Genotype-free: SNPs deep enough to tell a heterozygous recipient.
     let (mut deep, mut deep_het) = (0usize, 0usize);
     for (i, site) in counts.sites.iter().enumerate() {
@@ -551,10 +548,9 @@ fn prepare_sample(
             },
             None => None,
         };
-        // Tallied where the estimate marginalises a genotype over q (all SNPs
-        // but the recipient-heterozygous ones it leaves out), and in two-genome
-        // mode for the relationship check, which is all q is used for there.
-        let q = frequency(site, i, mode == EstimationMode::TwoGenome || r != Some(1));
+        // Tallied for every SNP: where the estimate marginalises a genotype over
+        // q, and in two-genome mode for the relationship check.
+        let q = frequency(site, i, true);
         if r.is_none() && n >= MIN_SPECTRUM_DEPTH {
             deep += 1;
             deep_het += usize::from(looks_heterozygous(alt_n, n));
@@ -574,16 +570,6 @@ fn prepare_sample(
                 if r != d {
                     acc.informative_snps += 1;
                 }
-            }
-            (Some(1), None) if donor.is_none() => {
-                // Recipient-heterozygous SNPs carry 40–125× less information per
-                // read at f ≤ 1% (cfdna-model.md §2) and, marginalised over the
-                // donor genotype, absorb allelic bias as spurious donor signal:
-                // on SRP434573 they pulled 1% mixtures to 15–50%. Reported, not used.
-                acc.recipient_heterozygous_snps += 1;
-                acc.recipient_het_excluded += 1;
-                excluded_het.push((alt_n, n, q));
-                continue;
             }
             (Some(r), None) => {
                 if r != 1 {
@@ -659,12 +645,10 @@ fn prepare_sample(
         freqs.spectra = spectra.clone();
         freqs
     });
-    let mut model = SampleModel::from_inputs(mode, &inputs, kappa, spectrum);
-    model.het_sites.extend(
-        excluded_het
-            .into_iter()
-            .map(|(alt, n, q)| het_site(alt, n, None, q, spectrum, kappa)),
-    );
+    // Recipient-heterozygous SNPs enter every mode's likelihood (cfdna-model.md
+    // §2): with the heterozygous balance b fitted (§7) and beta-binomial reads
+    // they inform f without the allelic bias a fixed ½ read as donor DNA.
+    let model = SampleModel::from_inputs(mode, &inputs, kappa, spectrum);
     PreparedSample {
         row,
         transplant_index,
