@@ -13,6 +13,8 @@ pub enum SourceFormat {
     Vcf,
     CountTsv,
     GenotypeTsv,
+    /// Counts from a BAM or CRAM at the panel's sites (`formats::alignment`).
+    Alignments,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,18 @@ impl AlleleTable {
                 self.path.display(),
                 self.samples.len(),
                 self.samples.join(", ")
+            ));
+        }
+        if self.format == SourceFormat::Alignments
+            && !self.samples[0].is_empty()
+            && self.samples[0] != name
+        {
+            // The read groups name the sample: a different name in the sheet
+            // is a swapped file or a typo, not a label.
+            return Err(format!(
+                "sample '{name}' is not the sample of {} (its read groups name '{}')",
+                self.path.display(),
+                self.samples[0]
             ));
         }
         if self.format != SourceFormat::Vcf {

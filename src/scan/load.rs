@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::alignment::{PileupSettings, is_alignment_path, pileup};
 use crate::formats::allele_table::SourceFormat;
 use crate::formats::panel::read_panel;
 use crate::formats::sheet::{
@@ -140,6 +141,43 @@ pub fn load_batch(
     panel: Option<&Path>,
     error_table: Option<&ErrorTable>,
 ) -> Result<Batch> {
+    load_batch_with_reads(
+        transplants_sheet,
+        samples_sheet,
+        panel,
+        error_table,
+        &PileupSettings::default(),
+    )
+}
+
+/// A genotype or count file; a BAM or CRAM is counted at the panel's sites.
+fn read_input(
+    path: &Path,
+    panel: Option<&HashMap<SiteKey, f64>>,
+    reads: &PileupSettings,
+) -> Result<AlleleTable> {
+    if !is_alignment_path(path) {
+        return read_allele_table(path);
+    }
+    let panel = panel.ok_or_else(|| {
+        InputError::new(
+            path,
+            "aligned reads are counted at the panel's sites: put panel.tsv in the batch folder or give --panel",
+        )
+    })?;
+    let mut sites: Vec<SiteKey> = panel.keys().cloned().collect();
+    sites.sort();
+    Ok(pileup(path, &sites, reads)?.into_table())
+}
+
+/// `load_batch`, with the read-counting settings for counts given as BAM/CRAM.
+pub fn load_batch_with_reads(
+    transplants_sheet: &Path,
+    samples_sheet: &Path,
+    panel: Option<&Path>,
+    error_table: Option<&ErrorTable>,
+    reads: &PileupSettings,
+) -> Result<Batch> {
     let transplants = read_transplants(transplants_sheet)?;
     let rows = read_samples(samples_sheet, &transplants)?;
     let panel_map = panel.map(read_panel).transpose()?;
@@ -159,7 +197,7 @@ pub fn load_batch(
     files.dedup();
     let loaded: Vec<(PathBuf, AlleleTable)> = files
         .par_iter()
-        .map(|p| read_allele_table(p).map(|t| (p.clone(), t)))
+        .map(|p| read_input(p, panel_map.as_ref(), reads).map(|t| (p.clone(), t)))
         .collect::<Result<_>>()?;
     let tables: HashMap<PathBuf, Arc<AlleleTable>> =
         loaded.into_iter().map(|(p, t)| (p, Arc::new(t))).collect();
