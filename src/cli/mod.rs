@@ -7,6 +7,7 @@ pub mod devices;
 pub mod errors;
 pub mod hla;
 pub mod lod;
+pub mod merge;
 pub mod pileup;
 pub mod scan;
 pub mod simulate;
@@ -48,6 +49,8 @@ pub enum Command {
     Hla(hla::HlaArgs),
     /// Count a BAM/CRAM's fragments at the panel's sites (the count TSV scan reads).
     Pileup(pileup::PileupArgs),
+    /// Combine the results of scans of a batch's shards into one results folder.
+    Merge(merge::MergeArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -70,6 +73,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Hla(a) => hla::run(a),
         Command::Pileup(a) => pileup::run(a),
+        Command::Merge(a) => merge::run(a),
     };
     match result {
         Ok(()) => 0,
