@@ -4,16 +4,23 @@
 //! both cover a site are one observation, and with UMIs, the reads of one
 //! original molecule are one observation. The rules, in order:
 //!
-//! 1. Each read's base must reach the base-quality floor (`--min-baseq`);
-//!    below it the base is not seen (as in bcftools `-Q`).
-//! 2. Mates (reads with the same name) at a site are one fragment. Agreeing
-//!    bases count once. Disagreeing bases: the one with the higher base
-//!    quality stands; equal qualities leave the fragment uncounted (neither
-//!    base is believable, and picking one would bias towards whichever mate
-//!    happens to be read first).
+//! 1. Mates (reads with the same name) at a site are one fragment. Each base
+//!    the mates show gathers the Phred qualities of the mates showing it; the
+//!    base with the most stands, and its quality is its lead over the
+//!    runner-up (Phred scores are −10·log10 error probabilities, so for
+//!    independent reads they add for agreement and cancel for disagreement).
+//!    A single read keeps its own quality; agreeing mates sum theirs (as
+//!    htslib's overlap detection does); disagreeing mates keep the difference,
+//!    and a tie leaves the fragment uncounted (neither base is believable, and
+//!    picking one would favour whichever mate was read first).
+//! 2. The fragment counts when that quality reaches the floor (`--min-baseq`,
+//!    as bcftools `-Q`).
 //! 3. With a UMI tag, fragments sharing the tag value at a site are one
 //!    molecule: its base is the majority of its fragments' bases; a tie
 //!    leaves the molecule uncounted. Fragments without the tag count alone.
+//!
+//! With `reads_not_fragments` every read counts on its own with its own
+//! quality: the behaviour of samtools/bcftools with overlap detection off.
 
 use std::collections::HashMap;
 
@@ -55,14 +62,22 @@ pub struct SiteCounts {
     pub umi_ties_dropped: u32,
 }
 
-/// The base a group of observations stands for: the highest-quality base, or
-/// `None` when a different base has the same highest quality.
-fn resolve_mates(group: &[Observation]) -> Option<Observation> {
-    let best = *group.iter().max_by_key(|o| o.quality)?;
-    let tied = group
-        .iter()
-        .any(|o| o.quality == best.quality && o.base != best.base);
-    (!tied).then_some(best)
+/// The base a fragment's reads stand for, with its quality: the lead of the
+/// best-supported base over the runner-up; `None` on a tie.
+fn resolve_mates(group: &[Observation]) -> Option<(u8, u32)> {
+    let mut support: Vec<(u8, u32)> = Vec::with_capacity(2);
+    for o in group {
+        match support.iter_mut().find(|(b, _)| *b == o.base) {
+            Some((_, q)) => *q += u32::from(o.quality),
+            None => support.push((o.base, u32::from(o.quality))),
+        }
+    }
+    support.sort_by(|a, b| b.1.cmp(&a.1));
+    match support.as_slice() {
+        [(b, q)] => Some((*b, *q)),
+        [(b, q1), (_, q2), ..] if q1 > q2 => Some((*b, q1 - q2)),
+        _ => None,
+    }
 }
 
 /// Majority base of a molecule's fragments; `None` on a tie for first place.
@@ -82,30 +97,40 @@ fn majority_base(bases: &[u8]) -> Option<u8> {
     }
 }
 
-/// Count one site. `observations` is reordered.
+/// Count one site. `observations` is every read's base there, whatever its
+/// quality, and is reordered.
 pub fn count_site(
     observations: &mut [Observation],
     ref_base: u8,
     alt_base: u8,
+    min_baseq: u8,
     rule: CountingRule,
 ) -> SiteCounts {
     let mut out = SiteCounts::default();
-    // One entry per fragment: (umi, base).
+    let floor = u32::from(min_baseq);
+    // One entry per counted fragment: (umi, base).
     let mut fragments: Vec<(Option<u64>, u8)> = Vec::with_capacity(observations.len());
     if rule.reads_not_fragments {
-        fragments.extend(observations.iter().map(|o| (o.umi, o.base)));
+        fragments.extend(
+            observations
+                .iter()
+                .filter(|o| o.quality >= min_baseq)
+                .map(|o| (o.umi, o.base)),
+        );
     } else {
-        observations.sort_unstable_by_key(|o| (o.fragment, std::cmp::Reverse(o.quality)));
+        observations.sort_unstable_by_key(|o| o.fragment);
         for group in observations.chunk_by(|a, b| a.fragment == b.fragment) {
+            let discordant = group.iter().any(|o| o.base != group[0].base);
             if group.len() > 1 {
                 out.overlapping_mates += 1;
             }
             match resolve_mates(group) {
-                Some(o) => {
+                Some((base, q)) if q >= floor => {
                     let umi = group.iter().find_map(|g| g.umi);
-                    fragments.push((umi, o.base));
+                    fragments.push((umi, base));
                 }
-                None => out.discordant_mates_dropped += 1,
+                _ if discordant => out.discordant_mates_dropped += 1,
+                _ => {}
             }
         }
     }
@@ -162,25 +187,37 @@ mod tests {
     #[test]
     fn overlapping_mates_that_agree_count_once() {
         let mut o = vec![obs(1, b'A', 30), obs(1, b'A', 35), obs(2, b'G', 30)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
         assert_eq!((c.ref_count, c.alt_count, c.depth), (1, 1, 2));
         assert_eq!(c.overlapping_mates, 1);
     }
 
     #[test]
-    fn disagreeing_mates_keep_the_higher_quality_base() {
+    fn disagreeing_mates_keep_the_better_base_when_its_lead_reaches_the_floor() {
         let mut o = vec![obs(7, b'A', 20), obs(7, b'G', 37)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
         assert_eq!((c.ref_count, c.alt_count, c.depth), (0, 1, 1));
         assert_eq!(c.discordant_mates_dropped, 0);
+        // A lead of 10 is below Q13: the fragment is not believable.
+        let mut o = vec![obs(7, b'A', 30), obs(7, b'G', 40)];
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
+        assert_eq!(c.depth, 0);
+        assert_eq!(c.discordant_mates_dropped, 1);
     }
 
     #[test]
-    fn disagreeing_mates_at_equal_quality_are_dropped() {
+    fn disagreeing_mates_at_equal_quality_are_dropped_even_without_a_floor() {
         let mut o = vec![obs(7, b'A', 30), obs(7, b'G', 30), obs(8, b'A', 30)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let c = count_site(&mut o, b'A', b'G', 0, FRAGMENTS);
         assert_eq!((c.ref_count, c.alt_count, c.depth), (1, 0, 1));
         assert_eq!(c.discordant_mates_dropped, 1);
+    }
+
+    #[test]
+    fn agreeing_low_quality_mates_add_up_and_single_low_quality_reads_do_not_count() {
+        let mut o = vec![obs(1, b'G', 8), obs(1, b'G', 9), obs(2, b'G', 12)];
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
+        assert_eq!((c.ref_count, c.alt_count, c.depth), (0, 1, 1));
     }
 
     #[test]
@@ -190,14 +227,14 @@ mod tests {
             reads_not_fragments: true,
             by_umi: false,
         };
-        let c = count_site(&mut o, b'A', b'G', rule);
+        let c = count_site(&mut o, b'A', b'G', 13, rule);
         assert_eq!((c.ref_count, c.alt_count, c.depth), (2, 1, 3));
     }
 
     #[test]
     fn other_bases_add_depth_but_neither_allele() {
         let mut o = vec![obs(1, b'C', 30), obs(2, b'N', 30), obs(3, b'G', 30)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
         assert_eq!((c.ref_count, c.alt_count, c.depth), (0, 1, 3));
     }
 
@@ -222,22 +259,22 @@ mod tests {
             reads_not_fragments: false,
             by_umi: true,
         };
-        let c = count_site(&mut o, b'A', b'G', rule);
+        let c = count_site(&mut o, b'A', b'G', 13, rule);
         // UMI 100 → G (2 of 3); UMI 200 → A; UMI 300 tied → dropped; untagged A.
         assert_eq!((c.ref_count, c.alt_count, c.depth), (2, 1, 3));
         assert_eq!(c.umi_ties_dropped, 1);
     }
 
     #[test]
-    fn three_reads_of_one_name_follow_the_best_quality() {
+    fn three_reads_of_one_name_weigh_their_qualities() {
         // A supplementary-free fragment never has three reads, but a
         // malformed file can: the rule still picks one base or none.
-        let mut o = vec![obs(1, b'A', 20), obs(1, b'G', 30), obs(1, b'A', 30)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let mut o = vec![obs(1, b'A', 20), obs(1, b'G', 50), obs(1, b'A', 30)];
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
         assert_eq!(c.depth, 0);
         assert_eq!(c.discordant_mates_dropped, 1);
         let mut o = vec![obs(1, b'G', 20), obs(1, b'G', 40), obs(1, b'A', 30)];
-        let c = count_site(&mut o, b'A', b'G', FRAGMENTS);
+        let c = count_site(&mut o, b'A', b'G', 13, FRAGMENTS);
         assert_eq!((c.ref_count, c.alt_count), (0, 1));
     }
 }

@@ -10,7 +10,8 @@
 //! unmapped, secondary (0x100), QC-fail (0x200) and supplementary (0x800)
 //! reads are never counted; duplicates (0x400) unless `keep_duplicates`;
 //! reads below `min_mapq` (255, "unavailable", passes as in htslib); bases
-//! below `min_baseq`. Deletions and reference skips show no base. Unlike
+//! below `min_baseq` (for overlapping mates, the fragment's combined quality;
+//! see `count`). Deletions and reference skips show no base. Unlike
 //! bcftools' default, reads of improperly paired fragments are counted
 //! (bcftools needs `-A` to do the same). No BAQ: bcftools needs `-B`.
 
@@ -502,7 +503,8 @@ impl<'s> RegionTally<'s> {
         while self.next_open < self.job.sites.len() && self.job.sites[self.next_open].0 < pos {
             let (_, r, a, out) = self.job.sites[self.next_open];
             let mut obs = std::mem::take(&mut self.pending[self.next_open]);
-            self.done.push((out, count_site(&mut obs, r, a, self.rule)));
+            self.done
+                .push((out, count_site(&mut obs, r, a, self.min_baseq, self.rule)));
             self.next_open += 1;
         }
     }
@@ -563,15 +565,14 @@ impl<'s> RegionTally<'s> {
                 Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
                     while j < sites.len() && sites[j].0 < end {
                         let offset = read_pos + (sites[j].0 - ref_pos) as usize;
-                        let quality = (read.quality)(offset);
-                        if quality >= self.min_baseq {
-                            self.pending[j].push(Observation {
-                                fragment,
-                                umi: read.umi,
-                                base: (read.base)(offset).to_ascii_uppercase(),
-                                quality,
-                            });
-                        }
+                        // Every base is kept: a low-quality mate still
+                        // adds to (or argues with) its partner.
+                        self.pending[j].push(Observation {
+                            fragment,
+                            umi: read.umi,
+                            base: (read.base)(offset).to_ascii_uppercase(),
+                            quality: (read.quality)(offset),
+                        });
                         j += 1;
                     }
                     ref_pos = end;
