@@ -414,3 +414,103 @@ fn scan_from_bams_equals_scan_from_the_counts_pileup_wrote() {
     assert!(String::from_utf8_lossy(&a).lines().count() == 4);
     assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
 }
+
+/// Read filters, fragment and UMI counting, contig naming, end to end on a
+/// small BAM written by samtools (every case with a known answer).
+#[test]
+fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
+    if Command::new("samtools").arg("--version").output().is_err() {
+        if in_ci() {
+            panic!("samtools missing (apt-get install samtools)");
+        }
+        eprintln!("skipping: samtools missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Site 1:100 A>G; every read is 10M; '?' is Q30, '&' is Q5.
+    let read = |name: &str, flag: u32, pos: u32, mapq: u32, base_at: usize, base: char, q: char, tags: &str| {
+        let mut seq: Vec<char> = "AAAAAAAAAA".chars().collect();
+        let mut qual: Vec<char> = "??????????".chars().collect();
+        seq[base_at] = base;
+        qual[base_at] = q;
+        let seq: String = seq.into_iter().collect();
+        let qual: String = qual.into_iter().collect();
+        format!("{name}\t{flag}\t1\t{pos}\t{mapq}\t10M\t*\t0\t0\t{seq}\t{qual}\tRG:Z:a{tags}\n")
+    };
+    let mut sam = String::from("@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:1\tLN:1000\n@RG\tID:a\tSM:P1\n");
+    sam += &read("r2", 0, 91, 60, 9, 'A', '?', ""); // ref
+    sam += &read("r1", 99, 95, 60, 5, 'G', '?', ""); // alt, mate 1 …
+    sam += &read("r3", 1024, 95, 60, 5, 'G', '?', ""); // duplicate
+    sam += &read("r4", 256, 95, 60, 5, 'G', '?', ""); // secondary
+    sam += &read("r5", 2048, 95, 60, 5, 'G', '?', ""); // supplementary
+    sam += &read("r6", 512, 95, 60, 5, 'G', '?', ""); // QC fail
+    sam += &read("r7", 0, 95, 5, 5, 'G', '?', ""); // MAPQ 5
+    sam += &read("r8", 0, 95, 60, 5, 'G', '&', ""); // base Q5
+    sam += &read("r1", 147, 98, 60, 2, 'G', '?', ""); // … mate 2, overlapping
+    sam += &read("r9", 0, 99, 60, 1, 'G', '?', "\tRX:Z:ACGT");
+    sam += &read("r10", 0, 100, 60, 0, 'G', '?', "\tRX:Z:ACGT");
+    let sam_path = dir.path().join("cases.sam");
+    std::fs::write(&sam_path, sam).unwrap();
+    let bam = dir.path().join("cases.bam");
+    sh(Command::new("samtools").args(["sort", "-o"]).arg(&bam).arg(&sam_path));
+    sh(Command::new("samtools").arg("index").arg(&bam));
+    let panel = dir.path().join("panel.tsv");
+    std::fs::write(
+        &panel,
+        "chrom\tpos\tref\talt\taf\nchr1\t100\tA\tG\t0.5\nchrY\t50\tA\tG\t0.5\n",
+    )
+    .unwrap();
+    let count = |extra: &[&str]| -> (String, String) {
+        let out = dir.path().join("out.tsv");
+        let mapq = if extra.contains(&"--min-mapq") { &[][..] } else { &["--min-mapq", "10"][..] };
+        let o = graftscan()
+            .arg("pileup")
+            .args(mapq)
+            .arg("--bam")
+            .arg(&bam)
+            .arg("--panel")
+            .arg(&panel)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            std::fs::read_to_string(&out).unwrap(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (tsv, stderr) = count(&[]);
+    // ref: r2; alt: r1 (one fragment), r9, r10.
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t3\t4\n"), "{tsv}");
+    assert!(tsv.contains("chrY\t50\tA\tG\t0\t0\t0\n"), "{tsv}");
+    assert!(stderr.contains("sample 'P1'"), "{stderr}");
+    assert!(stderr.contains("panel contig chr1 is 1 in the file"), "{stderr}");
+    assert!(stderr.contains("1 panel sites on contig chrY"), "{stderr}");
+    let (tsv, _) = count(&["--umi-tag", "RX"]);
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t2\t3\n"), "{tsv}");
+    let (tsv, _) = count(&["--keep-duplicates"]);
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t4\t5\n"), "{tsv}");
+    let (tsv, _) = count(&["--count-reads"]);
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t4\t5\n"), "{tsv}");
+    let (tsv, _) = count(&["--min-mapq", "0"]);
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t4\t5\n"), "{tsv}");
+    let (tsv, _) = count(&["--min-baseq", "5"]);
+    assert!(tsv.contains("chr1\t100\tA\tG\t1\t4\t5\n"), "{tsv}");
+    // No index: said, exit 2, nothing written.
+    std::fs::remove_file(dir.path().join("cases.bam.bai")).unwrap();
+    let out = dir.path().join("none.tsv");
+    let o = graftscan()
+        .args(["pileup", "--bam"])
+        .arg(&bam)
+        .arg("--panel")
+        .arg(&panel)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("samtools index"));
+    assert!(!out.exists());
+}
