@@ -33,11 +33,9 @@ fn demo_scan_stderr_has_no_error_and_folder_files_are_notes() {
         serde_json::from_slice(&std::fs::read(dir.path().join("out/run.json")).unwrap()).unwrap();
     let notes = run["notes"].as_array().unwrap();
     assert_eq!(notes.len(), 3, "{notes:?}");
-    assert!(
-        run["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|w| !w.as_str().unwrap_or("").contains("found in the batch folder"))
-    );
+    assert!(run["warnings"].as_array().unwrap().iter().all(|w| {
+        !w.as_str()
+            .unwrap_or("")
+            .contains("found in the batch folder")
+    }));
 }

@@ -76,7 +76,11 @@ fn datasets(dir: &Path) -> Vec<Dataset> {
     let ref17 = dir.join("mpileup.ref.fa");
     std::fs::copy(format!("{SAMTOOLS_TEST}/mpileup.ref.fa"), &ref17).unwrap();
     sh(Command::new("samtools").arg("faidx").arg(&ref17));
-    for (i, name) in [(1, "1000G-HG00100"), (2, "1000G-HG00101"), (3, "1000G-HG00102")] {
+    for (i, name) in [
+        (1, "1000G-HG00100"),
+        (2, "1000G-HG00101"),
+        (3, "1000G-HG00102"),
+    ] {
         let bam = dir.join(format!("mpileup.{i}.bam"));
         std::fs::copy(format!("{SAMTOOLS_TEST}/mpileup.{i}.bam"), &bam).unwrap();
         sh(Command::new("samtools").arg("index").arg(&bam));
@@ -115,12 +119,22 @@ type Key = (String, u64);
 
 fn bcftools(bam: &Path, fasta: &Path, targets: Option<&Path>, extra: &[&str]) -> Vec<u8> {
     let mut mp = Command::new("bcftools");
-    mp.args(["mpileup", "-a", "AD", "-B", "-Q", "13", "-q", "0", "-d", "1000000"])
-        .args(["-A", "-I", "--ignore-RG", "--max-BQ", "255", "--delta-BQ", "255"])
-        .args(["--ns", "UNMAP,SECONDARY,QCFAIL,DUP,SUPPLEMENTARY"])
-        .args(extra)
-        .arg("-f")
-        .arg(fasta);
+    mp.args([
+        "mpileup", "-a", "AD", "-B", "-Q", "13", "-q", "0", "-d", "1000000",
+    ])
+    .args([
+        "-A",
+        "-I",
+        "--ignore-RG",
+        "--max-BQ",
+        "255",
+        "--delta-BQ",
+        "255",
+    ])
+    .args(["--ns", "UNMAP,SECONDARY,QCFAIL,DUP,SUPPLEMENTARY"])
+    .args(extra)
+    .arg("-f")
+    .arg(fasta);
     if let Some(t) = targets {
         mp.arg("-T").arg(t);
     }
@@ -164,7 +178,10 @@ fn write_panel(dataset: &Dataset, dir: &Path) -> (PathBuf, PathBuf, HashMap<Key,
             .map(str::as_bytes)
             .find(|a| a.len() == 1 && b"ACGT".contains(&a[0]) && a[0] != r[0])
             .map_or(transition(r[0]), |a| a[0]);
-        panel.push_str(&format!("{}\t{}\t{}\t{}\t0.5\n", f[0], f[1], r[0] as char, alt as char));
+        panel.push_str(&format!(
+            "{}\t{}\t{}\t{}\t0.5\n",
+            f[0], f[1], r[0] as char, alt as char
+        ));
         targets.push_str(&format!("{}\t{}\n", f[0], f[1]));
         sites.insert((f[0].to_string(), f[1].parse().unwrap()), (r[0], alt));
     }
@@ -236,7 +253,12 @@ fn pileup_counts_equal_bcftools_mpileup_on_real_bams_and_differences_are_overlap
     let mut overlap_sites_seen = 0;
     for ds in datasets(dir.path()) {
         let (panel, targets, sites) = write_panel(&ds, dir.path());
-        assert!(sites.len() > 1000, "{}: only {} sites", ds.name, sites.len());
+        assert!(
+            sites.len() > 1000,
+            "{}: only {} sites",
+            ds.name,
+            sites.len()
+        );
         let frag = dir.path().join(format!("{}.fragments.tsv", ds.name));
         let reads = dir.path().join(format!("{}.reads.tsv", ds.name));
         run_pileup(&ds.bam, &panel, &frag, &[]);
@@ -293,7 +315,11 @@ fn pileup_counts_equal_bcftools_mpileup_on_real_bams_and_differences_are_overlap
             100.0 * equal_reads as f64 / n as f64,
         );
         assert!(equal_default as f64 >= 0.999 * n as f64, "{}", ds.name);
-        assert_eq!(equal_reads, n, "{}: reads mode must equal bcftools -x", ds.name);
+        assert_eq!(
+            equal_reads, n,
+            "{}: reads mode must equal bcftools -x",
+            ds.name
+        );
         overlap_sites_seen += differ_from_x;
     }
     assert!(
@@ -369,7 +395,13 @@ fn scan_from_bams_equals_scan_from_the_counts_pileup_wrote() {
         let f: Vec<&str> = line.split('\t').collect();
         let (r, a): (u32, u32) = (f[4].parse().unwrap(), f[5].parse().unwrap());
         if r + a >= 4 {
-            let gt = if a == 0 { 0 } else if r == 0 { 2 } else { 1 };
+            let gt = if a == 0 {
+                0
+            } else if r == 0 {
+                2
+            } else {
+                1
+            };
             geno.push_str(&format!("{}\t{}\t{}\t{}\t{gt}\n", f[0], f[1], f[2], f[3]));
         }
     }
@@ -405,7 +437,14 @@ fn scan_from_bams_equals_scan_from_the_counts_pileup_wrote() {
         sh(graftscan()
             .arg("scan")
             .arg(d)
-            .args(["--quiet", "--backend", "cpu", "--reference", &reference, "--out"])
+            .args([
+                "--quiet",
+                "--backend",
+                "cpu",
+                "--reference",
+                &reference,
+                "--out",
+            ])
             .arg(&out));
         std::fs::read(out.join("samples.csv")).unwrap()
     };
@@ -428,7 +467,14 @@ fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
     }
     let dir = tempfile::tempdir().unwrap();
     // Site 1:100 A>G; every read is 10M; '?' is Q30, '&' is Q5.
-    let read = |name: &str, flag: u32, pos: u32, mapq: u32, base_at: usize, base: char, q: char, tags: &str| {
+    let read = |name: &str,
+                flag: u32,
+                pos: u32,
+                mapq: u32,
+                base_at: usize,
+                base: char,
+                q: char,
+                tags: &str| {
         let mut seq: Vec<char> = "AAAAAAAAAA".chars().collect();
         let mut qual: Vec<char> = "??????????".chars().collect();
         seq[base_at] = base;
@@ -437,7 +483,8 @@ fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
         let qual: String = qual.into_iter().collect();
         format!("{name}\t{flag}\t1\t{pos}\t{mapq}\t10M\t*\t0\t0\t{seq}\t{qual}\tRG:Z:a{tags}\n")
     };
-    let mut sam = String::from("@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:1\tLN:1000\n@RG\tID:a\tSM:P1\n");
+    let mut sam =
+        String::from("@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:1\tLN:1000\n@RG\tID:a\tSM:P1\n");
     sam += &read("r2", 0, 91, 60, 9, 'A', '?', ""); // ref
     sam += &read("r1", 99, 95, 60, 5, 'G', '?', ""); // alt, mate 1 …
     sam += &read("r3", 1024, 95, 60, 5, 'G', '?', ""); // duplicate
@@ -452,7 +499,10 @@ fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
     let sam_path = dir.path().join("cases.sam");
     std::fs::write(&sam_path, sam).unwrap();
     let bam = dir.path().join("cases.bam");
-    sh(Command::new("samtools").args(["sort", "-o"]).arg(&bam).arg(&sam_path));
+    sh(Command::new("samtools")
+        .args(["sort", "-o"])
+        .arg(&bam)
+        .arg(&sam_path));
     sh(Command::new("samtools").arg("index").arg(&bam));
     let panel = dir.path().join("panel.tsv");
     std::fs::write(
@@ -462,7 +512,11 @@ fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
     .unwrap();
     let count = |extra: &[&str]| -> (String, String) {
         let out = dir.path().join("out.tsv");
-        let mapq = if extra.contains(&"--min-mapq") { &[][..] } else { &["--min-mapq", "10"][..] };
+        let mapq = if extra.contains(&"--min-mapq") {
+            &[][..]
+        } else {
+            &["--min-mapq", "10"][..]
+        };
         let o = graftscan()
             .arg("pileup")
             .args(mapq)
@@ -486,7 +540,10 @@ fn pileup_filters_reads_counts_fragments_and_umis_and_maps_contig_names() {
     assert!(tsv.contains("chr1\t100\tA\tG\t1\t3\t4\n"), "{tsv}");
     assert!(tsv.contains("chrY\t50\tA\tG\t0\t0\t0\n"), "{tsv}");
     assert!(stderr.contains("sample 'P1'"), "{stderr}");
-    assert!(stderr.contains("panel contig chr1 is 1 in the file"), "{stderr}");
+    assert!(
+        stderr.contains("panel contig chr1 is 1 in the file"),
+        "{stderr}"
+    );
     assert!(stderr.contains("1 panel sites on contig chrY"), "{stderr}");
     let (tsv, _) = count(&["--umi-tag", "RX"]);
     assert!(tsv.contains("chr1\t100\tA\tG\t1\t2\t3\n"), "{tsv}");

@@ -15,10 +15,12 @@ fn snakemake() -> Option<PathBuf> {
         Some(root.join(".ci/venv/bin/snakemake")),
         Some(PathBuf::from("snakemake")),
     ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+    candidates.into_iter().flatten().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn run_ok(cmd: &mut Command) {
@@ -112,14 +114,18 @@ fn snakemake_three_shards_equal_one_scan_of_the_demo_batch_byte_for_byte() {
         let a = std::fs::read(single.join(name)).unwrap();
         let b = std::fs::read(merged.join(name)).unwrap();
         assert!(a.len() > 100, "{name} is too short");
-        assert!(a == b, "{name} differs between the single scan and the 3-shard merge");
+        assert!(
+            a == b,
+            "{name} differs between the single scan and the 3-shard merge"
+        );
     }
     let a = normalised_report(&single.join("report.html"));
     let b = normalised_report(&merged.join("report.html"));
     assert!(a.len() > 10_000);
     if a != b {
         let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-        let show = |s: &str| s[at.saturating_sub(80).min(s.len())..(at + 200).min(s.len())].to_string();
+        let show =
+            |s: &str| s[at.saturating_sub(80).min(s.len())..(at + 200).min(s.len())].to_string();
         panic!(
             "report.html differs beyond timestamps and paths at byte {at}:\nsingle: {}\nmerged: {}",
             show(&a),
@@ -144,6 +150,9 @@ fn snakemake_three_shards_equal_one_scan_of_the_demo_batch_byte_for_byte() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("lack 4 of the batch's transplants") && err.contains("TX012"), "{err}");
+    assert!(
+        err.contains("lack 4 of the batch's transplants") && err.contains("TX012"),
+        "{err}"
+    );
     assert!(!dir.path().join("partial").exists());
 }

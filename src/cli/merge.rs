@@ -185,7 +185,10 @@ fn split_report(path: &Path) -> Result<ReportParts> {
     let malformed = || Error::from(InputError::new(path, "not a graftscan report.html"));
     let ov = html.find(OVERVIEW).ok_or_else(malformed)?;
     let tbody = ov + html[ov..].find("<tbody>").ok_or_else(malformed)? + "<tbody>".len();
-    let tbody_end = tbody + html[tbody..].find("</tbody></table>").ok_or_else(malformed)?;
+    let tbody_end = tbody
+        + html[tbody..]
+            .find("</tbody></table>")
+            .ok_or_else(malformed)?;
     let mut rows = Vec::new();
     for row in html[tbody..tbody_end].split_inclusive("</tr>") {
         let link = row.find("<a href=\"#t-").ok_or_else(malformed)?;
@@ -198,9 +201,8 @@ fn split_report(path: &Path) -> Result<ReportParts> {
     let mut footer_start = at + "</tbody></table>".len();
     while let Some(rel) = html[at..].find(SECTION) {
         let start = at + rel;
-        let end = start
-            + html[start..].find("</section>").ok_or_else(malformed)?
-            + "</section>".len();
+        let end =
+            start + html[start..].find("</section>").ok_or_else(malformed)? + "</section>".len();
         let digits = &html[start + SECTION.len()..];
         let n: usize = digits[..digits.find('"').ok_or_else(malformed)?]
             .parse()
