@@ -72,7 +72,7 @@ fn resolve_mates(group: &[Observation]) -> Option<(u8, u32)> {
             None => support.push((o.base, u32::from(o.quality))),
         }
     }
-    support.sort_by(|a, b| b.1.cmp(&a.1));
+    support.sort_by_key(|b| std::cmp::Reverse(b.1));
     match support.as_slice() {
         [(b, q)] => Some((*b, *q)),
         [(b, q1), (_, q2), ..] if q1 > q2 => Some((*b, q1 - q2)),

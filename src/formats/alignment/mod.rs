@@ -273,7 +273,9 @@ impl Source {
                 let header = reader
                     .read_header()
                     .map_err(|e| bad(path, format!("not a readable CRAM: {e}")))?;
-                let crai = path.with_added_extension("crai");
+                let mut crai = path.as_os_str().to_owned();
+                crai.push(".crai");
+                let crai = PathBuf::from(crai);
                 let index = cram::crai::fs::read(&crai).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::NotFound {
                         bad(
@@ -601,6 +603,9 @@ impl<'s> RegionTally<'s> {
     }
 }
 
+/// A region's counts (index into the output, counts) and its read tally.
+type RegionCounts = (Vec<(usize, SiteCounts)>, ReadTally);
+
 fn io_err(path: &Path, e: std::io::Error) -> Error {
     bad(path, format!("cannot read records: {e}"))
 }
@@ -610,7 +615,7 @@ fn run_region(
     reader: &mut Reader,
     job: &RegionJob,
     settings: &PileupSettings,
-) -> Result<(Vec<(usize, SiteCounts)>, ReadTally)> {
+) -> Result<RegionCounts> {
     let path = source.path.as_path();
     let first = job.sites.first().map(|s| s.0).unwrap_or(1);
     let last = job.sites.last().map(|s| s.0).unwrap_or(first);
@@ -767,7 +772,7 @@ pub fn pileup(path: &Path, sites: &[SiteKey], settings: &PileupSettings) -> Resu
     sorted.sort();
     sorted.dedup();
     let jobs = plan_regions(&sorted, &plan);
-    let results: Vec<Result<(Vec<(usize, SiteCounts)>, ReadTally)>> = jobs
+    let results: Vec<Result<RegionCounts>> = jobs
         .par_iter()
         .map_init(
             || source.reader(),
