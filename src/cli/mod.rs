@@ -84,6 +84,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
+/// `--threads N`: the size of rayon's global pool (default: all cores).
+pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
+    }
+    Ok(())
+}
+
 fn report_error(e: &Error) {
     eprintln!("graftscan: error: {e}");
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::alignment::{
     DEFAULT_MIN_BASEQ, DEFAULT_MIN_MAPQ, PileupSettings, UmiTag, pileup,
 };
@@ -80,15 +80,7 @@ pub struct PileupArgs {
 }
 
 pub fn run(a: PileupArgs) -> Result<()> {
-    if let Some(n) = a.threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
-    }
+    super::set_threads(a.threads)?;
     let mut settings = a.reads.settings();
     settings.reads_not_fragments = a.count_reads;
     let mut sites: Vec<SiteKey> = read_panel(&a.panel)?.into_keys().collect();

@@ -259,15 +259,7 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
 
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
-    if let Some(n) = a.threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
-    }
+    super::set_threads(a.threads)?;
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = if show {
         let b = ProgressBar::with_draw_target(Some(4), ProgressDrawTarget::stderr());
