@@ -181,15 +181,7 @@ pub fn choose_backend(
 
 fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
-    if let Some(n) = a.threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
-    }
+    super::set_threads(a.threads)?;
     let direction = match a.direction {
         DirectionArg::Hvg => Direction::HostVsGraft,
         DirectionArg::Gvh => Direction::GraftVsHost,

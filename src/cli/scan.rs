@@ -11,6 +11,7 @@ use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
 use crate::cli::hla::{BackendArg, DirectionArg};
+use crate::cli::pileup::ReadArgs;
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::panel::PanelOptions;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
@@ -24,8 +25,8 @@ use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
-use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions};
-use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
+use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions, load_batch_with_reads};
+use crate::scan::{DISCLAIMER, ScanOutcome, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverdispersionArg {
@@ -135,6 +136,9 @@ pub struct ScanArgs {
     /// Seed of the bootstrap resampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How counts given as BAM/CRAM in samples.csv are read.
+    #[command(flatten)]
+    pub reads: ReadArgs,
 }
 
 struct ScanPlan {
@@ -286,15 +290,7 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
 
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
-    if let Some(n) = a.threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
-    }
+    super::set_threads(a.threads)?;
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = if show {
         let b = ProgressBar::with_draw_target(Some(4), ProgressDrawTarget::stderr());
@@ -313,11 +309,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
-    let mut batch = load_batch(
+    let read_settings = a.reads.settings();
+    let mut batch = load_batch_with_reads(
         &plan.transplants,
         &plan.samples,
         &plan.frequencies,
         error_table.as_ref(),
+        &read_settings,
     )?;
     let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
     let limits = plan
@@ -414,9 +412,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
     }
     let mut warnings = batch.warnings.clone();
     warnings.extend(backend.warnings());
-    for f in &plan.found_in_dir {
-        warnings.push(format!("using {f} found in the batch folder"));
-    }
+    // Files picked up from the batch folder are what the user laid there:
+    // said, but not a warning (nothing to act on).
+    let notes: Vec<String> = plan
+        .found_in_dir
+        .iter()
+        .map(|f| format!("using {f} found in the batch folder"))
+        .collect();
     let run_json = serde_json::json!({
         "tool": "graftscan",
         "version": env!("CARGO_PKG_VERSION"),
@@ -427,6 +429,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         "parameters": {
             "estimator": plan.estimator,
             "qc": plan.qc,
+            "read_counting": read_settings,
             "threads": rayon::current_num_threads(),
         },
         "backend": backend.info(),
@@ -441,6 +444,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         })),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
+        "notes": notes,
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,
             "estimate": t_estimate.as_secs_f64() * 1e3,
@@ -463,6 +467,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             &backend.info().description,
             &batch.frequency_source.description,
             &warnings,
+            &notes,
             &plan.out,
             written.len(),
             t0.elapsed().as_secs_f64(),
@@ -501,6 +506,7 @@ fn print_summary(
     backend: &str,
     frequencies: &str,
     warnings: &[String],
+    notes: &[String],
     out: &Path,
     files: usize,
     seconds: f64,
@@ -543,6 +549,9 @@ fn print_summary(
             t.latest_qc.map(|q| q.as_str()).unwrap_or("-"),
             r.level.as_str()
         );
+    }
+    for n in notes {
+        eprintln!("note: {n}");
     }
     for w in warnings {
         eprintln!("warning: {w}");

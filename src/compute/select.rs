@@ -25,6 +25,32 @@ pub enum BackendChoice {
     Cpu,
 }
 
+/// Keeps Mesa's Vulkan device-select layer (an implicit layer, loaded into
+/// every Vulkan instance) from probing the desktop session. wgpu enables the
+/// `VK_KHR_wayland_surface` instance extension whenever the driver offers it;
+/// the layer (Mesa `device_select_layer.c`) then calls `wl_display_connect`
+/// while enumerating devices to find the compositor's GPU, and libwayland
+/// prints `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
+/// on every headless run (measured: gdb breakpoint on `wl_display_connect`
+/// under `vkEnumeratePhysicalDevices` in `libVkLayer_MESA_device_select.so`;
+/// two lines per instance with lavapipe, Mesa 22.3). The layer only reorders
+/// devices for programs that take the first one; graftscan ranks adapters
+/// itself (`preference`, `--adapter`), so turning it off through its manifest's
+/// `disable_environment` (`NODEVICE_SELECT=1`) changes no choice. A user who
+/// steers the layer (`MESA_VK_DEVICE_SELECT`) or set `NODEVICE_SELECT` keeps it.
+///
+/// # Safety
+/// Changes the process environment: call it before any other thread exists
+/// (first thing in `main`).
+pub unsafe fn quiet_device_select_layer() {
+    if std::env::var_os("NODEVICE_SELECT").is_none()
+        && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none()
+    {
+        // SAFETY: the caller guarantees no other thread reads the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 /// The wgpu instance, honouring `WGPU_BACKEND` and the debug flags from the
 /// environment. Without `WGPU_BACKEND`, only the primary backends (Vulkan,
 /// Metal, DX12): a GL adapter adds nothing for compute, and probing EGL makes
