@@ -12,8 +12,9 @@
 //! Unknowns are never mismatches:
 //! - an unknown residue (`*` in the alignment, a stop codon's tail, an allele
 //!   missing from the alignment, a serologic typing) contributes nothing on
-//!   the donor side and, on the recipient side, makes the position "may be
-//!   anything": no donor residue there counts;
+//!   the donor side (the other copy's known residue still counts) and, on the
+//!   recipient side, makes the position "may be anything": no donor residue
+//!   there counts;
 //! - a residue the typing does not fix (alleles of one name, or ambiguous
 //!   alternatives, that differ there) is unknown in the same way, whatever the
 //!   `--ambiguity` policy;
@@ -37,7 +38,8 @@ use crate::hla::release::Release;
 use crate::hla::typing::Typing;
 
 /// The residue-set state of one position: one bit per residue letter (A = bit
-/// 0 … Z = bit 25), [`UNKNOWN_STATE`] when unknown; 0 = no residue (gap).
+/// 0 … Z = bit 25) the person certainly carries, plus [`UNKNOWN_STATE`] when
+/// some copy there is unknown (it may carry anything else); 0 = no residue.
 pub type State = u32;
 pub const UNKNOWN_STATE: State = 1 << 31;
 
@@ -183,11 +185,12 @@ pub fn residue_letter(bit: State) -> char {
     (b'A' + bit.trailing_zeros() as u8) as char
 }
 
-/// Two alternatives agree at a position, or the position is unknown.
+/// Two alternatives (either may be the truth): where they differ, only the
+/// residues both carry are certain, and the rest is unknown.
 fn merge(into: &mut [State], other: &[State]) {
     for (a, b) in into.iter_mut().zip(other) {
         if *a != *b {
-            *a = UNKNOWN_STATE;
+            *a = (*a & *b & !UNKNOWN_STATE) | UNKNOWN_STATE;
         }
     }
 }
@@ -325,8 +328,9 @@ impl AaReference {
     }
 
     /// The residue states of a person at a comparison locus, over its
-    /// group's positions: copies OR-ed, alternatives merged (different →
-    /// unknown). Alleles without residues and serologic typings are unknown.
+    /// group's positions: copies OR-ed, alternatives merged (only what all
+    /// carry is certain). Alleles without residues and serologic typings are
+    /// unknown.
     pub fn locus_states(&self, typing: &Typing, locus: Locus, notes: &mut Vec<String>) -> Vec<State> {
         let n = self.groups[group_of(locus)].positions.len();
         let mut result: Option<Vec<State>> = None;
@@ -413,15 +417,16 @@ impl AaReference {
     }
 }
 
-/// What a side brings at a locus: its known residues, in scope, as (group
-/// position, residue bit) pairs, in position order.
+/// What a side brings at a locus: the residues it certainly carries, in
+/// scope, as (group position, residue bit) pairs, in position order (a copy
+/// unknown at a position adds nothing; another copy's known residue counts).
 pub fn contributed(reference: &AaReference, locus: Locus, states: &[State]) -> Vec<(usize, State)> {
     let mut out = Vec::new();
     for (p, &s) in states.iter().enumerate() {
-        if s & UNKNOWN_STATE != 0 || s == 0 || !reference.in_scope(locus, p) {
+        if s & !UNKNOWN_STATE == 0 || !reference.in_scope(locus, p) {
             continue;
         }
-        let mut bits = s;
+        let mut bits = s & !UNKNOWN_STATE;
         while bits != 0 {
             let bit = bits & bits.wrapping_neg();
             out.push((p, bit));
@@ -559,9 +564,10 @@ mod tests {
         assert_eq!(residue_state(GAP), 0);
         assert_eq!(residue_state(crate::hla::alignment::UNKNOWN), UNKNOWN_STATE);
         assert_eq!(residue_letter(1 << 3), 'D');
-        let mut a = vec![1, 2, 4];
-        merge(&mut a, &[1, 4, 4]);
-        assert_eq!(a, vec![1, UNKNOWN_STATE, 4]);
+        let mut a = vec![1, 2, 4, 1 | 2];
+        merge(&mut a, &[1, 4, 4, 1 | 4]);
+        // Certain only where both alternatives carry it.
+        assert_eq!(a, vec![1, UNKNOWN_STATE, 4, 1 | UNKNOWN_STATE]);
     }
 
     #[test]

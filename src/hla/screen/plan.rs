@@ -695,10 +695,7 @@ fn aa_layout(
             let g = group_of(l);
             let states = reference.locus_states(t, l, &mut ignored);
             for (p, &s) in states.iter().enumerate() {
-                if s & UNKNOWN_STATE != 0 {
-                    continue;
-                }
-                let mut bits = s;
+                let mut bits = s & !UNKNOWN_STATE;
                 while bits != 0 {
                     let bit = bits & bits.wrapping_neg();
                     bits &= !bit;
