@@ -36,11 +36,17 @@ use crate::hla::nomenclature::{
 use crate::hla::release::{GroupKind, Release, SerologySource};
 use crate::hla::typing::{Typing, genotypes_text};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     HostVsGraft,
     GraftVsHost,
     Bidirectional,
+}
+
+impl serde::Serialize for Direction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 impl Direction {
@@ -699,6 +705,8 @@ pub struct PublicEpitopeMismatch {
     pub items_direction: Direction,
     pub hvg: u32,
     pub gvh: u32,
+    pub hvg_items: Vec<String>,
+    pub gvh_items: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -963,13 +971,15 @@ pub fn compare_public_epitopes(
     Some(PublicEpitopeMismatch {
         count: settings.direction.pick(hvg, gvh),
         items: if side == Direction::GraftVsHost {
-            gvh_items
+            gvh_items.clone()
         } else {
-            hvg_items
+            hvg_items.clone()
         },
         items_direction: side,
         hvg,
         gvh,
+        hvg_items,
+        gvh_items,
     })
 }
 

@@ -149,7 +149,9 @@ fn transplant_rows(t: &TransplantHla, settings: &MatchSettings) -> Vec<Vec<Strin
         row[6] = p.items.join(" ");
         row[7] = p.items_direction.name().into();
         row[8] = p.hvg.to_string();
+        row[9] = p.hvg_items.join(" ");
         row[10] = p.gvh.to_string();
+        row[11] = p.gvh_items.join(" ");
         row[23] = settings.ambiguity.name().into();
         rows.push(row);
     }
