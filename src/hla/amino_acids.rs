@@ -341,6 +341,11 @@ impl AaReference {
                 for item in copy {
                     let s: Vec<State> = match item {
                         TypedItem::Allele(a) if a.is_null() => vec![0; n],
+                        // No file for the gene: the locus is not compared
+                        // (said once, in the outputs' missing alignments).
+                        TypedItem::Allele(a) if !self.alignments.contains_key(&a.gene) => {
+                            vec![UNKNOWN_STATE; n]
+                        }
                         TypedItem::Allele(a) => match self.allele_states(a) {
                             Some(s) => s.to_vec(),
                             None => {
