@@ -75,7 +75,11 @@ fn scan_counts(
         adapter: None,
     };
     let hla = assess_scan_hla(&rows, &opts).unwrap().unwrap();
-    assert!(hla.kernel_disagreements.is_empty(), "{:?}", hla.kernel_disagreements);
+    assert!(
+        hla.kernel_disagreements.is_empty(),
+        "{:?}",
+        hla.kernel_disagreements
+    );
     let csv = String::from_utf8(graftscan::report::hla::hla_csv(&hla).unwrap()).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -143,7 +147,12 @@ fn screen_counts(
 }
 
 /// The examples, each (recipient, donor, locus, expected count).
-fn check_both_paths(db: &Path, r: &Release, cases: &[(&str, &str, &str, &str)], settings: MatchSettings) {
+fn check_both_paths(
+    db: &Path,
+    r: &Release,
+    cases: &[(&str, &str, &str, &str)],
+    settings: MatchSettings,
+) {
     let pairs: Vec<(&str, &str)> = cases.iter().map(|c| (c.0, c.1)).collect();
     let scan = scan_counts(db, &pairs, settings);
     let recipients: Vec<PersonTyping> = cases
@@ -216,7 +225,10 @@ fn an_ambiguous_serology_is_one_item_in_scan_and_screen() {
     check_both_paths(
         &db,
         &r,
-        &[("B13", "B*13:04+B*08:01", "B", "2"), ("B13", "B*13:04", "B", "2")],
+        &[
+            ("B13", "B*13:04+B*08:01", "B", "2"),
+            ("B13", "B*13:04", "B", "2"),
+        ],
         MatchSettings {
             homozygous_count: 2,
             ..MatchSettings::default()
@@ -250,7 +262,12 @@ fn scan_compares_at_the_level_asked_for() {
         level: LevelRequest::Allele,
         ..MatchSettings::default()
     };
-    check_both_paths(&db, &r, &[("A*02:01+A*01:01", "A*02:05+A*01:01", "A", "1")], allele);
+    check_both_paths(
+        &db,
+        &r,
+        &[("A*02:01+A*01:01", "A*02:05+A*01:01", "A", "1")],
+        allele,
+    );
     // The classic A/B/DR count stays at antigen level.
     let scan = scan_counts(
         &db,
@@ -270,7 +287,11 @@ fn short_null_names_bw_epitopes_and_dp_antigens_are_accepted_with_notes() {
     let mut t = Typing::parse_gl("A*01:01N+A*02:01").unwrap();
     t.check_against(&r).unwrap();
     assert_eq!(t.items(Locus::A)[0].to_string(), "A*01:01:01:02N");
-    assert!(t.notes.iter().any(|n| n.contains("read as A*01:01:01:02N")), "{:?}", t.notes);
+    assert!(
+        t.notes.iter().any(|n| n.contains("read as A*01:01:01:02N")),
+        "{:?}",
+        t.notes
+    );
     // Several: kept (null either way) with every full name in the note.
     let mut t = Typing::parse_gl("DRB1*04:01+DRB1*07:01^DRB4*01:03N").unwrap();
     t.check_against(&r).unwrap();
@@ -283,7 +304,10 @@ fn short_null_names_bw_epitopes_and_dp_antigens_are_accepted_with_notes() {
     let mut t = Typing::parse_gl("A*02:01N").unwrap();
     let (_, value, msg) = t.check_against(&r).unwrap_err();
     assert_eq!(value, "A*02:01N");
-    assert!(msg.contains("3.58.0") && msg.contains("no null allele"), "{msg}");
+    assert!(
+        msg.contains("3.58.0") && msg.contains("no null allele"),
+        "{msg}"
+    );
     // Bw4/Bw6 and DPw antigens are read and validated.
     let mut t = Typing::parse_gl("A2 A24 B7 B44 Bw4 Bw6 DR15 DR4 DPw2 DPw4").unwrap();
     t.check_against(&r).unwrap();
@@ -293,12 +317,25 @@ fn short_null_names_bw_epitopes_and_dp_antigens_are_accepted_with_notes() {
 
 /// A random typing drawn from the release: 2-field names mostly, also full
 /// names, XX codes, nulls, serologic antigens, single copies and ambiguity.
-fn random_typing(rng: &mut ChaCha8Rng, alleles: &HashMap<Gene, Vec<String>>, r: &Release, class_ii_only: bool) -> String {
+fn random_typing(
+    rng: &mut ChaCha8Rng,
+    alleles: &HashMap<Gene, Vec<String>>,
+    r: &Release,
+    class_ii_only: bool,
+) -> String {
     let mut blocks = Vec::new();
     let genes: &[Gene] = if class_ii_only {
         &[Gene::Drb1, Gene::Dqa1, Gene::Dqb1, Gene::Dpa1, Gene::Dpb1]
     } else {
-        &[Gene::A, Gene::B, Gene::C, Gene::Drb1, Gene::Dqa1, Gene::Dqb1, Gene::Dpb1]
+        &[
+            Gene::A,
+            Gene::B,
+            Gene::C,
+            Gene::Drb1,
+            Gene::Dqa1,
+            Gene::Dqb1,
+            Gene::Dpb1,
+        ]
     };
     let pick = |rng: &mut ChaCha8Rng, gene: Gene| -> String {
         let full = alleles[&gene].choose(rng).unwrap().clone();
@@ -341,7 +378,10 @@ fn random_typing(rng: &mut ChaCha8Rng, alleles: &HashMap<Gene, Vec<String>>, r: 
             block = format!("{block}|{}", genotype(rng, &mut copy));
         }
         if gene == Gene::Drb1 && rng.random_bool(0.5) {
-            let g = [Gene::Drb3, Gene::Drb4, Gene::Drb5].choose(rng).copied().unwrap();
+            let g = [Gene::Drb3, Gene::Drb4, Gene::Drb5]
+                .choose(rng)
+                .copied()
+                .unwrap();
             blocks.push(alleles[&g].choose(rng).unwrap().clone());
         }
         blocks.push(block);
@@ -354,7 +394,9 @@ fn random_typing(rng: &mut ChaCha8Rng, alleles: &HashMap<Gene, Vec<String>>, r: 
 fn release_alleles(r: &Release) -> HashMap<Gene, Vec<String>> {
     let mut out: HashMap<Gene, Vec<String>> = HashMap::new();
     for rec in r.records() {
-        out.entry(rec.allele.gene).or_default().push(rec.allele.to_string());
+        out.entry(rec.allele.gene)
+            .or_default()
+            .push(rec.allele.to_string());
     }
     out
 }
@@ -364,11 +406,18 @@ fn scan_and_screen_give_identical_counts_on_random_typings_from_the_release() {
     let Some((_, r)) = release() else { return };
     let alleles = release_alleles(&r);
     let mut rng = ChaCha8Rng::seed_from_u64(15);
-    let draw = |n: usize, prefix: &str, class_ii_only: bool, rng: &mut ChaCha8Rng| -> Vec<PersonTyping> {
-        (0..n)
-            .map(|i| person(format!("{prefix}{i}"), &random_typing(rng, &alleles, &r, class_ii_only), &r))
-            .collect()
-    };
+    let draw =
+        |n: usize, prefix: &str, class_ii_only: bool, rng: &mut ChaCha8Rng| -> Vec<PersonTyping> {
+            (0..n)
+                .map(|i| {
+                    person(
+                        format!("{prefix}{i}"),
+                        &random_typing(rng, &alleles, &r, class_ii_only),
+                        &r,
+                    )
+                })
+                .collect()
+        };
     let recipients = draw(14, "R", false, &mut rng);
     let donors = draw(22, "D", false, &mut rng);
     let aa_recipients = draw(10, "R", true, &mut rng);
@@ -382,11 +431,41 @@ fn scan_and_screen_give_identical_counts_on_random_typings_from_the_release() {
     let mut compared = 0usize;
     let mut nonzero = 0usize;
     for (direction, hc, ambiguity, level, equivalence) in [
-        (Direction::HostVsGraft, 1, Ambiguity::Worst, LevelRequest::Auto, AntigenEquivalence::Split),
-        (Direction::HostVsGraft, 2, Ambiguity::First, LevelRequest::Allele, AntigenEquivalence::Split),
-        (Direction::GraftVsHost, 2, Ambiguity::Best, LevelRequest::Antigen, AntigenEquivalence::Broad),
-        (Direction::Bidirectional, 1, Ambiguity::Worst, LevelRequest::PGroup, AntigenEquivalence::Split),
-        (Direction::Bidirectional, 2, Ambiguity::Worst, LevelRequest::Auto, AntigenEquivalence::Broad),
+        (
+            Direction::HostVsGraft,
+            1,
+            Ambiguity::Worst,
+            LevelRequest::Auto,
+            AntigenEquivalence::Split,
+        ),
+        (
+            Direction::HostVsGraft,
+            2,
+            Ambiguity::First,
+            LevelRequest::Allele,
+            AntigenEquivalence::Split,
+        ),
+        (
+            Direction::GraftVsHost,
+            2,
+            Ambiguity::Best,
+            LevelRequest::Antigen,
+            AntigenEquivalence::Broad,
+        ),
+        (
+            Direction::Bidirectional,
+            1,
+            Ambiguity::Worst,
+            LevelRequest::PGroup,
+            AntigenEquivalence::Split,
+        ),
+        (
+            Direction::Bidirectional,
+            2,
+            Ambiguity::Worst,
+            LevelRequest::Auto,
+            AntigenEquivalence::Broad,
+        ),
     ] {
         let settings = MatchSettings {
             direction,
@@ -403,7 +482,10 @@ fn scan_and_screen_give_identical_counts_on_random_typings_from_the_release() {
                 let m = compare(&rp.typing, &dp.typing, Some(&r), &settings);
                 let row = &screened[&(rp.person_id.clone(), dp.person_id.clone())];
                 for l in Locus::ALL {
-                    let want = m.locus(l).map(|x| x.count.to_string()).unwrap_or_default();
+                    let want = m
+                        .locus(l)
+                        .map(|x| x.counts.count.to_string())
+                        .unwrap_or_default();
                     compared += usize::from(!want.is_empty());
                     nonzero += usize::from(!want.is_empty() && want != "0");
                     assert_eq!(
@@ -414,7 +496,11 @@ fn scan_and_screen_give_identical_counts_on_random_typings_from_the_release() {
                         dp.person_id
                     );
                 }
-                assert_eq!(row["abdr_mismatch"], m.abdr.map(|x| x.to_string()).unwrap_or_default(), "{ctx}");
+                assert_eq!(
+                    row["abdr_mismatch"],
+                    m.abdr.map(|x| x.to_string()).unwrap_or_default(),
+                    "{ctx}"
+                );
             }
         }
         // Amino acids, on class II typings.
@@ -424,10 +510,16 @@ fn scan_and_screen_give_identical_counts_on_random_typings_from_the_release() {
                 let m = aa_mismatch(&rp.typing, &dp.typing, &aa, direction);
                 let row = &screened[&(rp.person_id.clone(), dp.person_id.clone())];
                 for l in Locus::ALL {
-                    let want = m.locus(l).map(|x| x.count.to_string()).unwrap_or_default();
+                    let want = m
+                        .locus(l)
+                        .map(|x| x.counts.count.to_string())
+                        .unwrap_or_default();
                     assert_eq!(row[&format!("aa_{}", l.name())], want, "{ctx}: AA {l}");
                 }
-                assert_eq!(row["aa_total"], m.total.map(|x| x.to_string()).unwrap_or_default());
+                assert_eq!(
+                    row["aa_total"],
+                    m.total.map(|x| x.to_string()).unwrap_or_default()
+                );
             }
         }
     }

@@ -20,7 +20,11 @@ fn scan(dir: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .output()
         .expect("graftscan runs");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 /// hla.csv rows of the first transplant, keyed by locus.
@@ -58,7 +62,11 @@ fn an_ambiguous_typing_follows_the_policy_and_is_reported_in_every_output() {
         ("best", "0", "A*24:02+A*01:01 (A24+A1)"),
     ] {
         let out = dir.path().join(policy);
-        scan(dir.path(), &out, &["--hla-db", db, "--ambiguity", policy, "--aa-mismatch"]);
+        scan(
+            dir.path(),
+            &out,
+            &["--hla-db", db, "--ambiguity", policy, "--aa-mismatch"],
+        );
         let rows = hla_rows(&out);
         assert_eq!(rows.len(), 9, "every locus listed");
         let a = &rows["A"];
@@ -68,17 +76,31 @@ fn an_ambiguous_typing_follows_the_policy_and_is_reported_in_every_output() {
             resolution.contains("A*24:02/A*24:03+A*01:01") && resolution.contains(chosen),
             "{policy}: {resolution}"
         );
-        assert!(resolution.contains(&format!("{policy} case")), "{resolution}");
+        assert!(
+            resolution.contains(&format!("{policy} case")),
+            "{resolution}"
+        );
         assert_eq!(a["ambiguity_policy"], policy);
         assert!(rows["B"]["ambiguity_resolution"].is_empty());
         // Not compared: blank counts, the reason in the notes.
         let c = &rows["C"];
-        assert_eq!((c["compared"].as_str(), c["mismatches"].as_str()), ("no", ""));
-        assert!(c["notes"].contains("typed on neither side"), "{}", c["notes"]);
+        assert_eq!(
+            (c["compared"].as_str(), c["mismatches"].as_str()),
+            ("no", "")
+        );
+        assert!(
+            c["notes"].contains("typed on neither side"),
+            "{}",
+            c["notes"]
+        );
         // Amino acids: class II from the alignments, class I refused per locus.
         let drb1 = &rows["DRB1"];
         assert!(drb1["aa_mismatches"].parse::<u32>().unwrap() > 5);
-        assert!(drb1["aa_mismatched"].contains(':'), "{}", drb1["aa_mismatched"]);
+        assert!(
+            drb1["aa_mismatched"].contains(':'),
+            "{}",
+            drb1["aa_mismatched"]
+        );
         assert!(a["notes"].contains("A_prot.txt"), "{}", a["notes"]);
         assert!(!a["aa_mismatch_total"].is_empty());
 
@@ -90,12 +112,18 @@ fn an_ambiguous_typing_follows_the_policy_and_is_reported_in_every_output() {
         assert_eq!(res.len(), 1, "{res:?}");
         assert_eq!(res[0]["locus"], "A");
         assert_eq!(res[0]["resolution"].as_str().unwrap(), resolution);
-        assert_eq!(hla["pair_kernel_disagreements"].as_array().map(Vec::len), Some(0));
+        assert_eq!(
+            hla["pair_kernel_disagreements"].as_array().map(Vec::len),
+            Some(0)
+        );
         assert!(hla["amino_acids"]["alignments"].as_array().unwrap().len() >= 2);
 
         let html = std::fs::read_to_string(out.join("report.html")).unwrap();
         assert!(html.contains("ambiguity resolution"));
-        assert!(html.contains(chosen), "{policy}: the report names the chosen genotype");
+        assert!(
+            html.contains(chosen),
+            "{policy}: the report names the chosen genotype"
+        );
         assert!(html.contains("mismatched residues"));
     }
 }

@@ -138,26 +138,58 @@ fn gpu_backend_with_an_unknown_adapter_name_is_an_error_not_a_panic() {
 /// in ../shared), with ambiguous copies, nulls and single copies.
 fn write_class_two_pool(dir: &Path, n_recipients: usize, n_donors: usize) {
     let drb1 = [
-        "DRB1*01:01", "DRB1*03:01", "DRB1*04:01", "DRB1*07:01", "DRB1*11:01", "DRB1*13:01",
-        "DRB1*15:01", "DRB1*04:04", "DRB1*01:91Q", "DRB1*14:03",
+        "DRB1*01:01",
+        "DRB1*03:01",
+        "DRB1*04:01",
+        "DRB1*07:01",
+        "DRB1*11:01",
+        "DRB1*13:01",
+        "DRB1*15:01",
+        "DRB1*04:04",
+        "DRB1*01:91Q",
+        "DRB1*14:03",
     ];
-    let dqa1 = ["DQA1*01:01", "DQA1*01:02", "DQA1*02:01", "DQA1*03:01", "DQA1*05:01"];
+    let dqa1 = [
+        "DQA1*01:01",
+        "DQA1*01:02",
+        "DQA1*02:01",
+        "DQA1*03:01",
+        "DQA1*05:01",
+    ];
     let dqb1 = [
-        "DQB1*02:01", "DQB1*03:01", "DQB1*03:02", "DQB1*05:01", "DQB1*05:03", "DQB1*06:02",
+        "DQB1*02:01",
+        "DQB1*03:01",
+        "DQB1*03:02",
+        "DQB1*05:01",
+        "DQB1*05:03",
+        "DQB1*06:02",
         "DQB1*06:03",
     ];
-    let dpb1 = ["DPB1*01:01", "DPB1*02:01", "DPB1*03:01", "DPB1*04:01", "DPB1*04:02", "DPB1*13:01"];
+    let dpb1 = [
+        "DPB1*01:01",
+        "DPB1*02:01",
+        "DPB1*03:01",
+        "DPB1*04:01",
+        "DPB1*04:02",
+        "DPB1*13:01",
+    ];
     let dpa1 = ["DPA1*01:03", "DPA1*02:01", "DPA1*02:02"];
     let pick = |v: &[&str], i: usize| v[i % v.len()].to_string();
     let person = |i: usize| {
         let drb1_a = pick(&drb1, i * 7 + 1);
         // Every ninth person has an ambiguous DRB1 copy, every eleventh a null DRB4.
-        let drb1_a = if i % 9 == 0 {
+        let drb1_a = if i.is_multiple_of(9) {
             format!("{drb1_a}/{}", pick(&drb1, i + 3))
         } else {
             drb1_a
         };
-        let drb345 = if i % 11 == 0 { "^DRB4*01:03:01:02N" } else if i % 4 == 0 { "^DRB4*01:01" } else { "" };
+        let drb345 = if i.is_multiple_of(11) {
+            "^DRB4*01:03:01:02N"
+        } else if i.is_multiple_of(4) {
+            "^DRB4*01:01"
+        } else {
+            ""
+        };
         format!(
             "{drb1_a}+{}{drb345}^{}+{}^{}+{}^{}^{}+{}",
             pick(&drb1, i * 3 + 5),
@@ -184,7 +216,8 @@ fn write_class_two_pool(dir: &Path, n_recipients: usize, n_donors: usize) {
 
 #[test]
 fn amino_acid_screen_writes_the_same_bytes_on_cpu_and_gpu() {
-    let db = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ipd-imgt-hla/3.58.0");
+    let db = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/ipd-imgt-hla/3.58.0");
     if !db.join("alignments").is_dir() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("{} missing (CI=true)", db.display());
@@ -236,9 +269,16 @@ fn amino_acid_screen_writes_the_same_bytes_on_cpu_and_gpu() {
         .skip(1)
         .map(|l| l.split(',').nth(total).unwrap().parse().unwrap())
         .collect();
-    assert!(totals.iter().any(|&t| t > 20), "amino-acid totals: {:?}", &totals[..10]);
+    assert!(
+        totals.iter().any(|&t| t > 20),
+        "amino-acid totals: {:?}",
+        &totals[..10]
+    );
     let notes = std::fs::read_to_string(dir.path().join("cpu/typing_notes.csv")).unwrap();
-    assert!(notes.contains("resolved per donor–recipient pair by --ambiguity worst"), "{notes}");
+    assert!(
+        notes.contains("resolved per donor–recipient pair by --ambiguity worst"),
+        "{notes}"
+    );
     if !gpu_present {
         eprintln!("skipping the GPU half: no wgpu adapter");
         return;

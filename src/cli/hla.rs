@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::compute::select::{BackendChoice, select_hla_backend};
 use crate::error::{Error, Result};
-use crate::hla::amino_acids::{AaReference, load_for};
+use crate::hla::amino_acids::{AaReference, load_for, missing_alignments_warning};
 use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, read_antibodies};
 use crate::hla::eplets::{EpletTable, WiebeThresholds};
 use crate::hla::mismatch::{
@@ -276,7 +276,8 @@ fn typing_notes(
                     "{}: {}",
                     names.join(" "),
                     match settings.public_epitopes {
-                        PublicEpitopes::Ignore => "public epitopes read, not compared (--bw4-bw6 ignore)",
+                        PublicEpitopes::Ignore =>
+                            "public epitopes read, not compared (--bw4-bw6 ignore)",
                         PublicEpitopes::Compare => "public epitopes compared (--bw4-bw6 compare)",
                     }
                 ));
@@ -317,7 +318,9 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
     }
     let matching = a.matching.settings();
     if a.rank_by == RankByArg::AminoAcids && !a.matching.aa_mismatch {
-        return Err(Error::Usage("--rank-by amino-acids needs --aa-mismatch".into()));
+        return Err(Error::Usage(
+            "--rank-by amino-acids needs --aa-mismatch".into(),
+        ));
     }
     let settings = ScreenSettings {
         matching,
@@ -444,17 +447,11 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         if let Some(r) = &release {
             eprintln!("reference: {}", r.citation());
         }
-        if let Some(aa) = &amino_acids
-            && !aa.missing.is_empty()
+        if let Some(w) = amino_acids
+            .as_ref()
+            .and_then(|aa| missing_alignments_warning(&aa.missing))
         {
-            eprintln!(
-                "warning: amino-acid mismatch not compared at loci without an alignment file: {}",
-                aa.missing
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            eprintln!("warning: {w}");
         }
         if n_inconsistent > 0 {
             eprintln!(

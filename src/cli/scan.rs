@@ -12,6 +12,7 @@ use crate::model::qc::{QcThresholds, QcVerdict};
 
 use crate::cli::hla::MatchArgs;
 use crate::formats::limits::DetectionLimitTable;
+use crate::hla::amino_acids::missing_alignments_warning;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::release::HLA_DB_ENV;
 use crate::model::error_table::ErrorTable;
@@ -20,8 +21,8 @@ use crate::report::hla::{hla_csv, hla_details, hla_record};
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
-use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::risk::immunology::findings;
+use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::hla::{ScanHlaOptions, assess_scan_hla};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
@@ -372,16 +373,10 @@ pub fn run(a: ScanArgs) -> Result<()> {
     for f in &plan.found_in_dir {
         warnings.push(format!("using {f} found in the batch folder"));
     }
-    if let Some(h) = hla.as_ref().filter(|h| !h.aa_missing_alignments.is_empty()) {
-        warnings.push(format!(
-            "amino-acid mismatch not compared at loci without an alignment file: {}",
-            h.aa_missing_alignments
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
+    warnings.extend(
+        hla.as_ref()
+            .and_then(|h| missing_alignments_warning(&h.aa_missing_alignments)),
+    );
     let run_json = serde_json::json!({
         "tool": "graftscan",
         "version": env!("CARGO_PKG_VERSION"),

@@ -94,10 +94,9 @@ impl ProteinAlignment {
             InputError::new(path, msg).at_line(line as u64 + 1).into()
         };
         let lines: Vec<&str> = text.lines().collect();
-        let version = lines.iter().find_map(|l| {
-            l.strip_prefix("# version:")
-                .map(|v| v.trim().to_string())
-        });
+        let version = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("# version:").map(|v| v.trim().to_string()));
         let mut columns: Vec<Position> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut residues: HashMap<String, Vec<u8>> = HashMap::new();
@@ -133,7 +132,10 @@ impl ProteinAlignment {
                     .take_while(|c| !c.is_whitespace())
                     .collect();
                 let n: i32 = token.parse().map_err(|_| {
-                    err(i, format!("no position label over the '|' at column {}", col + 1))
+                    err(
+                        i,
+                        format!("no position label over the '|' at column {}", col + 1),
+                    )
                 })?;
                 labels.push((col, n));
             }
@@ -148,7 +150,11 @@ impl ProteinAlignment {
             let Some(&(ref_line, reference)) = rows.first() else {
                 return Err(err(i, "a block without allele rows".into()));
             };
-            let ref_seq: Vec<u8> = reference.as_bytes().get(seq_start..).unwrap_or(&[]).to_vec();
+            let ref_seq: Vec<u8> = reference
+                .as_bytes()
+                .get(seq_start..)
+                .unwrap_or(&[])
+                .to_vec();
             // Number the reference columns of this block.
             let anchor = labels.iter().find(|(col, _)| {
                 matches!(ref_seq.get(col - seq_start), Some(c) if *c != b' ' && *c != GAP)
@@ -184,7 +190,13 @@ impl ProteinAlignment {
                     continue;
                 }
                 if let Some((p, ins)) = state {
-                    block_columns.push((col, Position { number: p, insertion: ins }));
+                    block_columns.push((
+                        col,
+                        Position {
+                            number: p,
+                            insertion: ins,
+                        },
+                    ));
                 }
             }
             for &(col, n) in &labels {
@@ -418,8 +430,14 @@ Please see http://hla.alleles.org/terms.html for terms of use.
         assert_eq!(at(&al, "DRB1*01", "4"), '*');
         assert_eq!(at(&al, "DRB1*01", "2"), 'D');
         // An expressed name does not cover the null row, and vice versa.
-        assert!(al.residues_of(&parse_allele("DRB1*04:01").unwrap()).is_none());
-        assert!(al.residues_of(&parse_allele("DRB1*05:01").unwrap()).is_none());
+        assert!(
+            al.residues_of(&parse_allele("DRB1*04:01").unwrap())
+                .is_none()
+        );
+        assert!(
+            al.residues_of(&parse_allele("DRB1*05:01").unwrap())
+                .is_none()
+        );
     }
 
     #[test]

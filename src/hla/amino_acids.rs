@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, InputError, Result};
 use crate::formats::sheet::CsvTable;
 use crate::hla::alignment::{GAP, Position, ProteinAlignment};
-use crate::hla::mismatch::{Direction, comparable};
+use crate::hla::mismatch::{DirectedCount, Direction, comparable};
 use crate::hla::nomenclature::{AlleleName, Gene, Locus, TypedItem};
 use crate::hla::release::Release;
 use crate::hla::typing::Typing;
@@ -331,7 +331,12 @@ impl AaReference {
     /// group's positions: copies OR-ed, alternatives merged (only what all
     /// carry is certain). Alleles without residues and serologic typings are
     /// unknown.
-    pub fn locus_states(&self, typing: &Typing, locus: Locus, notes: &mut Vec<String>) -> Vec<State> {
+    pub fn locus_states(
+        &self,
+        typing: &Typing,
+        locus: Locus,
+        notes: &mut Vec<String>,
+    ) -> Vec<State> {
         let n = self.groups[group_of(locus)].positions.len();
         let mut result: Option<Vec<State>> = None;
         for genotype in typing.genotypes(locus) {
@@ -448,16 +453,12 @@ pub fn covers(self_states: &[State], p: usize, bit: State) -> bool {
     s & UNKNOWN_STATE != 0 || s & bit != 0
 }
 
-/// One locus of amino-acid mismatch.
+/// One locus of amino-acid mismatch (`57:D` items).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AaLocus {
     pub locus: Locus,
-    pub count: u32,
-    /// `57:D` items of the one-way count reported (`items_direction`).
-    pub items: Vec<String>,
-    pub items_direction: Direction,
-    pub hvg: u32,
-    pub gvh: u32,
+    #[serde(flatten)]
+    pub counts: DirectedCount,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -475,7 +476,12 @@ impl AaMismatch {
     }
 }
 
-fn one_way(reference: &AaReference, locus: Locus, from: &[State], against_self: &[State]) -> Vec<String> {
+fn one_way(
+    reference: &AaReference,
+    locus: Locus,
+    from: &[State],
+    against_self: &[State],
+) -> Vec<String> {
     contributed(reference, locus, from)
         .into_iter()
         .filter(|&(p, bit)| !covers(against_self, p, bit))
@@ -506,22 +512,16 @@ pub fn aa_mismatch(
         let d_self = reference.group_self(donor, group, &mut notes);
         let hvg_items = one_way(reference, locus, &d, &r_self);
         let gvh_items = one_way(reference, locus, &r, &d_self);
-        let (hvg, gvh) = (hvg_items.len() as u32, gvh_items.len() as u32);
-        let side = direction.reported_side(hvg, gvh);
         out.loci.push(AaLocus {
             locus,
-            count: direction.pick(hvg, gvh),
-            items: if side == Direction::GraftVsHost {
-                gvh_items
-            } else {
-                hvg_items
-            },
-            items_direction: side,
-            hvg,
-            gvh,
+            counts: DirectedCount::new(
+                direction,
+                (hvg_items.len() as u32, hvg_items),
+                (gvh_items.len() as u32, gvh_items),
+            ),
         });
     }
-    out.total = (!out.loci.is_empty()).then(|| out.loci.iter().map(|l| l.count).sum());
+    out.total = (!out.loci.is_empty()).then(|| out.loci.iter().map(|l| l.counts.count).sum());
     out.notes = notes;
     out
 }
@@ -541,6 +541,20 @@ pub fn load_for<'t>(
     };
     let positions = positions.map(PositionSet::read).transpose()?;
     AaReference::load(release, &typed_genes(people), positions)
+}
+
+/// The warning for typed loci whose alignment file the release lacks.
+pub fn missing_alignments_warning(missing: &[PathBuf]) -> Option<String> {
+    (!missing.is_empty()).then(|| {
+        format!(
+            "amino-acid mismatch not compared at loci without an alignment file: {}",
+            missing
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// The genes typed by any of `typings` (every alternative).
@@ -588,7 +602,11 @@ mod tests {
     fn position_sets_read_single_positions_and_ranges() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("positions.csv");
-        std::fs::write(&p, "# solvent-accessible (invented)\nlocus,position\nDRB1,57\nDRB4,25a\nDQB1,1-10\n").unwrap();
+        std::fs::write(
+            &p,
+            "# solvent-accessible (invented)\nlocus,position\nDRB1,57\nDRB4,25a\nDQB1,1-10\n",
+        )
+        .unwrap();
         let s = PositionSet::read(&p).unwrap();
         assert!(s.covers(Locus::Drb1, &Position::parse("57").unwrap()));
         assert!(!s.covers(Locus::Drb1, &Position::parse("58").unwrap()));

@@ -586,7 +586,14 @@ pub fn counted_copies(c: &Copies, homozygous_count: u8) -> Vec<(&ItemKey, CopyRo
         } else if i == 1 && c.null_partner {
             out.push((k, CopyRole::NullPartner));
         } else {
-            out.push((k, if earlier { CopyRole::Second } else { CopyRole::First }));
+            out.push((
+                k,
+                if earlier {
+                    CopyRole::Second
+                } else {
+                    CopyRole::First
+                },
+            ));
         }
     }
     out
@@ -602,7 +609,11 @@ pub fn covers(against: &Copies, key: &ItemKey, role: CopyRole) -> bool {
 
 /// One direction: the contributed copies of `from` that `against` does not
 /// carry; their count and their distinct labels.
-pub fn count_direction(from: &Copies, against: &Copies, homozygous_count: u8) -> (u32, Vec<String>) {
+pub fn count_direction(
+    from: &Copies,
+    against: &Copies,
+    homozygous_count: u8,
+) -> (u32, Vec<String>) {
     let mut count = 0u32;
     let mut labels = BTreeSet::new();
     for (key, role) in counted_copies(from, homozygous_count) {
@@ -676,14 +687,12 @@ pub fn count_locus(
     }
 }
 
-/// Per-locus result.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LocusMismatch {
-    pub locus: Locus,
-    pub level: Level,
-    /// Mismatch count in the requested direction.
+/// A count in the requested direction with both one-way counts and items.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DirectedCount {
+    /// The count in the requested direction.
     pub count: u32,
-    /// The mismatched items of the one-way count reported (`items_direction`).
+    /// The items of the one-way count reported (`items_direction`).
     pub items: Vec<String>,
     /// HvG or GvH: in bidirectional mode the larger (HvG on a tie).
     pub items_direction: Direction,
@@ -691,6 +700,38 @@ pub struct LocusMismatch {
     pub gvh: u32,
     pub hvg_items: Vec<String>,
     pub gvh_items: Vec<String>,
+}
+
+impl DirectedCount {
+    pub fn new(
+        direction: Direction,
+        (hvg, hvg_items): (u32, Vec<String>),
+        (gvh, gvh_items): (u32, Vec<String>),
+    ) -> DirectedCount {
+        let side = direction.reported_side(hvg, gvh);
+        DirectedCount {
+            count: direction.pick(hvg, gvh),
+            items: if side == Direction::GraftVsHost {
+                gvh_items.clone()
+            } else {
+                hvg_items.clone()
+            },
+            items_direction: side,
+            hvg,
+            gvh,
+            hvg_items,
+            gvh_items,
+        }
+    }
+}
+
+/// Per-locus result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LocusMismatch {
+    pub locus: Locus,
+    pub level: Level,
+    #[serde(flatten)]
+    pub counts: DirectedCount,
     /// How an ambiguous typing was resolved, when one was.
     pub resolution: Option<String>,
     /// Why the level differs from the request, items compared otherwise.
@@ -698,16 +739,7 @@ pub struct LocusMismatch {
 }
 
 /// Bw4/Bw6, compared as their own item set.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PublicEpitopeMismatch {
-    pub count: u32,
-    pub items: Vec<String>,
-    pub items_direction: Direction,
-    pub hvg: u32,
-    pub gvh: u32,
-    pub hvg_items: Vec<String>,
-    pub gvh_items: Vec<String>,
-}
+pub type PublicEpitopeMismatch = DirectedCount;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MatchResult {
@@ -757,7 +789,11 @@ pub fn comparable(recipient: &Typing, donor: &Typing, locus: Locus) -> Result<()
 }
 
 /// Items compared at another level than the locus's, for the notes.
-fn level_notes(level: Level, release: Option<&Release>, keys: &[(&TypedItem, ItemKey)]) -> Vec<String> {
+fn level_notes(
+    level: Level,
+    release: Option<&Release>,
+    keys: &[(&TypedItem, ItemKey)],
+) -> Vec<String> {
     let mut notes = Vec::new();
     if level.is_antigen() {
         let without: BTreeSet<String> = keys
@@ -864,8 +900,11 @@ pub fn compare_locus(
         .collect();
     notes.extend(level_notes(level, release, &keyed));
     let level = reported_level(level, keyed.iter().map(|(_, k)| k));
-    let count = settings.direction.pick(c.hvg, c.gvh);
-    let side = settings.direction.reported_side(c.hvg, c.gvh);
+    let counts = DirectedCount::new(
+        settings.direction,
+        (c.hvg, c.hvg_items),
+        (c.gvh, c.gvh_items),
+    );
     let resolutions: Vec<String> = [
         resolution_note("donor", donor, locus, &d_alts, c.chosen.0),
         resolution_note("recipient", recipient, locus, &r_alts, c.chosen.1),
@@ -875,25 +914,17 @@ pub fn compare_locus(
     .collect();
     let resolution = (!resolutions.is_empty()).then(|| {
         format!(
-            "{} ({} case: {count} mismatched; first alternatives: {})",
+            "{} ({} case: {} mismatched; first alternatives: {})",
             resolutions.join("; "),
             settings.ambiguity.name(),
+            counts.count,
             c.first_count
         )
     });
     LocusMismatch {
         locus,
         level,
-        count,
-        items: match side {
-            Direction::GraftVsHost => c.gvh_items.clone(),
-            _ => c.hvg_items.clone(),
-        },
-        items_direction: side,
-        hvg: c.hvg,
-        gvh: c.gvh,
-        hvg_items: c.hvg_items,
-        gvh_items: c.gvh_items,
+        counts,
         resolution,
         notes,
     }
@@ -965,22 +996,11 @@ pub fn compare_public_epitopes(
             .collect();
         (v.len() as u32, v)
     };
-    let (hvg, hvg_items) = one_way(d, r);
-    let (gvh, gvh_items) = one_way(r, d);
-    let side = settings.direction.reported_side(hvg, gvh);
-    Some(PublicEpitopeMismatch {
-        count: settings.direction.pick(hvg, gvh),
-        items: if side == Direction::GraftVsHost {
-            gvh_items.clone()
-        } else {
-            hvg_items.clone()
-        },
-        items_direction: side,
-        hvg,
-        gvh,
-        hvg_items,
-        gvh_items,
-    })
+    Some(DirectedCount::new(
+        settings.direction,
+        one_way(d, r),
+        one_way(r, d),
+    ))
 }
 
 /// Compare a donor with a recipient at every locus.
@@ -1021,7 +1041,7 @@ pub fn compare(
                 "A/B/DR mismatch: {locus} counted at allele level (no antigen for every allele)"
             ));
         }
-        abdr = abdr.map(|t| t + m.count.min(2));
+        abdr = abdr.map(|t| t + m.counts.count.min(2));
     }
     if settings.public_epitopes == PublicEpitopes::Ignore {
         for (who, t) in [("recipient", recipient), ("donor", donor)] {
@@ -1068,8 +1088,11 @@ mod tests {
         let d = t("A*01:01+A*01:01");
         let m = compare(&r, &d, None, &hvg());
         let a = m.locus(Locus::A).unwrap();
-        assert_eq!(a.count, 0, "A*02:01 is the recipient's, not the donor's");
-        assert_eq!(a.gvh, 1);
+        assert_eq!(
+            a.counts.count, 0,
+            "A*02:01 is the recipient's, not the donor's"
+        );
+        assert_eq!(a.counts.gvh, 1);
         assert_eq!(a.level, Level::Allele);
     }
 
@@ -1078,7 +1101,7 @@ mod tests {
         let r = t("A*01:01+A*02:01");
         let d = t("A*03:01"); // one copy typed: homozygous assumed
         let once = compare(&r, &d, None, &hvg());
-        assert_eq!(once.locus(Locus::A).unwrap().count, 1);
+        assert_eq!(once.locus(Locus::A).unwrap().counts.count, 1);
         let twice = compare(
             &r,
             &d,
@@ -1088,8 +1111,8 @@ mod tests {
                 ..hvg()
             },
         );
-        assert_eq!(twice.locus(Locus::A).unwrap().count, 2);
-        assert_eq!(twice.locus(Locus::A).unwrap().items, vec!["A*03:01"]);
+        assert_eq!(twice.locus(Locus::A).unwrap().counts.count, 2);
+        assert_eq!(twice.locus(Locus::A).unwrap().counts.items, vec!["A*03:01"]);
         // Written out twice, the same.
         let d2 = t("A*03:01+A*03:01");
         let twice2 = compare(
@@ -1101,7 +1124,7 @@ mod tests {
                 ..hvg()
             },
         );
-        assert_eq!(twice2.locus(Locus::A).unwrap().count, 2);
+        assert_eq!(twice2.locus(Locus::A).unwrap().counts.count, 2);
     }
 
     #[test]
@@ -1124,8 +1147,16 @@ mod tests {
                     ..hvg()
                 },
             );
-            assert_eq!(m.locus(Locus::A).unwrap().count, a_count, "{settings:?}");
-            assert_eq!(m.locus(Locus::B).unwrap().count, b_count, "{settings:?}");
+            assert_eq!(
+                m.locus(Locus::A).unwrap().counts.count,
+                a_count,
+                "{settings:?}"
+            );
+            assert_eq!(
+                m.locus(Locus::B).unwrap().counts.count,
+                b_count,
+                "{settings:?}"
+            );
         }
         // GvH: the recipient's A*02:01 is absent in a homozygous A*01:01 donor.
         let m = compare(
@@ -1137,7 +1168,7 @@ mod tests {
                 ..hvg()
             },
         );
-        assert_eq!(m.locus(Locus::A).unwrap().items, vec!["A*02:01"]);
+        assert_eq!(m.locus(Locus::A).unwrap().counts.items, vec!["A*02:01"]);
         let bi = compare(
             &d,
             &r,
@@ -1147,8 +1178,8 @@ mod tests {
                 ..hvg()
             },
         );
-        assert_eq!(bi.locus(Locus::A).unwrap().count, 1);
-        assert_eq!(bi.locus(Locus::A).unwrap().hvg, 0);
+        assert_eq!(bi.locus(Locus::A).unwrap().counts.count, 1);
+        assert_eq!(bi.locus(Locus::A).unwrap().counts.hvg, 0);
     }
 
     #[test]
@@ -1158,8 +1189,8 @@ mod tests {
         let d = t("DRB1*03:01~DRB3*01:01+DRB1*04:01~DRB4*01:01");
         let m = compare(&r, &d, None, &hvg());
         let pooled = m.locus(Locus::Drb345).unwrap();
-        assert_eq!(pooled.count, 1);
-        assert_eq!(pooled.items, vec!["DRB3*01:01"]);
+        assert_eq!(pooled.counts.count, 1);
+        assert_eq!(pooled.counts.items, vec!["DRB3*01:01"]);
         assert!(
             m.drb_inconsistencies.is_empty(),
             "{:?}",
@@ -1179,6 +1210,7 @@ mod tests {
             compare(&r, &d, None, &hvg())
                 .locus(Locus::Drb345)
                 .unwrap()
+                .counts
                 .count,
             2
         );
@@ -1197,12 +1229,12 @@ mod tests {
         let r = t("A*02:01+A*03:01");
         let d = t("A*01:01:01:02N+A*02:01");
         let m = compare(&r, &d, None, &hvg());
-        assert_eq!(m.locus(Locus::A).unwrap().count, 0);
+        assert_eq!(m.locus(Locus::A).unwrap().counts.count, 0);
         // And a recipient null is not a self item either.
         let r2 = t("A*01:01:01:02N+A*02:01");
         let d2 = t("A*01:01+A*02:01");
         let m2 = compare(&r2, &d2, None, &hvg());
-        assert_eq!(m2.locus(Locus::A).unwrap().count, 1);
+        assert_eq!(m2.locus(Locus::A).unwrap().counts.count, 1);
     }
 
     #[test]
@@ -1216,13 +1248,19 @@ mod tests {
             ..hvg()
         };
         let m = compare(&r, &d, None, &first);
-        assert_eq!(m.locus(Locus::A).unwrap().count, 0);
-        assert_eq!(m.locus(Locus::Drb1).unwrap().count, 0);
-        assert_eq!(m.locus(Locus::Drb345).unwrap().count, 0);
-        let worst = compare(&r, &d, None, &hvg()).locus(Locus::A).unwrap().clone();
-        assert_eq!(worst.items, vec!["A*24:02"]);
+        assert_eq!(m.locus(Locus::A).unwrap().counts.count, 0);
+        assert_eq!(m.locus(Locus::Drb1).unwrap().counts.count, 0);
+        assert_eq!(m.locus(Locus::Drb345).unwrap().counts.count, 0);
+        let worst = compare(&r, &d, None, &hvg())
+            .locus(Locus::A)
+            .unwrap()
+            .clone();
+        assert_eq!(worst.counts.items, vec!["A*24:02"]);
         let note = worst.resolution.unwrap();
-        assert!(note.contains("A*24:02+A*03:01") && note.contains("worst"), "{note}");
+        assert!(
+            note.contains("A*24:02+A*03:01") && note.contains("worst"),
+            "{note}"
+        );
         // '|': whole genotypes; first, worst and best differ.
         let d2 = t("A*24:02+A*03:01|A*02:01+A*03:01");
         for (policy, count) in [
@@ -1235,7 +1273,11 @@ mod tests {
                 ..hvg()
             };
             assert_eq!(
-                compare(&r, &d2, None, &s).locus(Locus::A).unwrap().count,
+                compare(&r, &d2, None, &s)
+                    .locus(Locus::A)
+                    .unwrap()
+                    .counts
+                    .count,
                 count,
                 "{policy:?}"
             );
@@ -1250,7 +1292,11 @@ mod tests {
         };
         let r = t("A*01:01+A*01:01");
         let count = |r: &Typing, d: &str, s: &MatchSettings| {
-            compare(r, &t(d), None, s).locus(Locus::A).unwrap().count
+            compare(r, &t(d), None, s)
+                .locus(Locus::A)
+                .unwrap()
+                .counts
+                .count
         };
         assert_eq!(count(&r, "A*68:11N+A*02:05", &twice), 2);
         assert_eq!(count(&r, "A*02:05+A*68:11N", &twice), 2);
@@ -1279,9 +1325,19 @@ mod tests {
     #[test]
     fn untyped_loci_are_listed_with_the_reason() {
         let m = compare(&t("A*01:01^B*07:02"), &t("A*02:01"), None, &hvg());
-        let why: Vec<_> = m.not_compared.iter().map(|(l, w)| format!("{l}: {w}")).collect();
-        assert!(why.contains(&"B: typed for the recipient only".to_string()), "{why:?}");
-        assert!(why.contains(&"C: typed on neither side".to_string()), "{why:?}");
+        let why: Vec<_> = m
+            .not_compared
+            .iter()
+            .map(|(l, w)| format!("{l}: {w}"))
+            .collect();
+        assert!(
+            why.contains(&"B: typed for the recipient only".to_string()),
+            "{why:?}"
+        );
+        assert!(
+            why.contains(&"C: typed on neither side".to_string()),
+            "{why:?}"
+        );
         assert_eq!(m.loci.len() + m.not_compared.len(), 9);
     }
 
@@ -1293,9 +1349,9 @@ mod tests {
         };
         let m = compare(&t("A*01:01+A*02:01"), &t("A*01:01"), None, &s);
         let a = m.locus(Locus::A).unwrap();
-        assert_eq!((a.count, a.hvg, a.gvh), (1, 0, 1));
-        assert_eq!(a.items_direction, Direction::GraftVsHost);
-        assert_eq!(a.items, vec!["A*02:01"]);
+        assert_eq!((a.counts.count, a.counts.hvg, a.counts.gvh), (1, 0, 1));
+        assert_eq!(a.counts.items_direction, Direction::GraftVsHost);
+        assert_eq!(a.counts.items, vec!["A*02:01"]);
     }
 
     #[test]
@@ -1318,7 +1374,7 @@ mod tests {
         let d = t("A2+A23^B44+B44^DR15+DR4");
         let m = compare(&r, &d, None, &hvg());
         assert_eq!(m.locus(Locus::A).unwrap().level, Level::Antigen);
-        assert_eq!(m.locus(Locus::A).unwrap().items, vec!["A23"]);
+        assert_eq!(m.locus(Locus::A).unwrap().counts.items, vec!["A23"]);
         assert_eq!(m.abdr, Some(2));
     }
 
@@ -1327,7 +1383,11 @@ mod tests {
         let r = t("A*02:XX+A*03:01");
         let d = t("A*02:05+A*03:01");
         assert_eq!(
-            compare(&r, &d, None, &hvg()).locus(Locus::A).unwrap().count,
+            compare(&r, &d, None, &hvg())
+                .locus(Locus::A)
+                .unwrap()
+                .counts
+                .count,
             0
         );
     }

@@ -628,10 +628,20 @@ mod tests {
             assert_eq!(a.to_string(), "DPw3");
             assert!(a.is_dp_specificity());
         }
-        assert!(parse_antigen("DPw7").unwrap_err().0.contains("DPw1 to DPw6"));
+        assert!(
+            parse_antigen("DPw7")
+                .unwrap_err()
+                .0
+                .contains("DPw1 to DPw6")
+        );
         assert_eq!(PublicEpitope::parse("bw4"), Some(PublicEpitope::Bw4));
         assert_eq!(PublicEpitope::parse("HLA-Bw6"), Some(PublicEpitope::Bw6));
         assert_eq!(PublicEpitope::parse("B4"), None);
-        assert!(parse_antigen("Bw4").unwrap_err().0.contains("public epitope"));
+        assert!(
+            parse_antigen("Bw4")
+                .unwrap_err()
+                .0
+                .contains("public epitope")
+        );
     }
 }

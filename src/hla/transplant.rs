@@ -224,8 +224,14 @@ mod tests {
         assert_eq!(s.wiebe_category.as_deref(), Some("low"));
         assert_eq!(s.dsa_count, None);
         assert_eq!(s.aa_mismatch_total, None);
-        let a = t.matching.locus(crate::hla::nomenclature::Locus::A).unwrap();
-        assert_eq!((a.count, a.items.clone()), (1, vec!["A*03:01".to_string()]));
+        let a = t
+            .matching
+            .locus(crate::hla::nomenclature::Locus::A)
+            .unwrap();
+        assert_eq!(
+            (a.counts.count, a.counts.items.clone()),
+            (1, vec!["A*03:01".to_string()])
+        );
         assert_eq!(t.matching.loci.len() + t.matching.not_compared.len(), 9);
     }
 

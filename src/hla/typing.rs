@@ -116,7 +116,11 @@ impl Typing {
     }
 
     /// Set the genotype alternatives of a locus (the first becomes `loci`).
-    fn set_locus(&mut self, locus: Locus, genotypes: Vec<Genotype>) -> std::result::Result<(), NameError> {
+    fn set_locus(
+        &mut self,
+        locus: Locus,
+        genotypes: Vec<Genotype>,
+    ) -> std::result::Result<(), NameError> {
         for g in &genotypes {
             if g.len() > 2 {
                 return Err(NameError(format!(
@@ -206,7 +210,10 @@ impl Typing {
                 }
                 alternatives.push(per_locus);
             }
-            let loci: BTreeSet<Locus> = alternatives.iter().flat_map(|m| m.keys().copied()).collect();
+            let loci: BTreeSet<Locus> = alternatives
+                .iter()
+                .flat_map(|m| m.keys().copied())
+                .collect();
             for locus in loci {
                 let mut genotypes = Vec::new();
                 for (k, alt) in alternatives.iter().enumerate() {
@@ -277,7 +284,9 @@ impl Typing {
                         [] => {
                             let mut msg = release.require(a).err().unwrap_or_default();
                             if a.is_null() {
-                                msg.push_str("; no null allele of the release starts with that name");
+                                msg.push_str(
+                                    "; no null allele of the release starts with that name",
+                                );
                             }
                             return Err((locus, item.to_string(), msg));
                         }
@@ -357,12 +366,11 @@ fn split_public_epitopes(text: &str) -> (String, BTreeSet<PublicEpitope>) {
     let kept: Vec<&str> = text
         .split('^')
         .filter(|block| {
-            let tokens: Vec<&str> = block
-                .split(['+', '/', '~', '|'])
-                .map(str::trim)
+            let tokens: Vec<&str> = block.split(['+', '/', '~', '|']).map(str::trim).collect();
+            let epitopes: Vec<PublicEpitope> = tokens
+                .iter()
+                .filter_map(|t| PublicEpitope::parse(t))
                 .collect();
-            let epitopes: Vec<PublicEpitope> =
-                tokens.iter().filter_map(|t| PublicEpitope::parse(t)).collect();
             if !tokens.is_empty() && epitopes.len() == tokens.len() {
                 found.extend(epitopes);
                 false
@@ -560,12 +568,14 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
             }
         }
         if let Some(release) = release {
-            typing.check_against(release).map_err(|(locus, value, msg)| {
-                err(
-                    &format!("{locus}"),
-                    format!("person {person}, locus {locus}, value '{value}': {msg}"),
-                )
-            })?;
+            typing
+                .check_against(release)
+                .map_err(|(locus, value, msg)| {
+                    err(
+                        &format!("{locus}"),
+                        format!("person {person}, locus {locus}, value '{value}': {msg}"),
+                    )
+                })?;
         }
         out.push(PersonTyping {
             person_id: person,
@@ -598,7 +608,11 @@ mod tests {
         assert_eq!(t.items(Locus::A)[0].to_string(), "A*02:01");
         assert!(t.is_ambiguous(Locus::A));
         assert_eq!(t.genotypes(Locus::A)[0][0].len(), 2);
-        assert!(t.notes.iter().any(|n| n.contains("ambiguous")), "{:?}", t.notes);
+        assert!(
+            t.notes.iter().any(|n| n.contains("ambiguous")),
+            "{:?}",
+            t.notes
+        );
         // '|': whole genotypes, kept in order.
         let t = Typing::parse_gl("A*01:01+A*02:01|A*01:02+A*02:05^B*07:02").unwrap();
         let g = t.genotypes(Locus::A);

@@ -108,21 +108,29 @@ fn transplant_rows(t: &TransplantHla, settings: &MatchSettings) -> Vec<Vec<Strin
             if compared.is_some() { "yes" } else { "no" }.to_string(),
             settings.direction.name().to_string(),
             compared.map(|c| c.level.name()).unwrap_or("").to_string(),
-            opt(compared.map(|c| c.count)),
-            compared.map(|c| c.items.join(" ")).unwrap_or_default(),
+            opt(compared.map(|c| c.counts.count)),
             compared
-                .map(|c| c.items_direction.name())
+                .map(|c| c.counts.items.join(" "))
+                .unwrap_or_default(),
+            compared
+                .map(|c| c.counts.items_direction.name())
                 .unwrap_or("")
                 .to_string(),
-            opt(compared.map(|c| c.hvg)),
-            compared.map(|c| c.hvg_items.join(" ")).unwrap_or_default(),
-            opt(compared.map(|c| c.gvh)),
-            compared.map(|c| c.gvh_items.join(" ")).unwrap_or_default(),
+            opt(compared.map(|c| c.counts.hvg)),
+            compared
+                .map(|c| c.counts.hvg_items.join(" "))
+                .unwrap_or_default(),
+            opt(compared.map(|c| c.counts.gvh)),
+            compared
+                .map(|c| c.counts.gvh_items.join(" "))
+                .unwrap_or_default(),
             compared
                 .and_then(|c| c.resolution.clone())
                 .unwrap_or_default(),
-            opt(aa_locus.map(|a| a.count)),
-            aa_locus.map(|a| a.items.join(" ")).unwrap_or_default(),
+            opt(aa_locus.map(|a| a.counts.count)),
+            aa_locus
+                .map(|a| a.counts.items.join(" "))
+                .unwrap_or_default(),
             opt(load.map(|l| l.all)),
             opt(load.map(|l| l.verified)),
             dsa,
@@ -246,7 +254,11 @@ mod tests {
         );
         let c = &rows[2];
         assert_eq!((&c[1][..], &c[2][..], &c[5][..]), ("C", "no", ""));
-        assert!(c[24].contains("not compared: typed for the donor only"), "{}", c[24]);
+        assert!(
+            c[24].contains("not compared: typed for the donor only"),
+            "{}",
+            c[24]
+        );
         assert_eq!(rows[0].len(), COLUMNS.len());
     }
 }

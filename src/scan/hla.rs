@@ -235,13 +235,13 @@ pub fn assess_scan_hla(
     let mut kernel_disagreements = Vec::new();
     for (row, load) in rows.iter().zip(&loads) {
         for m in &row.matching.loci {
-            if load.mismatches[m.locus.index()] != Some(m.count) {
+            if load.mismatches[m.locus.index()] != Some(m.counts.count) {
                 kernel_disagreements.push(format!(
                     "{} {}: kernel {:?}, itemised {}",
                     row.transplant_id,
                     m.locus,
                     load.mismatches[m.locus.index()],
-                    m.count
+                    m.counts.count
                 ));
             }
         }
@@ -253,13 +253,13 @@ pub fn assess_scan_hla(
         }
         if let Some(aa) = &row.amino_acids {
             for l in &aa.loci {
-                if load.aa[l.locus.index()] != Some(l.count) {
+                if load.aa[l.locus.index()] != Some(l.counts.count) {
                     kernel_disagreements.push(format!(
                         "{} amino acids {}: kernel {:?}, itemised {}",
                         row.transplant_id,
                         l.locus,
                         load.aa[l.locus.index()],
-                        l.count
+                        l.counts.count
                     ));
                 }
             }

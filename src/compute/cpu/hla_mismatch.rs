@@ -141,9 +141,8 @@ pub trait HlaMismatchBackend {
 /// Counts of one pair (the kernel body).
 #[inline]
 pub fn pair_counts(recipient: &[u32], donor: &[u32], segments: &[HlaSegment], out: &mut [u32]) {
-    let popcount = |d: &[u32], r: &[u32]| -> u32 {
-        d.iter().zip(r).map(|(x, y)| (x & !y).count_ones()).sum()
-    };
+    let popcount =
+        |d: &[u32], r: &[u32]| -> u32 { d.iter().zip(r).map(|(x, y)| (x & !y).count_ones()).sum() };
     for (s, o) in segments.iter().zip(out.iter_mut()) {
         let w = s.words as usize;
         let d = &donor[s.donor_a as usize..][..w];

@@ -34,7 +34,7 @@ use crate::hla::typing::{PersonTyping, Typing};
 pub use pairs::{Columns, PairLoads, RankBy, decode_pair, pairs_header};
 pub use plan::{PersonCode, ScreenPlan, typed_mask};
 
-use pairs::{Pair, field, pair_row, rank_key, RankKey};
+use pairs::{Pair, RankKey, field, pair_row, rank_key};
 
 #[derive(Debug, Clone)]
 pub struct ScreenSettings {
@@ -80,7 +80,11 @@ fn columns(reference: &ScreenReference<'_>, settings: &MatchSettings) -> Columns
     }
 }
 
-fn encode_all(plan: &ScreenPlan<'_>, people: &[&Typing], donor: bool) -> (Vec<u32>, Vec<PersonCode>) {
+fn encode_all(
+    plan: &ScreenPlan<'_>,
+    people: &[&Typing],
+    donor: bool,
+) -> (Vec<u32>, Vec<PersonCode>) {
     let mut rows = Vec::new();
     let mut codes = Vec::with_capacity(people.len());
     for t in people {
@@ -89,6 +93,53 @@ fn encode_all(plan: &ScreenPlan<'_>, people: &[&Typing], donor: bool) -> (Vec<u3
         codes.push(code);
     }
     (rows, codes)
+}
+
+/// A planned and encoded batch: the layout, both sides' rows and codes.
+struct Encoded<'a> {
+    plan: ScreenPlan<'a>,
+    r_rows: Vec<u32>,
+    r_codes: Vec<PersonCode>,
+    d_rows: Vec<u32>,
+    d_codes: Vec<PersonCode>,
+}
+
+impl<'a> Encoded<'a> {
+    fn new(
+        r_typings: &[&Typing],
+        d_typings: &[&Typing],
+        reference: &ScreenReference<'a>,
+        settings: MatchSettings,
+    ) -> Encoded<'a> {
+        let plan = ScreenPlan::build(
+            r_typings,
+            d_typings,
+            reference.release,
+            reference.eplets,
+            reference.amino_acids,
+            settings,
+        );
+        let (r_rows, r_codes) = encode_all(&plan, r_typings, false);
+        let (d_rows, d_codes) = encode_all(&plan, d_typings, true);
+        Encoded {
+            plan,
+            r_rows,
+            r_codes,
+            d_rows,
+            d_codes,
+        }
+    }
+
+    fn batch(&self, paired: bool) -> HlaBatch<'_> {
+        HlaBatch {
+            recipients: &self.r_rows,
+            recipient_words: self.plan.recipient_words,
+            donors: &self.d_rows,
+            donor_words: self.plan.donor_words,
+            segments: &self.plan.segments,
+            paired,
+        }
+    }
 }
 
 /// Screen every donor against every recipient on `backend`.
@@ -102,25 +153,10 @@ pub fn screen(
 ) -> Result<ScreenOutput> {
     let r_typings: Vec<&Typing> = recipients.iter().map(|p| &p.typing).collect();
     let d_typings: Vec<&Typing> = donors.iter().map(|p| &p.typing).collect();
-    let plan = ScreenPlan::build(
-        &r_typings,
-        &d_typings,
-        reference.release,
-        reference.eplets,
-        reference.amino_acids,
-        settings.matching,
-    );
-    let (r_rows, r_codes) = encode_all(&plan, &r_typings, false);
-    let (d_rows, d_codes) = encode_all(&plan, &d_typings, true);
+    let encoded = Encoded::new(&r_typings, &d_typings, &reference, settings.matching);
+    let (plan, r_codes, d_codes) = (&encoded.plan, &encoded.r_codes, &encoded.d_codes);
     let cols = columns(&reference, &settings.matching);
-    let batch = HlaBatch {
-        recipients: &r_rows,
-        recipient_words: plan.recipient_words,
-        donors: &d_rows,
-        donor_words: plan.donor_words,
-        segments: &plan.segments,
-        paired: false,
-    };
+    let batch = encoded.batch(false);
     let n_seg = plan.segments.len();
     let k = settings.top_k;
     let mut heaps: Vec<BinaryHeap<(RankKey, usize)>> =
@@ -147,7 +183,12 @@ pub fn screen(
                     r: r_codes[r],
                     d: d_codes[d],
                 };
-                let p = decode_pair(&chunk.counts[at..at + n_seg], pair, &plan, reference.thresholds);
+                let p = decode_pair(
+                    &chunk.counts[at..at + n_seg],
+                    pair,
+                    plan,
+                    reference.thresholds,
+                );
                 n_pairs += 1;
                 if settings.write_pairs {
                     pair_row(
@@ -257,24 +298,9 @@ pub fn pair_loads(
     }
     let r_typings: Vec<&Typing> = pairs.iter().map(|(r, _)| *r).collect();
     let d_typings: Vec<&Typing> = pairs.iter().map(|(_, d)| *d).collect();
-    let plan = ScreenPlan::build(
-        &r_typings,
-        &d_typings,
-        reference.release,
-        reference.eplets,
-        reference.amino_acids,
-        *settings,
-    );
-    let (r_rows, r_codes) = encode_all(&plan, &r_typings, false);
-    let (d_rows, d_codes) = encode_all(&plan, &d_typings, true);
-    let batch = HlaBatch {
-        recipients: &r_rows,
-        recipient_words: plan.recipient_words,
-        donors: &d_rows,
-        donor_words: plan.donor_words,
-        segments: &plan.segments,
-        paired: true,
-    };
+    let encoded = Encoded::new(&r_typings, &d_typings, &reference, *settings);
+    let (plan, r_codes, d_codes) = (&encoded.plan, &encoded.r_codes, &encoded.d_codes);
+    let batch = encoded.batch(true);
     let counts = collect_counts(backend, &batch)?;
     let n_seg = plan.segments.len();
     Ok((0..pairs.len())
@@ -285,7 +311,12 @@ pub fn pair_loads(
                 r: r_codes[i],
                 d: d_codes[i],
             };
-            decode_pair(&counts[i * n_seg..(i + 1) * n_seg], pair, &plan, reference.thresholds)
+            decode_pair(
+                &counts[i * n_seg..(i + 1) * n_seg],
+                pair,
+                plan,
+                reference.thresholds,
+            )
         })
         .collect())
 }
@@ -359,7 +390,10 @@ mod tests {
                 "A*90:02+A*90:01^B*90:01^DRB1*90:01~DRB4*90:01^DQA1*90:01+DQA1*90:02^DQB1*90:01",
             ),
             person("D3", "A*90:01^B*90:01^DRB1*90:01^DQB1*90:01+DQB1*90:02"),
-            person("D4", "A*90:02+A*90:04N^B*90:03|B*90:01+B*90:02^DRB1*90:02/DRB1*90:03"),
+            person(
+                "D4",
+                "A*90:02+A*90:04N^B*90:03|B*90:01+B*90:02^DRB1*90:02/DRB1*90:03",
+            ),
         ];
         let t = table();
         let th = WiebeThresholds::hlamatchmaker_2_2();
@@ -378,7 +412,8 @@ mod tests {
                         ambiguity,
                         ..MatchSettings::default()
                     };
-                    let plan = ScreenPlan::build(&r_typings, &d_typings, None, Some(&t), None, matching);
+                    let plan =
+                        ScreenPlan::build(&r_typings, &d_typings, None, Some(&t), None, matching);
                     for r in &recipients {
                         for d in &donors {
                             let (rr, rc) = plan.encode(&r.typing, false);
@@ -406,7 +441,7 @@ mod tests {
                             for l in Locus::ALL {
                                 assert_eq!(
                                     p.mismatches[l.index()],
-                                    m.locus(l).map(|x| x.count),
+                                    m.locus(l).map(|x| x.counts.count),
                                     "{ctx} {l}"
                                 );
                                 assert_eq!(
@@ -464,7 +499,7 @@ mod tests {
             let pairs = String::from_utf8(out.pairs_csv.unwrap()).unwrap();
             for (r, d, line) in [(0, 0, 1), (0, 1, 2), (1, 0, 3), (1, 1, 4)] {
                 let m = compare(&recipients[r].typing, &donors[d].typing, None, &matching);
-                let b = m.locus(Locus::B).unwrap().count;
+                let b = m.locus(Locus::B).unwrap().counts.count;
                 let row: Vec<&str> = pairs.lines().nth(line).unwrap().split(',').collect();
                 assert_eq!(row[3], b.to_string(), "{ambiguity:?} R{r} D{d}");
             }

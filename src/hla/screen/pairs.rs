@@ -125,7 +125,10 @@ pub fn decode_pair(
             }
         }
     }
-    let aa_total = aa.iter().any(Option::is_some).then(|| aa.iter().flatten().sum());
+    let aa_total = aa
+        .iter()
+        .any(Option::is_some)
+        .then(|| aa.iter().flatten().sum());
 
     let mut eplet_loads = [None; 9];
     let mut eplet_loads_verified = [None; 9];
@@ -202,8 +205,12 @@ pub fn decode_pair(
     };
     out.dr_load = union_or_single(Locus::Drb1, Locus::Drb345, eplet_seg::DR_UNION, false);
     out.dq_load = union_or_single(Locus::Dqa1, Locus::Dqb1, eplet_seg::DQ_UNION, false);
-    out.dr_load_verified =
-        union_or_single(Locus::Drb1, Locus::Drb345, eplet_seg::DR_UNION_VERIFIED, true);
+    out.dr_load_verified = union_or_single(
+        Locus::Drb1,
+        Locus::Drb345,
+        eplet_seg::DR_UNION_VERIFIED,
+        true,
+    );
     out.dq_load_verified =
         union_or_single(Locus::Dqa1, Locus::Dqb1, eplet_seg::DQ_UNION_VERIFIED, true);
     out.dr_single_max = dr_single_max;

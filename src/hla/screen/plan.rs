@@ -22,11 +22,13 @@
 use std::collections::HashMap;
 
 use crate::compute::cpu::hla_mismatch::HlaSegment;
-use crate::hla::amino_acids::{AaReference, GROUPS, State, UNKNOWN_STATE, contributed, covers as aa_covers, group_of};
+use crate::hla::amino_acids::{
+    AaReference, GROUPS, State, UNKNOWN_STATE, contributed, covers as aa_covers, group_of,
+};
 use crate::hla::eplets::{EpletGroup, EpletTable};
 use crate::hla::mismatch::{
-    Alternative, CopyRole, Direction, ItemKey, Level, LevelRequest, MatchSettings,
-    PublicEpitopes, Reducer, counted_copies, reported_level, resolve_level,
+    Alternative, CopyRole, Direction, ItemKey, Level, LevelRequest, MatchSettings, PublicEpitopes,
+    Reducer, counted_copies, reported_level, resolve_level,
 };
 use crate::hla::nomenclature::{Locus, PublicEpitope, TypedItem};
 use crate::hla::release::Release;
@@ -245,8 +247,10 @@ impl<'a> ScreenPlan<'a> {
         let hc = settings.homozygous_count;
         let (level, level_note) = resolve_level(settings.level, settings.equivalence, release);
         let (antigen, _) = resolve_level(LevelRequest::Antigen, settings.equivalence, release);
-        let mut wanted: Vec<(Locus, Level, Purpose)> =
-            Locus::ALL.iter().map(|&l| (l, level, Purpose::Count)).collect();
+        let mut wanted: Vec<(Locus, Level, Purpose)> = Locus::ALL
+            .iter()
+            .map(|&l| (l, level, Purpose::Count))
+            .collect();
         if level != antigen {
             for l in [Locus::A, Locus::B, Locus::Drb1] {
                 wanted.push((l, antigen, Purpose::Abdr));
@@ -299,36 +303,28 @@ impl<'a> ScreenPlan<'a> {
             let roles = if hc >= 2 { 3 } else { 1 };
             let words = (keys.len() as u32 * roles).div_ceil(32).max(1);
             let (r_slots, d_slots) = (slots[0], slots[1]);
-            let (d_items, r_self) =
-                alloc.take(words * d_slots as u32, words * r_slots as u32);
+            let (d_items, r_self) = alloc.take(words * d_slots as u32, words * r_slots as u32);
             let (d_self_not, r_items_not) = if gvh {
                 alloc.take(words * d_slots as u32, words * r_slots as u32)
             } else {
                 (0, 0)
             };
-            let hvg_seg = segments.len();
-            for a in 0..d_slots as u32 {
-                for b in 0..r_slots as u32 {
-                    segments.push(HlaSegment::single(
-                        d_items + a * words,
-                        r_self + b * words,
-                        words,
-                    ));
-                }
-            }
-            let gvh_seg = gvh.then(|| {
+            // One segment per donor slot × recipient slot, donor-major.
+            let mut combos = |d_at: u32, r_at: u32| {
                 let at = segments.len();
                 for a in 0..d_slots as u32 {
                     for b in 0..r_slots as u32 {
                         segments.push(HlaSegment::single(
-                            d_self_not + a * words,
-                            r_items_not + b * words,
+                            d_at + a * words,
+                            r_at + b * words,
                             words,
                         ));
                     }
                 }
                 at
-            });
+            };
+            let hvg_seg = combos(d_items, r_self);
+            let gvh_seg = gvh.then(|| combos(d_self_not, r_items_not));
             layouts.push(CountLayout {
                 locus,
                 level,
@@ -514,14 +510,21 @@ impl<'a> ScreenPlan<'a> {
             let alts = self
                 .reducer(layout.level)
                 .alternatives(t, layout.locus, &mut ignored);
-            let slots = if donor { layout.d_slots } else { layout.r_slots };
+            let slots = if donor {
+                layout.d_slots
+            } else {
+                layout.r_slots
+            };
             if alts.len() > slots {
                 code.overflow |= 1 << li;
             }
             let w = layout.words as usize;
             for s in 0..slots {
                 // Unused slots repeat the first alternative (max/min unchanged).
-                let alt = alts.get(s).filter(|_| alts.len() <= slots).unwrap_or(&alts[0]);
+                let alt = alts
+                    .get(s)
+                    .filter(|_| alts.len() <= slots)
+                    .unwrap_or(&alts[0]);
                 let (primary, primary_bits) = if donor {
                     (layout.d_items, layout.item_bits(alt, hc))
                 } else {
@@ -608,7 +611,9 @@ fn allele_eplets(t: &Typing, locus: Locus, table: &EpletTable) -> Vec<Vec<u32>> 
     t.items(locus)
         .iter()
         .filter_map(|i| match i {
-            TypedItem::Allele(a) if !a.is_null() => Some(table.eplets_of(a).unwrap_or(&[]).to_vec()),
+            TypedItem::Allele(a) if !a.is_null() => {
+                Some(table.eplets_of(a).unwrap_or(&[]).to_vec())
+            }
             _ => None,
         })
         .collect()
@@ -738,7 +743,12 @@ fn aa_layout(
 }
 
 /// A side's item bits at a locus, and self bits of a group, in the AA vocabulary.
-fn aa_item_bits(reference: &AaReference, layout: &AaLayout, locus: Locus, states: &[State]) -> Vec<u32> {
+fn aa_item_bits(
+    reference: &AaReference,
+    layout: &AaLayout,
+    locus: Locus,
+    states: &[State],
+) -> Vec<u32> {
     let g = group_of(locus);
     contributed(reference, locus, states)
         .into_iter()
@@ -785,29 +795,24 @@ fn aa_encode(
         let states = reference.locus_states(t, l, ignored);
         aa_item_bits(reference, layout, l, &states)
     };
-    if donor {
-        for l in Locus::ALL {
-            let g = group_of(l);
-            let bits = items(l, &mut ignored);
-            write(row, layout.d_items[l.index()], layout.words[g], &bits, false);
-        }
-        if gvh {
-            for (g, s) in selfs.iter().enumerate() {
-                let bits = aa_self_bits(layout, g, s);
-                write(row, layout.d_self_not[g], layout.words[g], &bits, true);
-            }
-        }
+    // Donor: items per locus, and (GvH) the complement of its self sets;
+    // recipient: self sets per group, and (GvH) the complement of its items.
+    let (items_at, self_at) = if donor {
+        (&layout.d_items, &layout.d_self_not)
     } else {
+        (&layout.r_items_not, &layout.r_self)
+    };
+    if donor || gvh {
+        for l in Locus::ALL {
+            let bits = items(l, &mut ignored);
+            let at = items_at[l.index()];
+            write(row, at, layout.words[group_of(l)], &bits, !donor);
+        }
+    }
+    if !donor || gvh {
         for (g, s) in selfs.iter().enumerate() {
             let bits = aa_self_bits(layout, g, s);
-            write(row, layout.r_self[g], layout.words[g], &bits, false);
-        }
-        if gvh {
-            for l in Locus::ALL {
-                let g = group_of(l);
-                let bits = items(l, &mut ignored);
-                write(row, layout.r_items_not[l.index()], layout.words[g], &bits, true);
-            }
+            write(row, self_at[g], layout.words[g], &bits, donor);
         }
     }
 }
