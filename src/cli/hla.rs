@@ -198,7 +198,8 @@ pub struct ScreenArgs {
     /// Donor typings, same format.
     #[arg(long)]
     pub donors: PathBuf,
-    /// IPD-IMGT/HLA release directory (needed for antigen-level comparison).
+    /// IPD-IMGT/HLA release directory (antigen-level comparison of allele
+    /// typings, allele validation, amino acids).
     #[arg(long, env = HLA_DB_ENV)]
     pub hla_db: Option<PathBuf>,
     /// Eplet table (CSV allele,eplet,group,antibody_verified with '# version:').

@@ -801,16 +801,16 @@ fn level_notes(
             .filter(|(_, k)| matches!(k.kind, KeyKind::Allele(_)))
             .map(|(i, _)| i.to_string())
             .collect();
-        if !without.is_empty() && without.len() < keys.len() {
+        let some_antigen = keys.iter().any(|(_, k)| k.kind == KeyKind::Antigen);
+        if !without.is_empty() && some_antigen {
             notes.push(format!(
-                "{} {}: compared as alleles ({})",
+                "{}: {}; compared as 2-field alleles, which match no antigen",
                 without.into_iter().collect::<Vec<_>>().join(", "),
                 if release.is_some() {
-                    "have no serologic equivalent in the release"
+                    "no serologic equivalent in the release"
                 } else {
-                    "cannot be reduced to antigens without a release"
+                    "no release to reduce them to antigens"
                 },
-                "an allele matches no antigen"
             ));
         } else if !without.is_empty() && release.is_none() {
             notes.push("no IPD-IMGT/HLA release given: compared at allele level".to_string());
