@@ -10,21 +10,22 @@ use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
-use crate::cli::hla::{BackendArg, DirectionArg};
+use crate::cli::hla::MatchArgs;
 use crate::cli::pileup::ReadArgs;
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::panel::PanelOptions;
+use crate::hla::amino_acids::missing_alignments_warning;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
-use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
-use crate::hla::transplant::hla_csv;
 use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
+use crate::report::hla::{hla_csv, hla_details, hla_record};
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
+use crate::risk::immunology::findings;
 use crate::risk::{RiskAssessment, RiskConfig, assess};
-use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
+use crate::scan::hla::{ScanHlaOptions, assess_scan_hla};
 use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions, load_batch_with_reads};
 use crate::scan::{DISCLAIMER, ScanOutcome, run_scan};
 
@@ -117,12 +118,9 @@ pub struct ScanArgs {
     /// results at or below the LoB are reported "not detected".
     #[arg(long)]
     pub limits: Option<PathBuf>,
-    /// Direction of HLA mismatch counts.
-    #[arg(long, value_enum, default_value_t = DirectionArg::Hvg)]
-    pub direction: DirectionArg,
-    /// 1: distinct donor items (solid-organ counting); 2: a homozygous mismatch counts twice.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub homozygous_count: u8,
+    /// HLA matching options (shared with `hla screen`).
+    #[command(flatten)]
+    pub matching: MatchArgs,
     /// Compute backend: auto (a hardware GPU if present, else CPU), gpu (any
     /// wgpu adapter, software ones included), cpu.
     #[arg(long, value_enum, env = "GRAFTSCAN_BACKEND", default_value_t = BackendChoice::Auto)]
@@ -265,20 +263,10 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             wiebe_thresholds: a.wiebe_thresholds.clone(),
             antibodies,
             mfi_cutoff: a.mfi_cutoff,
-            settings: MatchSettings {
-                direction: match a.direction {
-                    DirectionArg::Hvg => Direction::HostVsGraft,
-                    DirectionArg::Gvh => Direction::GraftVsHost,
-                    DirectionArg::Bidirectional => Direction::Bidirectional,
-                },
-                homozygous_count: a.homozygous_count,
-                ..MatchSettings::default()
-            },
-            backend: match a.backend {
-                BackendChoice::Auto => BackendArg::Auto,
-                BackendChoice::Gpu => BackendArg::Gpu,
-                BackendChoice::Cpu => BackendArg::Cpu,
-            },
+            settings: a.matching.settings(),
+            aa_mismatch: a.matching.aa_mismatch,
+            aa_positions: a.matching.aa_positions.clone(),
+            backend: a.backend,
             adapter: a.adapter.clone(),
         },
         risk_source: match &a.config {
@@ -339,7 +327,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         &plan.risk,
         limits.as_ref(),
     )?;
-    let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
+    let immunology = hla.as_ref().map(findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
     // The GPU kernel is binomial with one error rate per sample: beta-binomial
@@ -379,7 +367,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         transplants_csv(&outcome.transplants, &risk, hla.as_ref())?,
     );
     if let Some(h) = &hla {
-        set.add("hla.csv", hla_csv(&h.rows, &h.settings)?);
+        set.add("hla.csv", hla_csv(h)?);
     }
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let provenance = Provenance {
@@ -392,7 +380,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         eplet_table: hla.as_ref().and_then(|h| h.eplet_table_version.clone()),
         command_line,
     };
-    let hla_details = hla.as_ref().map(ScanHla::details).unwrap_or_default();
+    let hla_details = hla.as_ref().map(hla_details).unwrap_or_default();
     set.add(
         "report.html",
         render(&ReportInput {
@@ -419,6 +407,10 @@ pub fn run(a: ScanArgs) -> Result<()> {
         .iter()
         .map(|f| format!("using {f} found in the batch folder"))
         .collect();
+    warnings.extend(
+        hla.as_ref()
+            .and_then(|h| missing_alignments_warning(&h.aa_missing_alignments)),
+    );
     let run_json = serde_json::json!({
         "tool": "graftscan",
         "version": env!("CARGO_PKG_VERSION"),
@@ -434,14 +426,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         },
         "backend": backend.info(),
         "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
-        "hla": hla.as_ref().map(|h| serde_json::json!({
-            "ipd_imgt_hla_release": h.ipd_release,
-            "ipd_imgt_hla_citation": h.ipd_citation,
-            "eplet_table_version": h.eplet_table_version,
-            "transplants_assessed": h.rows.len(),
-            "pair_kernel_backend": h.kernel_backend,
-            "pair_kernel_disagreements": h.kernel_disagreements,
-        })),
+        "hla": hla.as_ref().map(hla_record),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
         "notes": notes,

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::cpu::CpuBackend;
+use super::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};
+use super::gpu::hla_mismatch::GpuHlaMismatch;
 use super::gpu::{GpuBackend, adapter_label, device_type_name, is_hardware};
 use super::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
@@ -164,6 +166,49 @@ pub fn select_backend(
                         "{label} could not be used ({e}): using the CPU path"
                     )],
                 )),
+            }
+        }
+    }
+}
+
+/// The backend of the HLA bitset kernel (`shaders/hla_mismatch.wgsl`) for the
+/// same `--backend` / `--adapter` choice, and a note when `auto` settled on
+/// the CPU. A GPU failure after this choice is an error (the kernel's counts
+/// are exact integers: there is nothing to fall back for mid-batch).
+pub fn select_hla_backend(
+    choice: BackendChoice,
+    adapter_name: Option<&str>,
+) -> Result<(Box<dyn HlaMismatchBackend>, Option<String>)> {
+    let cpu = || -> Box<dyn HlaMismatchBackend> { Box::new(CpuHlaMismatch::default()) };
+    match choice {
+        BackendChoice::Cpu => {
+            if adapter_name.is_some() {
+                return Err(Error::Usage(
+                    "--adapter needs --backend gpu or auto, not cpu".into(),
+                ));
+            }
+            Ok((cpu(), None))
+        }
+        BackendChoice::Gpu => {
+            let adapters = enumerate_adapters();
+            let names = list_names(&adapters);
+            match pick_adapter(adapters, adapter_name, |_| true)? {
+                Some(a) => Ok((Box::new(GpuHlaMismatch::new(&a)?), None)),
+                None => Err(Error::Gpu(format!(
+                    "no wgpu adapter found; available: {names}"
+                ))),
+            }
+        }
+        BackendChoice::Auto => {
+            match pick_adapter(enumerate_adapters(), adapter_name, is_hardware)? {
+                None => Ok((
+                    cpu(),
+                    Some("no hardware GPU found: using the CPU".to_string()),
+                )),
+                Some(a) => match GpuHlaMismatch::new(&a) {
+                    Ok(g) => Ok((Box::new(g), None)),
+                    Err(e) => Ok((cpu(), Some(format!("{e}; using the CPU")))),
+                },
             }
         }
     }
