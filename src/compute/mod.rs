@@ -10,56 +10,9 @@ pub mod synthetic;
 use crate::error::Result;
 use crate::model::SampleModel;
 
-/// What produced the numbers: recorded in run.json and the stderr summary.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct BackendInfo {
-    /// "cpu", "gpu" (hardware adapter) or "software_adapter" (e.g. lavapipe:
-    /// a CPU emulating a GPU, never reported as a GPU).
-    pub kind: String,
-    pub description: String,
-    pub threads: Option<usize>,
-    /// wgpu adapter name, device type, driver and graphics API, when a kernel ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adapter: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver_info: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wgpu_backend: Option<String>,
-}
-
-/// Evaluates the log-likelihood of many samples over their fraction grids.
-pub trait LoglikBackend: Sync {
-    fn info(&self) -> BackendInfo;
-
-    /// `grids[s]` is the grid of sample `s`; returns ℓ_s(f) for each grid point,
-    /// relative to the saturated model, with each SNP's weight applied.
-    fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>>;
-
-    /// SNP-bootstrap replicate estimates: `replicates` per sample, replicate b of
-    /// sample s resampling SNPs with `gpu::layout::bootstrap_count(seed, s, b, i)`.
-    /// The default is the CPU twin.
-    fn bootstrap_estimates(
-        &self,
-        models: &[SampleModel],
-        grids: &[Vec<f64>],
-        replicates: u32,
-        seed: u64,
-    ) -> Result<Vec<Vec<f64>>> {
-        Ok(cpu::cfdna_bootstrap::bootstrap_estimates(
-            models, grids, replicates, seed,
-        ))
-    }
-
-    /// Problems met on the way that did not stop the run (e.g. a GPU failure
-    /// that fell back to the CPU); recorded in run.json.
-    fn warnings(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
+// The estimator owns the interface it drives (model::backend); the backends
+// here implement it.
+pub use crate::model::backend::{BackendInfo, LoglikBackend};
 
 /// Runs the models a binomial-only kernel can evaluate through `kernel` and the
 /// others (beta-binomial reads, per-site error tables) through the CPU twin

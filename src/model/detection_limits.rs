@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::estimate::{EstimatorSettings, estimate_point_fractions};
 use super::likelihood::SampleModel;
 use super::{EstimationMode, Relationship};
-use crate::compute::LoglikBackend;
+use super::backend::LoglikBackend;
 use crate::error::Result;
 use crate::simulate::{PanelSnp, ReadSettings, simulated_model};
 

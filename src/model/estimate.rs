@@ -22,8 +22,7 @@ use super::likelihood::{
     ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
     class_genotypes, class_log_probs, posterior_alt_probability,
 };
-use crate::compute::LoglikBackend;
-use crate::compute::cpu::cfdna_bootstrap::percentile_interval;
+use super::backend::{LoglikBackend, percentile_interval};
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.

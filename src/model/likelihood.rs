@@ -20,6 +20,7 @@
 use super::dispersion::{BetaTerm, HetSite, MoleculeDispersion, term_rho};
 use super::frequency::{AltFrequency, Spectrum, donor_prior, recipient_prior};
 use super::relationship::Kappa;
+use super::snp_layout::SnpLayout;
 
 pub const GENOTYPE_CLASSES: usize = 9;
 
@@ -224,6 +225,9 @@ pub struct SampleModel {
     /// ALT share of a heterozygote's reads (½ without reference bias); fitted
     /// by the estimator.
     pub het_balance: f64,
+    /// The SNPs in structure-of-arrays form for the vectorised evaluation
+    /// (`snp_layout.rs`), built on first use.
+    layout: std::sync::OnceLock<std::sync::Arc<SnpLayout>>,
 }
 
 impl SampleModel {
@@ -237,6 +241,7 @@ impl SampleModel {
             het_sites: Vec::new(),
             molecular: None,
             het_balance: 0.5,
+            layout: std::sync::OnceLock::new(),
         }
     }
 
@@ -384,7 +389,23 @@ impl SampleModel {
         self.molecular.is_none() && self.snps.iter().all(|s| s.site_error.is_none())
     }
 
+    /// Σ_i w_i · snp_loglik(i): vectorised over the SNP layout (the same
+    /// arithmetic as `loglik_per_snp`, eight SNPs at a time).
     pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {
+        let layout = self
+            .layout
+            .get_or_init(|| std::sync::Arc::new(SnpLayout::new(self)));
+        if layout.fits(self) {
+            layout.loglik(self, table)
+        } else {
+            // SNPs were added after the layout was built (a model under
+            // construction): lay them out afresh.
+            SnpLayout::new(self).loglik(self, table)
+        }
+    }
+
+    /// The reference form of `loglik_with`: one SNP at a time.
+    pub fn loglik_per_snp(&self, table: &ClassLogProbs) -> f64 {
         self.snps
             .iter()
             .map(|snp| snp.weight * snp_loglik(snp, self.snp_terms(snp), table))

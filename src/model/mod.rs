@@ -3,6 +3,7 @@
 //! each estimation mode, and the estimator (grid, refinement, profile interval,
 //! presence test, error and dispersion estimates, QC).
 
+pub mod backend;
 pub mod contamination;
 pub mod detection_limits;
 pub mod dispersion;
@@ -11,10 +12,12 @@ pub mod estimate;
 pub mod frequency;
 pub mod genotype_prior;
 pub mod kinship;
+pub mod lane_math;
 pub mod likelihood;
 pub mod qc;
 pub mod relatedness;
 pub mod relationship;
+pub mod snp_layout;
 pub mod two_donor;
 
 pub use likelihood::{EstimationMode, SampleModel, SnpObservation};

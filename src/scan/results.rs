@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::compute::LoglikBackend;
+use crate::model::backend::LoglikBackend;
 use crate::error::Result;
 use rayon::prelude::*;
 

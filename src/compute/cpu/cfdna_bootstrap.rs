@@ -65,27 +65,7 @@ pub fn replicate_estimate(grid: &[f64], values: &[f64]) -> f64 {
     (lo + delta * (hi - lo)).exp()
 }
 
-/// Percentile by linear interpolation between order statistics (R type 7).
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
-/// 95% percentile interval of the replicate estimates.
-pub fn percentile_interval(estimates: &[f64]) -> (f64, f64) {
-    let mut sorted: Vec<f64> = estimates
-        .iter()
-        .copied()
-        .filter(|x| x.is_finite())
-        .collect();
-    sorted.sort_by(f64::total_cmp);
-    (percentile(&sorted, 0.025), percentile(&sorted, 0.975))
-}
+pub use crate::model::backend::{percentile, percentile_interval};
 
 /// Replicate estimates of every sample (`replicates` per sample), in parallel
 /// over (sample, replicate).

@@ -51,4 +51,16 @@ impl LoglikBackend for CpuBackend {
         }
         Ok(out)
     }
+
+    fn bootstrap_estimates(
+        &self,
+        models: &[SampleModel],
+        grids: &[Vec<f64>],
+        replicates: u32,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>> {
+        Ok(super::cfdna_bootstrap::bootstrap_estimates(
+            models, grids, replicates, seed,
+        ))
+    }
 }

@@ -1,0 +1,76 @@
+//! The interface the estimator drives (cfdna-model.md §3): evaluate the
+//! log-likelihood of a batch of draws over their grids, and the SNP bootstrap.
+//! The estimator owns it; `compute` implements it (CPU twins, wgpu kernels),
+//! so the arrows point from compute down to the model and never back.
+
+use super::SampleModel;
+use crate::error::Result;
+
+/// What produced the numbers: recorded in run.json and the stderr summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BackendInfo {
+    /// "cpu", "gpu" (hardware adapter) or "software_adapter" (e.g. lavapipe:
+    /// a CPU emulating a GPU, never reported as a GPU).
+    pub kind: String,
+    pub description: String,
+    pub threads: Option<usize>,
+    /// wgpu adapter name, device type, driver and graphics API, when a kernel ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wgpu_backend: Option<String>,
+}
+
+/// Evaluates the log-likelihood of many samples over their fraction grids.
+pub trait LoglikBackend: Sync {
+    fn info(&self) -> BackendInfo;
+
+    /// `grids[s]` is the grid of sample `s`; returns ℓ_s(f) for each grid point,
+    /// relative to the saturated model, with each SNP's weight applied.
+    fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>>;
+
+    /// SNP-bootstrap replicate estimates: `replicates` per sample, replicate b of
+    /// sample s resampling SNPs with `gpu::layout::bootstrap_count(seed, s, b, i)`.
+    fn bootstrap_estimates(
+        &self,
+        models: &[SampleModel],
+        grids: &[Vec<f64>],
+        replicates: u32,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>>;
+
+    /// Problems met on the way that did not stop the run (e.g. a GPU failure
+    /// that fell back to the CPU); recorded in run.json.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Percentile by linear interpolation between order statistics (R type 7).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// 95% percentile interval of bootstrap replicate estimates (Efron &
+/// Tibshirani 1993, §13.3).
+pub fn percentile_interval(estimates: &[f64]) -> (f64, f64) {
+    let mut sorted: Vec<f64> = estimates
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    (percentile(&sorted, 0.025), percentile(&sorted, 0.975))
+}
