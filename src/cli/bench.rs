@@ -4,6 +4,7 @@
 //! end-to-end) because for small batches latency, not arithmetic, decides
 //! which path wins: the output names the crossover batch size.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -11,7 +12,7 @@ use clap::Args;
 use crate::compute::LoglikBackend;
 use crate::compute::cpu::CpuBackend;
 use crate::compute::gpu::{GpuBackend, PhaseTimings, is_hardware};
-use crate::compute::select::open_gpu;
+use crate::compute::select::{BackendChoice, open_gpu};
 use crate::compute::synthetic::{SyntheticSpec, synthetic_models};
 use crate::error::{Error, Result};
 use crate::model::estimate::fraction_grid;
@@ -21,10 +22,10 @@ use crate::model::{Relationship, SampleModel};
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Batch sizes (samples), comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000")]
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
     pub sizes: Vec<usize>,
     /// SNPs per sample, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000,14000")]
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
     pub snps: Vec<usize>,
     #[arg(long, default_value_t = 160)]
     pub grid_points: usize,
@@ -37,6 +38,38 @@ pub struct BenchArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Time whole scans per mode instead (simulate a batch, then load,
+    /// estimate and write it), beside the kernel-only grid pass.
+    #[arg(long)]
+    pub scan: bool,
+    /// --scan: draws per mode (1,000 SNPs at 1,000× each unless --snps says).
+    #[arg(long, default_value_t = 300)]
+    pub draws: usize,
+    /// --scan: estimation modes, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "two-genome,recipient-only,genotype-free"
+    )]
+    pub modes: Vec<ScanMode>,
+    /// --scan: compute backend of the scans.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
+    pub backend: BackendChoice,
+    /// --scan: folder for the simulated batches and results (removed afterwards).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+}
+
+/// An estimation mode as `bench --scan` simulates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanMode {
+    /// Recipient and donor genotyped.
+    TwoGenome,
+    /// Recipient genotyped, donor not.
+    RecipientOnly,
+    /// Neither genotyped.
+    GenotypeFree,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -136,6 +169,9 @@ fn time_gpu(
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if a.scan {
+        return super::bench_scan::run(&a);
+    }
     if a.sizes.is_empty() || a.snps.is_empty() || a.sizes.contains(&0) {
         return Err(Error::Usage(
             "--sizes and --snps need positive values".into(),

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 2 error (ripgrep's convention).
 
 pub mod bench;
+pub mod bench_scan;
 pub mod config;
 pub mod devices;
 pub mod errors;

@@ -23,6 +23,7 @@ use super::likelihood::{
     class_genotypes, class_log_probs, posterior_alt_probability,
 };
 use super::backend::{LoglikBackend, percentile_interval};
+use super::refine::{brent_max, crossing};
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.
@@ -198,7 +199,7 @@ pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64
     let j = argmax(values);
     let a = grid[j.saturating_sub(2)];
     let b = grid[(j + 2).min(grid.len() - 1)];
-    let (mut f_hat, mut ll_hat) = golden_max(a, b, |f| model.loglik(f));
+    let (mut f_hat, mut ll_hat) = brent_max(a, b, 1e-10, 1e-13, |f| model.loglik(f));
     for &candidate in &[a, b, grid[j]] {
         let ll = model.loglik(candidate);
         if ll > ll_hat {
@@ -213,7 +214,8 @@ pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64
     (f_hat, ll_hat)
 }
 
-/// Bisection for the point in [inside, outside] where 2(ℓ̂ − ℓ(f)) = crit.
+/// The point in [inside, outside] where 2(ℓ̂ − ℓ(f)) = crit (regula falsi,
+/// `refine::crossing`).
 fn bisect_crossing(
     ll: &dyn Fn(f64) -> f64,
     ll_hat: f64,
@@ -221,22 +223,11 @@ fn bisect_crossing(
     inside: f64,
     outside: f64,
 ) -> f64 {
-    let (mut a, mut b) = (inside, outside);
     // 1e-7 of the bound (reports print 4–6 significant digits), at least 1e-10
     // absolute: each step costs a profile over the error rate.
-    let tol = (1e-7 * a.abs().max(b.abs())).max(1e-10);
-    for _ in 0..48 {
-        let mid = 0.5 * (a + b);
-        if 2.0 * (ll_hat - ll(mid)) > crit {
-            b = mid;
-        } else {
-            a = mid;
-        }
-        if (b - a).abs() < tol {
-            break;
-        }
-    }
-    0.5 * (a + b)
+    let tol = (1e-7 * inside.abs().max(outside.abs())).max(1e-10);
+    let g = |f: f64| 2.0 * (ll_hat - ll(f)) - crit;
+    crossing(inside, g(inside), outside, g(outside), tol, g)
 }
 
 /// Profile-likelihood interval {f : 2[ℓ(f̂) − ℓ(f)] ≤ crit} for a (profile)
@@ -304,7 +295,7 @@ pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
     let lo = (e / 4.0).max(1e-7).ln();
     let hi = (e * 4.0).min(0.2).ln();
     // 1e-3 in ln e moves ℓ by far less than the 1e-2 that matters for an interval.
-    let (_, ll) = golden_max_tol(lo, hi, 1e-3, |ln_e| {
+    let (_, ll) = brent_max(lo, hi, 0.0, 5e-4, |ln_e| {
         model.loglik_with(&model.table(f, ln_e.exp()))
     });
     ll.max(model.loglik(f))
@@ -313,7 +304,7 @@ pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
 /// Maximise the likelihood over the error rate at fixed f (golden section on ln e).
 pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f64 {
     let table_ll = |ln_e: f64| model.loglik_with(&model.table(f, ln_e.exp()));
-    let (ln_e, _) = golden_max(bounds.0.ln(), bounds.1.ln(), table_ll);
+    let (ln_e, _) = brent_max(bounds.0.ln(), bounds.1.ln(), 1e-10, 1e-12, table_ll);
     ln_e.exp()
 }
 

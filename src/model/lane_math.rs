@@ -93,7 +93,11 @@ fn stirling(x: f64) -> f64 {
 #[inline(always)]
 pub fn ln_gamma_lanes(x: &Lanes) -> Lanes {
     let mut out = [0.0; LANES];
-    if x.iter().any(|&v| v < 10.0) {
+    let mut any_small = false;
+    for v in x {
+        any_small |= *v < 10.0;
+    }
+    if any_small {
         for l in 0..LANES {
             let v = x[l];
             let small = v < 10.0;

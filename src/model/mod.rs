@@ -16,6 +16,7 @@ pub mod lane_math;
 pub mod likelihood;
 pub mod qc;
 pub mod relatedness;
+pub mod refine;
 pub mod relationship;
 pub mod snp_layout;
 pub mod two_donor;

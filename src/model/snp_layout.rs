@@ -115,11 +115,10 @@ impl SnpLayout {
                 .get(i as usize)
                 .map_or(0.0, |s: &super::likelihood::SnpObservation| s.weight)
         };
-        let vector: f64 = simd_arch().dispatch(|| {
-            self.groups
-                .iter()
-                .map(|g| group_loglik(g, table, &weight))
-                .sum::<f64>()
+        let vector = simd_arch().dispatch(GroupsLoglik {
+            groups: &self.groups,
+            table,
+            weight,
         });
         let scalar: f64 = self
             .scalar_snps
@@ -130,6 +129,29 @@ impl SnpLayout {
             })
             .sum();
         vector + scalar
+    }
+}
+
+/// The vectorised part of `SnpLayout::loglik`. A `WithSimd` with an
+/// always-inlined body so that everything in it (plain loops only: an
+/// iterator adaptor or closure is a separate function, compiled without the
+/// vector features) is compiled for the instruction set pulp picks.
+struct GroupsLoglik<'a, W> {
+    groups: &'a [SignatureGroup],
+    table: &'a ClassLogProbs,
+    weight: W,
+}
+
+impl<W: Fn(u32) -> f64> pulp::WithSimd for GroupsLoglik<'_, W> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        let mut total = 0.0;
+        for g in self.groups {
+            total += group_loglik(g, self.table, &self.weight);
+        }
+        total
     }
 }
 
@@ -156,12 +178,13 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
     let ln_keep = (1.0 - OUTLIER_SHARE).ln();
     let mut acc = [0.0f64; LANES];
     let mut values = [[0.0f64; LANES]; 9];
-    for at in (0..len).step_by(LANES) {
+    let mut at = 0;
+    while at < len {
         let k = lanes(&g.k, at);
         let nk = lanes(&g.nk, at);
         let mut best = [f64::NEG_INFINITY; LANES];
-        for (t, &class) in g.classes.iter().enumerate() {
-            let c = class as usize;
+        for t in 0..terms {
+            let c = g.classes[t] as usize;
             let lw = lanes(&g.log_weight, t * len + at);
             let v = &mut values[t];
             match &table.beta {
@@ -204,7 +227,7 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
             }
         } else {
             let mut sum = [0.0; LANES];
-            for v in &values[..terms] {
+            for v in values.iter().take(terms) {
                 for l in 0..LANES {
                     sum[l] += exp(v[l] - best[l]);
                 }
@@ -224,8 +247,13 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
         for l in 0..LANES {
             acc[l] += weight(g.index[at + l]) * model[l];
         }
+        at += LANES;
     }
-    acc.iter().sum()
+    let mut total = 0.0;
+    for a in acc {
+        total += a;
+    }
+    total
 }
 
 #[cfg(test)]
