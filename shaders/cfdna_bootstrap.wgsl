@@ -63,7 +63,7 @@ fn main(
         let snp = snps[piece.first_snp + i];
         let c = bootstrap_count(key, piece.snp_offset + i);
         if (c > 0u) {
-            acc += snp.weight * f32(c) * snp_loglik(snp, table_base);
+            acc += snp.weight * f32(c) * snp_loglik(snp, table_base, piece);
         }
     }
     store_row_sum(acc, lid, row, in_range);

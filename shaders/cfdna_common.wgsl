@@ -18,6 +18,13 @@ struct Piece {
     replicate_count: u32,
     sample_index: u32,
     snp_offset: u32,
+    // 0: binomial reads; 1: beta-binomial with a 1% uniform outlier share.
+    read_model: u32,
+    // Molecule and error dispersions ρ_s, ρ_e (SNPs with their own error rates
+    // build their terms' ρ from them; the others read the class table).
+    signal_rho: f32,
+    error_rho: f32,
+    _pad: u32,
 }
 
 struct Snp {
@@ -30,6 +37,13 @@ struct Snp {
     sat_ln_alt_lo: f32,
     sat_ln_ref_hi: f32,
     sat_ln_ref_lo: f32,
+    // ln(0.01/(n + 1)) − saturated − ln C(n, k) − ln 0.99, computed on the host
+    // in f64: the outlier share on the SNP's deviance scale.
+    outlier_shift: f32,
+    // Per-site (REF→ALT, ALT→REF) error rates when has_site_error = 1.
+    site_error_ra: f32,
+    site_error_ar: f32,
+    has_site_error: u32,
 }
 
 struct Term {
@@ -50,26 +64,115 @@ const GENOTYPE_CLASSES: u32 = 9u;
 // (ln π hi, ln π lo, ln(1 − π) hi, ln(1 − π) lo).
 @group(0) @binding(5) var<storage, read> class_logp: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> loglik: array<f32>;
+// Beta-binomial parameters per (table row, class), from the host in f64:
+// (α, β, α + β, p) with p the class's expected ALT fraction (SNPs with their
+// own error rates form their π from it).
+@group(0) @binding(7) var<storage, read> class_beta: array<vec4<f32>>;
 
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
+// ln(1 + x) without the rounding of 1 + x (Goldberg's correction).
+fn log1p_accurate(x: f32) -> f32 {
+    let u = 1.0 + x;
+    if (u == 1.0) {
+        return x;
+    }
+    return log(u) * (x / (u - 1.0));
+}
+
+// Stirling's correction s(x) = ln Γ(x) − (x − ½)ln x + x − ½ln 2π, x ≥ 10.
+fn stirling_tail(x: f32) -> f32 {
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    return inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0)));
+}
+
+// ln Γ(a + k) − ln Γ(a) − k·ln a for a count k ≥ 0: the beta-binomial's
+// excess over the binomial, computed without differences of large ln Γ
+// values (f32 cannot hold them). Small a: peel factors (a + j)/a up to
+// a + 10; then the Stirling form a·[(1 + x)ln(1 + x) − x] − ½ln(1 + x)
+// + s(a + k) − s(a), x = k/a, its bracket by series when x is small.
+fn rising_excess(a_in: f32, k_in: f32) -> f32 {
+    if (k_in <= 0.0) {
+        return 0.0;
+    }
+    var a = a_in;
+    var k = k_in;
+    var acc = 0.0;
+    if (a < 10.0) {
+        let m = min(k, 10.0);
+        for (var j = 1.0; j < m; j += 1.0) {
+            acc += log1p_accurate(j / a);
+        }
+        if (k <= m) {
+            return acc;
+        }
+        acc += (k - m) * log1p_accurate(m / a);
+        a = a + m;
+        k = k - m;
+    }
+    let x = k / a;
+    var g: f32;
+    if (x < 0.1) {
+        // (1 + x)ln(1 + x) − x = Σ_{m≥2} (−1)^m x^m / (m(m − 1))
+        g = x * x * (1.0 / 2.0 - x * (1.0 / 6.0 - x * (1.0 / 12.0 - x * (1.0 / 20.0
+            - x * (1.0 / 30.0 - x * (1.0 / 42.0 - x * (1.0 / 56.0)))))));
+    } else {
+        g = (1.0 + x) * log1p_accurate(x) - x;
+    }
+    return acc + a * g - 0.5 * log1p_accurate(x) + (stirling_tail(a + k) - stirling_tail(a));
+}
+
+// ρ of one genotype term (dispersion.rs term_rho).
+fn term_rho(p: f32, pi: f32, signal_rho: f32, error_rho: f32) -> f32 {
+    let v = pi * (1.0 - pi);
+    if (v <= 0.0) {
+        return 1e-7;
+    }
+    return clamp((signal_rho * p * (1.0 - p) + error_rho * abs(pi - p)) / v, 1e-7, 0.5);
+}
+
 // One SNP's log-likelihood minus its saturated value:
-// logsumexp_t[lw_t + k(ln π_t − ln k/n) + (n − k)(ln(1 − π_t) − ln(1 − k/n))].
+// logsumexp_t[lw_t + k(ln π_t − ln k/n) + (n − k)(ln(1 − π_t) − ln(1 − k/n)) + B_t],
+// B_t the beta-binomial's excess over the binomial (0 for binomial reads).
 // Subtracting the saturated logs inside each term keeps magnitudes small, and
 // the hi/lo split makes ln π − ln(k/n) accurate to f32 of the difference rather
 // than of ln π: one class's rounding would otherwise repeat over every SNP.
-fn snp_loglik(snp: Snp, table_base: u32) -> f32 {
+// Beta-binomial reads mix in a 1% uniform outlier share (likelihood.rs).
+fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
     let k = f32(snp.alt);
     let nk = f32(snp.depth - snp.alt);
+    let n = f32(snp.depth);
     let count = min(snp.term_count, GENOTYPE_CLASSES);
+    let beta_reads = piece.read_model == 1u;
     var values: array<f32, 9>;
     var best = -3.0e38;
     for (var t = 0u; t < count; t++) {
         let term = terms[snp.first_term + t];
         let lp = class_logp[table_base + term.genotype_class];
-        let d_alt = (lp.x - snp.sat_ln_alt_hi) + (lp.y - snp.sat_ln_alt_lo);
-        let d_ref = (lp.z - snp.sat_ln_ref_hi) + (lp.w - snp.sat_ln_ref_lo);
-        let v = term.log_weight + k * d_alt + nk * d_ref;
+        let cb = class_beta[table_base + term.genotype_class];
+        var d_alt: f32;
+        var d_ref: f32;
+        var a = cb.x;
+        var b = cb.y;
+        var c = cb.z;
+        if (snp.has_site_error == 1u) {
+            let p = cb.w;
+            let pi = snp.site_error_ra + (1.0 - snp.site_error_ra - snp.site_error_ar) * p;
+            d_alt = (log(pi) - snp.sat_ln_alt_hi) - snp.sat_ln_alt_lo;
+            d_ref = (log1p_accurate(-pi) - snp.sat_ln_ref_hi) - snp.sat_ln_ref_lo;
+            let rho = term_rho(p, pi, piece.signal_rho, piece.error_rho);
+            c = (1.0 - rho) / rho;
+            a = max(pi * c, 1e-30);
+            b = max((1.0 - pi) * c, 1e-30);
+        } else {
+            d_alt = (lp.x - snp.sat_ln_alt_hi) + (lp.y - snp.sat_ln_alt_lo);
+            d_ref = (lp.z - snp.sat_ln_ref_hi) + (lp.w - snp.sat_ln_ref_lo);
+        }
+        var v = term.log_weight + k * d_alt + nk * d_ref;
+        if (beta_reads) {
+            v += rising_excess(a, k) + rising_excess(b, nk) - rising_excess(c, n);
+        }
         values[t] = v;
         best = max(best, v);
     }
@@ -77,7 +180,14 @@ fn snp_loglik(snp: Snp, table_base: u32) -> f32 {
     for (var t = 0u; t < count; t++) {
         sum += exp(values[t] - best);
     }
-    return best + log(sum);
+    let model = best + log(sum);
+    if (!beta_reads) {
+        return model;
+    }
+    // ln 0.99 + logaddexp(model, outlier_shift)
+    let hi = max(model, snp.outlier_shift);
+    let lo = min(model, snp.outlier_shift);
+    return -0.010050336 + hi + log1p_accurate(exp(lo - hi));
 }
 
 // Tree-reduce the workgroup's partial sums in a fixed order (bit-reproducible:

@@ -21,7 +21,7 @@ fn main(
     var acc = 0.0;
     for (var i = lid; i < n; i += WORKGROUP_SIZE) {
         let snp = snps[piece.first_snp + i];
-        acc += snp.weight * snp_loglik(snp, table_base);
+        acc += snp.weight * snp_loglik(snp, table_base, piece);
     }
     store_row_sum(acc, lid, row, in_range);
 }

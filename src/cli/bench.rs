@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// estimate and write it), beside the kernel-only grid pass.
     #[arg(long)]
     pub scan: bool,
+    /// Roofline of the CPU grid pass: FMA peak, the same arithmetic with its
+    /// data in L1 cache, and the grid pass itself (share of that roof).
+    #[arg(long)]
+    pub roofline: bool,
     /// --scan: draws per mode (1,000 SNPs at 1,000× each unless --snps says).
     #[arg(long, default_value_t = 300)]
     pub draws: usize,
@@ -168,9 +172,41 @@ fn time_gpu(
     Ok((e2e, phases, values))
 }
 
+fn roofline(a: &BenchArgs) -> Result<()> {
+    let report = crate::compute::cpu::roofline::roofline(a.grid_points)?;
+    if a.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "CPU: {} threads, {}; FMA peak {:.1} GFLOP/s (f64)",
+        report.threads, report.vector_unit, report.fma_peak_gflops
+    );
+    println!(
+        "{:<15} {:<14} {:>16} {:>16} {:>9}",
+        "mode", "read_model", "roof_terms/s", "grid_terms/s", "of_roof"
+    );
+    for r in &report.rows {
+        println!(
+            "{:<15} {:<14} {:>16.3e} {:>16.3e} {:>8.0}%",
+            r.mode.as_str(),
+            r.read_model,
+            r.roof_term_evals_per_s,
+            r.grid_term_evals_per_s,
+            100.0 * r.share_of_roof
+        );
+    }
+    Ok(())
+}
+
 pub fn run(a: BenchArgs) -> Result<()> {
     if a.scan {
         return super::bench_scan::run(&a);
+    }
+    if a.roofline {
+        return roofline(&a);
     }
     if a.sizes.is_empty() || a.snps.is_empty() || a.sizes.contains(&0) {
         return Err(Error::Usage(

@@ -230,7 +230,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     let report = ScanReport {
         cpu_threads: rayon::current_num_threads(),
-        simd: format!("{:?}", crate::model::snp_layout::simd_arch()),
+        simd: crate::compute::cpu::roofline::vector_unit(),
         rows: result?,
     };
     if a.json {

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::compute::select::{BackendChoice, select_backend};
+use crate::model::backend::CountingBackend;
 use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
@@ -293,7 +294,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     };
 
     // Before reading inputs: a bad --adapter should fail fast.
-    let (backend, mut backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
+    let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
@@ -319,37 +320,19 @@ pub fn run(a: ScanArgs) -> Result<()> {
         backend.info().description
     ));
     let t1 = Instant::now();
+    let counted = CountingBackend::new(backend.as_ref());
     let outcome = run_scan(
         &mut batch,
-        backend.as_ref(),
+        &counted,
         &plan.estimator,
         &plan.qc,
         &plan.risk,
         limits.as_ref(),
     )?;
+    let draw_counts = counted.counts();
     let immunology = hla.as_ref().map(findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
     let t_estimate = t1.elapsed();
-    // The GPU kernel is binomial with one error rate per sample: beta-binomial
-    // samples and those with a per-site error table went to the CPU twin.
-    if backend.info().kind != "cpu" {
-        let on_twin = outcome
-            .samples
-            .iter()
-            .filter(|s| {
-                s.estimate
-                    .as_ref()
-                    .is_some_and(|e| e.molecular.is_some() || a.error_table.is_some())
-            })
-            .count();
-        if on_twin > 0 {
-            backend_notes.push(format!(
-                "{on_twin} of {} samples (beta-binomial reads or a per-site error table) \
-                 were evaluated by the CPU twin; the kernel evaluates binomial reads only",
-                outcome.samples.len()
-            ));
-        }
-    }
 
     bar.set_message("writing outputs");
     let t2 = Instant::now();
@@ -439,6 +422,10 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "transplants": outcome.transplants.len(),
             "samples": outcome.samples.len(),
         },
+        // One count per draw and likelihood grid pass (every read model and
+        // error table runs on the kernel; two-donor fits run on the CPU).
+        "draw_grid_passes": draw_counts,
+        "two_donor_fits_on_cpu": outcome.samples.iter().filter(|s| s.second_donor.is_some()).count(),
     });
     let json = serde_json::to_vec_pretty(&run_json)
         .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?;

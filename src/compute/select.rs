@@ -290,6 +290,10 @@ impl LoglikBackend for FallbackBackend {
         )
     }
 
+    fn draws_on_adapter(&self) -> usize {
+        self.gpu.draws_on_adapter()
+    }
+
     fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }

@@ -45,10 +45,83 @@ pub trait LoglikBackend: Sync {
         seed: u64,
     ) -> Result<Vec<Vec<f64>>>;
 
+    /// Draw grids evaluated on a wgpu adapter so far (one count per draw and
+    /// grid pass); 0 for the CPU path.
+    fn draws_on_adapter(&self) -> usize {
+        0
+    }
+
     /// Problems met on the way that did not stop the run (e.g. a GPU failure
     /// that fell back to the CPU); recorded in run.json.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+/// Draw grid passes per place of evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DrawCounts {
+    /// On a wgpu adapter (a GPU or a software adapter such as lavapipe).
+    pub on_adapter: usize,
+    /// On the CPU path (the CPU twin).
+    pub on_cpu: usize,
+}
+
+/// A backend that counts the draw grids passed through it, so that run.json
+/// can say how many ran on an adapter and how many on the CPU.
+pub struct CountingBackend<'a> {
+    inner: &'a dyn LoglikBackend,
+    draws: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> CountingBackend<'a> {
+    pub fn new(inner: &'a dyn LoglikBackend) -> Self {
+        CountingBackend {
+            inner,
+            draws: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    pub fn counts(&self) -> DrawCounts {
+        let total = self.draws.load(std::sync::atomic::Ordering::Relaxed);
+        let on_adapter = self.inner.draws_on_adapter().min(total);
+        DrawCounts {
+            on_adapter,
+            on_cpu: total - on_adapter,
+        }
+    }
+}
+
+impl LoglikBackend for CountingBackend<'_> {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+
+    fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.draws.fetch_add(
+            grids.iter().filter(|g| !g.is_empty()).count(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.inner.loglik_grids(models, grids)
+    }
+
+    fn bootstrap_estimates(
+        &self,
+        models: &[SampleModel],
+        grids: &[Vec<f64>],
+        replicates: u32,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>> {
+        self.inner
+            .bootstrap_estimates(models, grids, replicates, seed)
+    }
+
+    fn draws_on_adapter(&self) -> usize {
+        self.inner.draws_on_adapter()
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings()
     }
 }
 

@@ -124,7 +124,7 @@ pub fn signal_rho_from_heterozygous(
     let used = usable(sites)?;
     let loglik = |ln_rho: f64| het_sites_loglik(&used, f, e, balance, ln_rho.exp());
     let (lo, hi) = (MIN_SIGNAL_RHO.ln(), MAX_RHO.ln());
-    let (ln_rho, ll) = super::refine::brent_max(lo, hi, 0.0, 5e-4, loglik);
+    let (ln_rho, ll) = super::estimate::golden_max_tol(lo, hi, 1e-3, loglik);
     // The search brackets; the bounds themselves are candidates too.
     let best = [(lo, loglik(lo)), (hi, loglik(hi))]
         .into_iter()
@@ -143,7 +143,7 @@ pub const BALANCE_RANGE: (f64, f64) = (0.3, 0.7);
 /// measured whatever f is. `None` with too few SNPs.
 pub fn het_balance_from_heterozygous(sites: &[HetSite], f: f64, e: f64, rho: f64) -> Option<f64> {
     let used = usable(sites)?;
-    let (b, _) = super::refine::brent_max(BALANCE_RANGE.0, BALANCE_RANGE.1, 0.0, 5e-6, |b| {
+    let (b, _) = super::estimate::golden_max_tol(BALANCE_RANGE.0, BALANCE_RANGE.1, 1e-5, |b| {
         het_sites_loglik(&used, f, e, b, rho)
     });
     Some(b)

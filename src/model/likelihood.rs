@@ -119,7 +119,7 @@ pub struct SnpObservation {
     pub weight: f64,
     pub group: DispersionGroup,
     /// Per-site (REF→ALT, ALT→REF) error rates from a learned table; `None`
-    /// uses the sample's symmetric rate. Such SNPs are evaluated on the CPU path.
+    /// uses the sample's symmetric rate.
     pub site_error: Option<[f64; 2]>,
     /// Saturated log-likelihood k·ln(k/n) + (n−k)·ln(1−k/n): subtracted so each
     /// SNP's term is a (negative half) deviance and sums stay small.
@@ -381,12 +381,6 @@ impl SampleModel {
     /// The class table at (f, e) under this model's read model.
     pub fn table(&self, f: f64, e: f64) -> ClassLogProbs {
         ClassLogProbs::with_dispersion(f, e, self.het_balance, self.molecular)
-    }
-
-    /// Whether a binomial-only evaluator (the GPU kernel) can evaluate this
-    /// model: one symmetric error rate and binomial reads.
-    pub fn binomial_only(&self) -> bool {
-        self.molecular.is_none() && self.snps.iter().all(|s| s.site_error.is_none())
     }
 
     /// Σ_i w_i · snp_loglik(i): vectorised over the SNP layout (the same

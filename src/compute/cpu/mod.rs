@@ -3,5 +3,6 @@
 pub mod cfdna_bootstrap;
 pub mod cfdna_loglik;
 pub mod hla_mismatch;
+pub mod roofline;
 
 pub use cfdna_loglik::CpuBackend;

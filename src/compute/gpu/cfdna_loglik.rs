@@ -9,8 +9,7 @@ use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_
 use super::context::{
     GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
 };
-use crate::compute::cpu::CpuBackend;
-use crate::compute::{BackendInfo, LoglikBackend, split_binomial};
+use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
 
@@ -22,6 +21,8 @@ pub struct GpuBackend {
     /// Test/bench knob: cap the samples (pieces) per chunk.
     pub max_samples_per_chunk: Option<usize>,
     timings: Mutex<PhaseTimings>,
+    /// Draw grids evaluated on the adapter (one per draw and grid pass).
+    draws_evaluated: std::sync::atomic::AtomicUsize,
 }
 
 impl GpuBackend {
@@ -31,6 +32,7 @@ impl GpuBackend {
             max_chunk_bytes: None,
             max_samples_per_chunk: None,
             timings: Mutex::new(PhaseTimings::default()),
+            draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -64,20 +66,6 @@ impl GpuBackend {
     ) -> Result<Vec<Vec<f64>>> {
         if models.len() != grids.len() {
             return Err(Error::Gpu("one grid per sample is required".into()));
-        }
-        // The kernel's read model is a binomial with one symmetric error rate per
-        // sample, tabulated per genotype class; beta-binomial reads and per-site
-        // error tables go to the CPU twin (`split_binomial`). A sample with an
-        // empty grid is not evaluated here.
-        if models
-            .iter()
-            .zip(grids)
-            .any(|(m, g)| !g.is_empty() && !m.binomial_only())
-        {
-            return Err(Error::Gpu(
-                "beta-binomial reads and per-site error tables (--error-table) run on the CPU path"
-                    .into(),
-            ));
         }
         let mut out: Vec<Vec<f64>> = grids
             .iter()
@@ -149,12 +137,19 @@ impl LoglikBackend for GpuBackend {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        split_binomial(
-            models,
-            grids,
-            |g| self.evaluate(Kernel::Loglik, models, g, 1, 0, 0),
-            |g| CpuBackend.loglik_grids(models, g),
-        )
+        // Every read model runs on the kernel: binomial and beta-binomial
+        // reads, shared and per-site error rates (shaders/cfdna_common.wgsl).
+        let out = self.evaluate(Kernel::Loglik, models, grids, 1, 0, 0)?;
+        self.draws_evaluated.fetch_add(
+            grids.iter().filter(|g| !g.is_empty()).count(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(out)
+    }
+
+    fn draws_on_adapter(&self) -> usize {
+        self.draws_evaluated
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn bootstrap_estimates(
@@ -164,15 +159,6 @@ impl LoglikBackend for GpuBackend {
         replicates: u32,
         seed: u64,
     ) -> Result<Vec<Vec<f64>>> {
-        split_binomial(
-            models,
-            grids,
-            |g| super::cfdna_bootstrap::bootstrap_estimates(self, models, g, replicates, seed),
-            |g| {
-                Ok(crate::compute::cpu::cfdna_bootstrap::bootstrap_estimates(
-                    models, g, replicates, seed,
-                ))
-            },
-        )
+        super::cfdna_bootstrap::bootstrap_estimates(self, models, grids, replicates, seed)
     }
 }

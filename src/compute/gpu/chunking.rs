@@ -6,16 +6,20 @@
 
 use std::ops::Range;
 
-use super::layout::{ClassLogProb, Params, Piece, Snp, Term, split_f64};
+use super::layout::{ClassBeta, ClassLogProb, Params, Piece, Snp, Term, split_f64};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
-use crate::model::likelihood::{ClassLogProbs, GENOTYPE_CLASSES};
+use crate::model::likelihood::{
+    GENOTYPE_CLASSES, OUTLIER_SHARE, class_genotypes,
+    expected_alt_fraction_balanced,
+};
 
 use super::context::ChunkData;
 
 const SNP_BYTES: u64 = std::mem::size_of::<Snp>() as u64;
 const TERM_BYTES: u64 = std::mem::size_of::<Term>() as u64;
 const PIECE_BYTES: u64 = std::mem::size_of::<Piece>() as u64;
+/// Bytes of one table row in each of the two per-class tables (ln π, beta).
 const TABLE_ROW_BYTES: u64 = (GENOTYPE_CLASSES * std::mem::size_of::<ClassLogProb>()) as u64;
 
 /// Bounds on one chunk: the device's, optionally tightened (tests force many
@@ -68,7 +72,7 @@ pub fn plan_pieces(
     let mut out = Vec::new();
     for (s, m) in models.iter().enumerate() {
         if grids[s].is_empty() {
-            // Evaluated elsewhere (see `compute::split_binomial`).
+            // Not asked for in this call.
             continue;
         }
         let rows = u64::from(replicates) * grids[s].len() as u64;
@@ -147,22 +151,47 @@ pub fn plan_chunks(
     chunks
 }
 
-/// ln π / ln(1 − π) of each sample's grid in f64, rounded once to f32.
-pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<Vec<ClassLogProb>> {
+/// The per-class tables of one sample's grid: ln π / ln(1 − π) as hi + lo
+/// pairs, and the beta parameters with the expected ALT fraction, all
+/// computed in f64 (`ClassLogProbs`, the model's own tables) and rounded once.
+#[derive(Debug, Clone, Default)]
+pub struct ClassTables {
+    pub logp: Vec<ClassLogProb>,
+    pub beta: Vec<ClassBeta>,
+}
+
+pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<ClassTables> {
     models
         .iter()
         .zip(grids)
         .map(|(m, g)| {
-            let mut rows = Vec::with_capacity(g.len() * GENOTYPE_CLASSES);
+            let mut out = ClassTables {
+                logp: Vec::with_capacity(g.len() * GENOTYPE_CLASSES),
+                beta: Vec::with_capacity(g.len() * GENOTYPE_CLASSES),
+            };
             for &f in g {
-                let t = ClassLogProbs::with_dispersion(f, m.error_rate, m.het_balance, None);
+                let t = m.table(f, m.error_rate);
                 for c in 0..GENOTYPE_CLASSES {
                     let (a_hi, a_lo) = split_f64(t.ln_alt[c]);
                     let (r_hi, r_lo) = split_f64(t.ln_ref[c]);
-                    rows.push([a_hi, a_lo, r_hi, r_lo]);
+                    out.logp.push([a_hi, a_lo, r_hi, r_lo]);
+                    let (r, d) = class_genotypes(c as u8);
+                    let p = expected_alt_fraction_balanced(r, d, f, t.balance) as f32;
+                    out.beta.push(match &t.beta {
+                        Some(b) => {
+                            let term = b[c];
+                            [
+                                term.alpha as f32,
+                                term.beta as f32,
+                                (term.alpha + term.beta) as f32,
+                                p,
+                            ]
+                        }
+                        None => [1.0, 1.0, 2.0, p],
+                    });
                 }
             }
-            rows
+            out
         })
         .collect()
 }
@@ -173,7 +202,7 @@ pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<Vec<Class
 pub fn build_chunk(
     models: &[SampleModel],
     grids: &[Vec<f64>],
-    tables: &[Vec<ClassLogProb>],
+    tables: &[ClassTables],
     pieces: &[PieceSpec],
     replicates: u32,
     seed: u64,
@@ -194,6 +223,10 @@ pub fn build_chunk(
             replicate_count: replicates,
             sample_index: sample_base + spec.sample as u32,
             snp_offset: spec.snps.start as u32,
+            read_model: u32::from(m.molecular.is_some()),
+            signal_rho: m.molecular.map_or(0.0, |d| d.signal_rho as f32),
+            error_rho: m.molecular.map_or(0.0, |d| d.error_rho as f32),
+            _pad: 0,
         });
         for snp in &m.snps[spec.snps.clone()] {
             let (k, n) = (f64::from(snp.alt), f64::from(snp.depth));
@@ -207,6 +240,11 @@ pub fn build_chunk(
             } else {
                 (0.0, 0.0)
             };
+            let outlier_shift = (OUTLIER_SHARE / (n + 1.0)).ln()
+                - snp.saturated
+                - snp.ln_choose
+                - (1.0 - OUTLIER_SHARE).ln();
+            let [site_error_ra, site_error_ar] = snp.site_error.unwrap_or([0.0, 0.0]);
             d.snps.push(Snp {
                 alt: snp.alt,
                 depth: snp.depth,
@@ -217,13 +255,18 @@ pub fn build_chunk(
                 sat_ln_alt_lo: alt_lo,
                 sat_ln_ref_hi: ref_hi,
                 sat_ln_ref_lo: ref_lo,
+                outlier_shift: outlier_shift as f32,
+                site_error_ra: site_error_ra as f32,
+                site_error_ar: site_error_ar as f32,
+                has_site_error: u32::from(snp.site_error.is_some()),
             });
             d.terms.extend(m.snp_terms(snp).iter().map(|t| Term {
                 genotype_class: u32::from(t.class),
                 log_weight: t.log_weight as f32,
             }));
         }
-        d.class_logp.extend_from_slice(&tables[spec.sample]);
+        d.class_logp.extend_from_slice(&tables[spec.sample].logp);
+        d.class_beta.extend_from_slice(&tables[spec.sample].beta);
         let rows = replicates * g;
         d.row_piece
             .extend(std::iter::repeat_n(p as u32, rows as usize));
@@ -298,6 +341,8 @@ mod tests {
             assert!((d.terms.len() * size_of::<Term>()) as u64 <= 6000);
             assert!(
                 (d.class_logp.len() * size_of::<ClassLogProb>()) as u64 <= limits.max_binding_bytes
+                    && (d.class_beta.len() * size_of::<ClassBeta>()) as u64
+                        <= limits.max_binding_bytes
             );
             assert!(u64::from(d.params.row_count) <= limits.max_rows());
             assert!(d.params.dispatch_width <= 100);

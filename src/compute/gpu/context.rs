@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::layout::{ClassLogProb, Params, Piece, Snp, Term};
+use super::layout::{ClassBeta, ClassLogProb, Params, Piece, Snp, Term};
 use crate::error::{Error, Result};
 
 const COMMON_WGSL: &str = include_str!("../../../shaders/cfdna_common.wgsl");
@@ -39,6 +39,7 @@ pub struct ChunkData {
     pub snps: Vec<Snp>,
     pub terms: Vec<Term>,
     pub class_logp: Vec<ClassLogProb>,
+    pub class_beta: Vec<ClassBeta>,
 }
 
 /// Wall time of each phase of the GPU path, summed over chunks.
@@ -150,6 +151,7 @@ struct Buffers {
     snps: Slot,
     terms: Slot,
     class_logp: Slot,
+    class_beta: Slot,
     output: Slot,
     staging: Slot,
 }
@@ -394,7 +396,7 @@ impl GpuContext {
             0,
             bytemuck::bytes_of(&data.params),
         );
-        let uploads: [(&mut Slot, &[u8], &str); 5] = [
+        let uploads: [(&mut Slot, &[u8], &str); 6] = [
             (&mut b.pieces, bytemuck::cast_slice(&data.pieces), "pieces"),
             (
                 &mut b.row_piece,
@@ -407,6 +409,11 @@ impl GpuContext {
                 &mut b.class_logp,
                 bytemuck::cast_slice(&data.class_logp),
                 "class_logp",
+            ),
+            (
+                &mut b.class_beta,
+                bytemuck::cast_slice(&data.class_beta),
+                "class_beta",
             ),
         ];
         for (slot, bytes, label) in uploads {
@@ -434,7 +441,9 @@ impl GpuContext {
         ) else {
             return Err(Error::Gpu("input buffers missing after upload".into()));
         };
-        let (Some(output), Some(staging)) = (&b.output.buffer, &b.staging.buffer) else {
+        let (Some(output), Some(staging), Some(beta)) =
+            (&b.output.buffer, &b.staging.buffer, &b.class_beta.buffer)
+        else {
             return Err(Error::Gpu("output buffers missing after upload".into()));
         };
         let pipeline = match kernel {
@@ -453,6 +462,7 @@ impl GpuContext {
                 entry(4, terms),
                 entry(5, logp),
                 entry(6, output),
+                entry(7, beta),
             ],
         });
 

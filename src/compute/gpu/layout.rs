@@ -39,6 +39,12 @@ pub struct Piece {
     pub sample_index: u32,
     /// Index of `first_snp` within its sample (bootstrap RNG key).
     pub snp_offset: u32,
+    /// 0: binomial reads; 1: beta-binomial with the 1% outlier share.
+    pub read_model: u32,
+    /// ρ_s and ρ_e, for SNPs with per-site error rates (their terms' ρ).
+    pub signal_rho: f32,
+    pub error_rho: f32,
+    pub _pad: u32,
 }
 
 /// One SNP's counts, mixture terms and saturated-model logs.
@@ -56,6 +62,12 @@ pub struct Snp {
     /// ln((n−k)/n) as hi + lo, or 0 when k = n.
     pub sat_ln_ref_hi: f32,
     pub sat_ln_ref_lo: f32,
+    /// ln(0.01/(n+1)) − saturated − ln C(n,k) − ln 0.99 (beta-binomial reads).
+    pub outlier_shift: f32,
+    /// Per-site (REF→ALT, ALT→REF) error rates, used when `has_site_error` = 1.
+    pub site_error_ra: f32,
+    pub site_error_ar: f32,
+    pub has_site_error: u32,
 }
 
 /// One genotype hypothesis: class r·3 + d and ln prior weight.
@@ -69,6 +81,10 @@ pub struct Term {
 /// (ln π hi, ln π lo, ln(1 − π) hi, ln(1 − π) lo) of one class at one grid
 /// point; WGSL `vec4<f32>`.
 pub type ClassLogProb = [f32; 4];
+
+/// (α, β, α + β, p) of one class at one grid point: the beta-binomial's
+/// parameters and the expected ALT fraction; WGSL `vec4<f32>`.
+pub type ClassBeta = [f32; 4];
 
 /// An f64 as an unevaluated f32 sum hi + lo (≈ 48 significant bits).
 pub fn split_f64(x: f64) -> (f32, f32) {
@@ -218,6 +234,10 @@ mod tests {
                     ("replicate_count", offset_of!(Piece, replicate_count)),
                     ("sample_index", offset_of!(Piece, sample_index)),
                     ("snp_offset", offset_of!(Piece, snp_offset)),
+                    ("read_model", offset_of!(Piece, read_model)),
+                    ("signal_rho", offset_of!(Piece, signal_rho)),
+                    ("error_rho", offset_of!(Piece, error_rho)),
+                    ("_pad", offset_of!(Piece, _pad)),
                 ],
             ),
             (
@@ -233,6 +253,10 @@ mod tests {
                     ("sat_ln_alt_lo", offset_of!(Snp, sat_ln_alt_lo)),
                     ("sat_ln_ref_hi", offset_of!(Snp, sat_ln_ref_hi)),
                     ("sat_ln_ref_lo", offset_of!(Snp, sat_ln_ref_lo)),
+                    ("outlier_shift", offset_of!(Snp, outlier_shift)),
+                    ("site_error_ra", offset_of!(Snp, site_error_ra)),
+                    ("site_error_ar", offset_of!(Snp, site_error_ar)),
+                    ("has_site_error", offset_of!(Snp, has_site_error)),
                 ],
             ),
             (
