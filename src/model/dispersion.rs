@@ -32,6 +32,8 @@
 //! term is not, tells the two apart: recipient-only MARE 52.9% → 16.1%, blanks
 //! 0.03–0.07% (tests/real_data_srp434573.rs).
 
+use super::lane_math::{LANES, exp as lane_exp, ln as lane_ln, ln_gamma_lanes};
+
 /// A sample's molecule (signal) and error dispersions.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MoleculeDispersion {
@@ -82,33 +84,109 @@ pub const HET_OUTLIER_SHARE: f64 = 0.02;
 /// mixture over the donor's genotype (the recipient's share (1 − f)·b plus the
 /// donor's 0, f·b or f) of beta-binomials, plus a small uniform outlier share
 /// (`HET_OUTLIER_SHARE`).
-fn het_sites_loglik(used: &[&HetSite], f: f64, e: f64, balance: f64, rho: f64) -> f64 {
+fn het_sites_loglik(used: &HetLanes, f: f64, e: f64, balance: f64, rho: f64) -> f64 {
     let means =
         [(1.0 - f) * balance, balance, (1.0 - f) * balance + f].map(|p| e + (1.0 - 2.0 * e) * p);
     let terms = means.map(|pi| BetaTerm::new(pi, rho));
-    used.iter()
-        .map(|s| {
-            let (k, n) = (f64::from(s.alt), f64::from(s.depth));
-            let ln_choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
-            let weights = [
-                s.donor_ref_hom,
-                (1.0 - s.donor_ref_hom - s.donor_alt_hom).max(0.0),
-                s.donor_alt_hom,
-            ];
-            let model: f64 = weights
-                .iter()
-                .zip(&terms)
-                .filter(|(w, _)| **w > 0.0)
-                .map(|(w, t)| w * (ln_choose + t.ln_pmf(s.alt, s.depth)).exp())
-                .sum();
-            ((1.0 - HET_OUTLIER_SHARE) * model + HET_OUTLIER_SHARE / (n + 1.0)).ln()
-        })
-        .sum()
+    super::snp_layout::simd_arch().dispatch(HetKernel {
+        sites: used,
+        terms: &terms,
+    })
 }
 
-fn usable(sites: &[HetSite]) -> Option<Vec<&HetSite>> {
+/// Recipient-heterozygous SNPs in structure-of-arrays form, padded to whole
+/// lanes, with ln C(n, k) computed once per fit rather than per evaluation.
+struct HetLanes {
+    k: Vec<f64>,
+    nk: Vec<f64>,
+    n: Vec<f64>,
+    ln_choose: Vec<f64>,
+    /// Donor genotype weights (REF hom, het, ALT hom); 0 for padding.
+    weights: [Vec<f64>; 3],
+    /// 1 for a real site, 0 for padding.
+    mask: Vec<f64>,
+}
+
+impl HetLanes {
+    fn new(used: &[&HetSite]) -> HetLanes {
+        let len = used.len().div_ceil(LANES) * LANES;
+        let mut h = HetLanes {
+            k: vec![0.0; len],
+            nk: vec![1.0; len],
+            n: vec![1.0; len],
+            ln_choose: vec![0.0; len],
+            weights: [vec![0.0; len], vec![0.0; len], vec![0.0; len]],
+            mask: vec![0.0; len],
+        };
+        for (i, s) in used.iter().enumerate() {
+            let (k, n) = (f64::from(s.alt), f64::from(s.depth));
+            h.k[i] = k;
+            h.nk[i] = n - k;
+            h.n[i] = n;
+            h.ln_choose[i] = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
+            h.weights[0][i] = s.donor_ref_hom;
+            h.weights[1][i] = (1.0 - s.donor_ref_hom - s.donor_alt_hom).max(0.0);
+            h.weights[2][i] = s.donor_alt_hom;
+            h.mask[i] = 1.0;
+        }
+        h
+    }
+}
+
+/// `het_sites_loglik`'s per-site arithmetic, eight sites at a time, compiled
+/// for the vector unit pulp picks (plain loops only; see `snp_layout`).
+struct HetKernel<'a> {
+    sites: &'a HetLanes,
+    terms: &'a [BetaTerm; 3],
+}
+
+impl pulp::WithSimd for HetKernel<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        let h = self.sites;
+        let mut acc = [0.0f64; LANES];
+        let mut at = 0;
+        while at < h.k.len() {
+            let mut model = [0.0f64; LANES];
+            for t in 0..3 {
+                let b = self.terms[t];
+                let mut x1 = [0.0; LANES];
+                let mut x2 = [0.0; LANES];
+                let mut x3 = [0.0; LANES];
+                for l in 0..LANES {
+                    x1[l] = h.k[at + l] + b.alpha;
+                    x2[l] = h.nk[at + l] + b.beta;
+                    x3[l] = h.n[at + l] + b.alpha + b.beta;
+                }
+                let (g1, g2, g3) = (
+                    ln_gamma_lanes(&x1),
+                    ln_gamma_lanes(&x2),
+                    ln_gamma_lanes(&x3),
+                );
+                for l in 0..LANES {
+                    let ln_pmf = g1[l] + g2[l] - g3[l] - b.ln_beta_ab;
+                    model[l] += h.weights[t][at + l] * lane_exp(h.ln_choose[at + l] + ln_pmf);
+                }
+            }
+            for l in 0..LANES {
+                let v = (1.0 - HET_OUTLIER_SHARE) * model[l] + HET_OUTLIER_SHARE / (h.n[at + l] + 1.0);
+                acc[l] += h.mask[at + l] * lane_ln(v);
+            }
+            at += LANES;
+        }
+        let mut total = 0.0;
+        for a in acc {
+            total += a;
+        }
+        total
+    }
+}
+
+fn usable(sites: &[HetSite]) -> Option<HetLanes> {
     let used: Vec<&HetSite> = sites.iter().filter(|s| s.depth >= MIN_HET_DEPTH).collect();
-    (used.len() >= MIN_HET_SNPS).then_some(used)
+    (used.len() >= MIN_HET_SNPS).then(|| HetLanes::new(&used))
 }
 
 /// ρ_s from recipient-heterozygous SNPs at donor fraction `f`, error rate `e`

@@ -346,10 +346,12 @@ fn update_signal_rho(model: &mut SampleModel, f: f64) {
     if let Some(b) = het_balance_from_heterozygous(&model.het_sites, f, model.error_rate, rho) {
         model.het_balance = b;
     }
-    if let (Some(d), Some(signal_rho)) = (
-        model.molecular,
-        signal_rho_from_heterozygous(&model.het_sites, f, model.error_rate, model.het_balance),
-    ) {
+    // ρ_s only where the beta-binomial is in use (it was fitted and dropped
+    // otherwise).
+    if let Some(d) = model.molecular
+        && let Some(signal_rho) =
+            signal_rho_from_heterozygous(&model.het_sites, f, model.error_rate, model.het_balance)
+    {
         model.molecular = Some(MoleculeDispersion { signal_rho, ..d });
     }
 }
