@@ -5,13 +5,13 @@
 //! - auto: a hardware GPU if one exists, else the CPU. A GPU failure mid-run
 //!   falls back to the CPU for the remaining work, with a warning.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::cpu::CpuBackend;
 use super::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};
 use super::gpu::hla_mismatch::GpuHlaMismatch;
-use super::gpu::{GpuBackend, adapter_label, device_type_name, is_hardware};
+use super::gpu::{GpuBackend, GpuContext, adapter_label, device_type_name, is_hardware};
 use super::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
@@ -122,6 +122,26 @@ pub fn pick_adapter(
     Ok(usable.into_iter().next())
 }
 
+/// The run's one device on `adapter`: the dd-cfDNA and HLA backends of a scan
+/// share it (and its pipelines) instead of opening a device each. Held weakly,
+/// so the device closes with the last backend using it.
+pub fn shared_context(adapter: &wgpu::Adapter) -> Result<Arc<GpuContext>> {
+    static CONTEXTS: Mutex<Vec<Weak<GpuContext>>> = Mutex::new(Vec::new());
+    let info = adapter.get_info();
+    let mut open = CONTEXTS
+        .lock()
+        .map_err(|_| Error::Gpu("GPU context registry poisoned".into()))?;
+    open.retain(|w| w.strong_count() > 0);
+    if let Some(ctx) = open.iter().filter_map(Weak::upgrade).find(|c| {
+        c.info.name == info.name && c.info.backend == info.backend && c.info.device == info.device
+    }) {
+        return Ok(ctx);
+    }
+    let ctx = Arc::new(GpuContext::new(adapter)?);
+    open.push(Arc::downgrade(&ctx));
+    Ok(ctx)
+}
+
 /// Open the GPU backend on the adapter `--backend gpu` would choose.
 pub fn open_gpu(adapter_name: Option<&str>) -> Result<GpuBackend> {
     let adapters = enumerate_adapters();
@@ -148,7 +168,19 @@ pub fn select_backend(
             }
             Ok((Box::new(CpuBackend), Vec::new()))
         }
-        BackendChoice::Gpu => Ok((Box::new(open_gpu(adapter_name)?), Vec::new())),
+        BackendChoice::Gpu => {
+            let adapters = enumerate_adapters();
+            let names = list_names(&adapters);
+            match pick_adapter(adapters, adapter_name, |_| true)? {
+                Some(a) => Ok((
+                    Box::new(GpuBackend::from_context(shared_context(&a)?)),
+                    Vec::new(),
+                )),
+                None => Err(Error::Gpu(format!(
+                    "no wgpu adapter found; available: {names}"
+                ))),
+            }
+        }
         BackendChoice::Auto => {
             let adapters = enumerate_adapters();
             let Some(adapter) = pick_adapter(adapters, adapter_name, is_hardware)? else {
@@ -158,8 +190,11 @@ pub fn select_backend(
                 ));
             };
             let label = adapter_label(&adapter.get_info());
-            match GpuBackend::new(&adapter) {
-                Ok(gpu) => Ok((Box::new(FallbackBackend::new(gpu)), Vec::new())),
+            match shared_context(&adapter) {
+                Ok(ctx) => Ok((
+                    Box::new(FallbackBackend::new(GpuBackend::from_context(ctx))),
+                    Vec::new(),
+                )),
                 Err(e) => Ok((
                     Box::new(CpuBackend),
                     vec![format!(
@@ -193,7 +228,10 @@ pub fn select_hla_backend(
             let adapters = enumerate_adapters();
             let names = list_names(&adapters);
             match pick_adapter(adapters, adapter_name, |_| true)? {
-                Some(a) => Ok((Box::new(GpuHlaMismatch::new(&a)?), None)),
+                Some(a) => Ok((
+                    Box::new(GpuHlaMismatch::from_context(shared_context(&a)?)),
+                    None,
+                )),
                 None => Err(Error::Gpu(format!(
                     "no wgpu adapter found; available: {names}"
                 ))),
@@ -205,8 +243,8 @@ pub fn select_hla_backend(
                     cpu(),
                     Some("no hardware GPU found: using the CPU".to_string()),
                 )),
-                Some(a) => match GpuHlaMismatch::new(&a) {
-                    Ok(g) => Ok((Box::new(g), None)),
+                Some(a) => match shared_context(&a) {
+                    Ok(ctx) => Ok((Box::new(GpuHlaMismatch::from_context(ctx)), None)),
                     Err(e) => Ok((cpu(), Some(format!("{e}; using the CPU")))),
                 },
             }

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::model::SampleModel;
 
 pub struct GpuBackend {
-    pub ctx: GpuContext,
+    /// The run's device and pipelines (shared with the HLA backend in a scan).
+    pub ctx: std::sync::Arc<GpuContext>,
     /// Test/bench knob: cap the SNP and term bytes of one chunk (forces many
     /// chunks on small batches). `None` = the device limits.
     pub max_chunk_bytes: Option<u64>,
@@ -26,14 +27,22 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
+    /// A device of its own on `adapter`.
     pub fn new(adapter: &wgpu::Adapter) -> Result<Self> {
-        Ok(GpuBackend {
-            ctx: GpuContext::new(adapter)?,
+        Ok(Self::from_context(std::sync::Arc::new(GpuContext::new(
+            adapter,
+        )?)))
+    }
+
+    /// On a context that may also serve the HLA kernel.
+    pub fn from_context(ctx: std::sync::Arc<GpuContext>) -> Self {
+        GpuBackend {
+            ctx,
             max_chunk_bytes: None,
             max_samples_per_chunk: None,
             timings: Mutex::new(PhaseTimings::default()),
             draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
-        })
+        }
     }
 
     /// Phase timings summed since the last `take_timings`.

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 const COMMON_WGSL: &str = include_str!("../../../shaders/cfdna_common.wgsl");
 const LOGLIK_WGSL: &str = include_str!("../../../shaders/cfdna_loglik.wgsl");
 const BOOTSTRAP_WGSL: &str = include_str!("../../../shaders/cfdna_bootstrap.wgsl");
+const HLA_MISMATCH_WGSL: &str = include_str!("../../../shaders/hla_mismatch.wgsl");
 
 /// WGSL source of a kernel: the shared prelude (structs, bindings, `snp_loglik`,
 /// the reduction) followed by the kernel's own file. WGSL has no includes.
@@ -163,13 +164,17 @@ struct Timestamps {
     period_ns: f32,
 }
 
+/// The one device of a run and every pipeline on it: the dd-cfDNA kernels
+/// (`cfdna_loglik`, `cfdna_bootstrap`) and the HLA bitset kernel
+/// (`hla_mismatch`). The backends hold it behind an `Arc`.
 pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    device: wgpu::Device,
-    queue: wgpu::Queue,
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
     loglik: wgpu::ComputePipeline,
     bootstrap: wgpu::ComputePipeline,
+    pub(crate) hla_mismatch: wgpu::ComputePipeline,
     timestamps: Option<Timestamps>,
     health: DeviceHealth,
     buffers: Mutex<Buffers>,
@@ -244,7 +249,7 @@ pub(crate) fn open_device(
 
 impl GpuContext {
     /// Open a device on `adapter` with every limit it offers (so chunks can be as
-    /// large as the hardware allows) and build both pipelines.
+    /// large as the hardware allows) and build every pipeline.
     pub fn new(adapter: &wgpu::Adapter) -> Result<Self> {
         let want_timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let features = if want_timestamps {
@@ -268,6 +273,7 @@ impl GpuContext {
             "cfdna_bootstrap",
             &kernel_source(Kernel::Bootstrap),
         );
+        let hla_mismatch = build_pipeline(&device, "hla_mismatch", HLA_MISMATCH_WGSL);
         if let Some(e) = pollster::block_on(validation.pop()) {
             return Err(gpu_err("shader or pipeline validation failed", e));
         }
@@ -303,6 +309,7 @@ impl GpuContext {
             queue,
             loglik,
             bootstrap,
+            hla_mismatch,
             timestamps,
             health,
             buffers: Mutex::new(Buffers::default()),
@@ -333,7 +340,7 @@ impl GpuContext {
         self.limits.max_compute_workgroups_per_dimension
     }
 
-    fn check_health(&self) -> Result<()> {
+    pub(crate) fn check_health(&self) -> Result<()> {
         self.health.check()
     }
 

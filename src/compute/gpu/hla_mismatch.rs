@@ -1,7 +1,7 @@
 //! GPU host code for `shaders/hla_mismatch.wgsl` (CPU twin:
-//! `compute/cpu/hla_mismatch.rs`). Self-contained for now: its own minimal
-//! adapter selection and device set-up, one pipeline, buffers reused across
-//! chunks. Batches are chunked to the device's limits (storage-binding size,
+//! `compute/cpu/hla_mismatch.rs`). The device and pipeline come from the
+//! run's one `GpuContext` (shared with the dd-cfDNA kernels in a scan);
+//! buffers are reused across chunks. Batches are chunked to the device's limits (storage-binding size,
 //! workgroups per dimension), so a pool never fails for being large.
 //!
 //! A software adapter (lavapipe/llvmpipe, `DeviceType::Cpu`) is never called a
@@ -13,10 +13,11 @@ use std::sync::mpsc;
 use crate::compute::cpu::hla_mismatch::{HlaBatch, HlaChunk, HlaMismatchBackend, HlaParams};
 use crate::error::{Error, Result};
 
-const HLA_MISMATCH_WGSL: &str = include_str!("../../../shaders/hla_mismatch.wgsl");
 const WORKGROUP: u32 = 64;
 
-use super::context::{DeviceHealth, OpenDevice, Slot, build_pipeline, entry, gpu_err, open_device};
+use std::sync::Arc;
+
+use super::context::{GpuContext, Slot, entry, gpu_err};
 pub use super::context::{adapter_label, is_hardware};
 
 /// Every adapter wgpu can see (`WGPU_BACKEND` honoured).
@@ -67,45 +68,32 @@ struct Buffers {
 pub struct GpuHlaMismatch {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    device: wgpu::Device,
-    queue: wgpu::Queue,
-    pipeline: wgpu::ComputePipeline,
-    health: DeviceHealth,
+    /// The run's device and pipelines, shared with the dd-cfDNA backend.
+    ctx: Arc<GpuContext>,
     buffers: Mutex<Buffers>,
     /// Cap on bytes per storage binding below the device's (tests force chunking).
     pub max_binding_bytes: Option<u64>,
 }
 
 impl GpuHlaMismatch {
+    /// A device of its own on `adapter` (`hla screen`, tests).
     pub fn new(adapter: &wgpu::Adapter) -> Result<GpuHlaMismatch> {
-        let OpenDevice {
-            info,
-            limits,
-            device,
-            queue,
-            health,
-        } = open_device(adapter, "graftscan hla_mismatch", wgpu::Features::empty())?;
-        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let pipeline = build_pipeline(&device, "hla_mismatch", HLA_MISMATCH_WGSL);
-        if let Some(e) = pollster::block_on(validation.pop()) {
-            return Err(gpu_err("hla_mismatch pipeline validation failed", e));
-        }
-        let gpu = GpuHlaMismatch {
-            info,
-            limits,
-            device,
-            queue,
-            pipeline,
-            health,
+        Ok(Self::from_context(Arc::new(GpuContext::new(adapter)?)))
+    }
+
+    /// On a context that may already serve the dd-cfDNA kernels.
+    pub fn from_context(ctx: Arc<GpuContext>) -> GpuHlaMismatch {
+        GpuHlaMismatch {
+            info: ctx.info.clone(),
+            limits: ctx.limits.clone(),
+            ctx,
             buffers: Mutex::new(Buffers::default()),
             max_binding_bytes: None,
-        };
-        gpu.check_health()?;
-        Ok(gpu)
+        }
     }
 
     fn check_health(&self) -> Result<()> {
-        self.health.check()
+        self.ctx.check_health()
     }
 
     fn binding_bytes(&self) -> u64 {
@@ -159,8 +147,8 @@ impl GpuHlaMismatch {
             .map_err(|_| Error::Gpu("buffer pool poisoned by an earlier failure".into()))?;
         let b = &mut *guard;
         use wgpu::BufferUsages as U;
-        let d = &self.device;
-        let q = &self.queue;
+        let d = &self.ctx.device;
+        let q = &self.ctx.queue;
         let oom = d.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = d.push_error_scope(wgpu::ErrorFilter::Validation);
         let out_bytes = (out_words as u64 * 4).max(4);
@@ -201,7 +189,7 @@ impl GpuHlaMismatch {
         ) else {
             return Err(Error::Gpu("buffers missing after upload".into()));
         };
-        let layout = self.pipeline.get_bind_group_layout(0);
+        let layout = self.ctx.hla_mismatch.get_bind_group_layout(0);
         let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("hla_mismatch"),
             layout: &layout,
@@ -221,7 +209,7 @@ impl GpuHlaMismatch {
                 label: Some("hla_mismatch"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.pipeline);
+            pass.set_pipeline(&self.ctx.hla_mismatch);
             pass.set_bind_group(0, &bind_group, &[]);
             let y = if params.paired == 1 {
                 1
