@@ -14,6 +14,7 @@ use crate::model::qc::{QcThresholds, QcVerdict};
 use crate::cli::hla::MatchArgs;
 use crate::cli::pileup::ReadArgs;
 use crate::formats::limits::DetectionLimitTable;
+use crate::formats::sheet::read_transplants;
 use crate::formats::panel::PanelOptions;
 use crate::hla::amino_acids::missing_alignments_warning;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
@@ -27,8 +28,9 @@ use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::immunology::findings;
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::hla::{ScanHlaOptions, assess_scan_hla};
-use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions, load_batch_with_reads};
-use crate::scan::{DISCLAIMER, ScanOutcome, run_scan};
+use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions};
+use crate::scan::stream::{DEFAULT_CHUNK_DRAWS, StreamSettings, scan_in_chunks};
+use crate::scan::{DISCLAIMER, ScanOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverdispersionArg {
@@ -138,6 +140,10 @@ pub struct ScanArgs {
     /// How counts given as BAM/CRAM in samples.csv are read.
     #[command(flatten)]
     pub reads: ReadArgs,
+    /// Draws loaded and estimated at a time (whole transplants per chunk):
+    /// memory follows the chunk, not the batch.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_DRAWS)]
+    pub chunk_draws: usize,
 }
 
 struct ScanPlan {
@@ -280,12 +286,16 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
     super::set_threads(a.threads)?;
+    // On a terminal: draws done of the total, rate and time left; nothing in
+    // pipes or with --quiet.
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = if show {
-        let b = ProgressBar::with_draw_target(Some(4), ProgressDrawTarget::stderr());
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} draws, {per_sec}, {eta} left  {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         b.enable_steady_tick(std::time::Duration::from_millis(120));
         b
@@ -296,47 +306,52 @@ pub fn run(a: ScanArgs) -> Result<()> {
     // Before reading inputs: a bad --adapter should fail fast.
     let (backend, backend_notes) = select_backend(a.backend, a.adapter.as_deref())?;
     let t0 = Instant::now();
-    bar.set_message("reading sheets and genotype/count files");
+    bar.set_message("reading sheets");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
     let read_settings = a.reads.settings();
-    let mut batch = load_batch_with_reads(
-        &plan.transplants,
-        &plan.samples,
-        &plan.frequencies,
-        error_table.as_ref(),
-        &read_settings,
-    )?;
-    let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
     let limits = plan
         .limits
         .as_deref()
         .map(DetectionLimitTable::read)
         .transpose()?;
-    let t_load = t0.elapsed();
-
-    bar.set_message(format!(
-        "estimating {} samples on {}",
-        batch.samples.len(),
-        backend.info().description
-    ));
-    let t1 = Instant::now();
+    // HLA inputs are checked before the long part.
+    let transplants = read_transplants(&plan.transplants)?;
+    let hla = assess_scan_hla(&transplants, &plan.hla)?;
     let counted = CountingBackend::new(backend.as_ref());
-    let outcome = run_scan(
-        &mut batch,
+    bar.set_message(format!("on {}", backend.info().description));
+    let streamed = scan_in_chunks(
+        &plan.transplants,
+        &plan.samples,
+        transplants,
         &counted,
-        &plan.estimator,
-        &plan.qc,
-        &plan.risk,
-        limits.as_ref(),
+        &StreamSettings {
+            frequencies: &plan.frequencies,
+            error_table: error_table.as_ref(),
+            reads: &read_settings,
+            estimator: &plan.estimator,
+            qc: &plan.qc,
+            risk: &plan.risk,
+            limits: limits.as_ref(),
+            chunk_draws: a.chunk_draws,
+        },
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
     )?;
     let draw_counts = counted.counts();
+    let outcome = streamed.outcome;
     let immunology = hla.as_ref().map(findings).unwrap_or_default();
     let risk = assess(&outcome, &plan.risk, &immunology);
-    let t_estimate = t1.elapsed();
+    let t_load = streamed.load;
+    let t_estimate = streamed.estimate;
+    let frequency_source = streamed.frequency_source.ok_or_else(|| {
+        Error::Usage("the samples sheet lists no draws to scan".into())
+    })?;
 
     bar.set_message("writing outputs");
     let t2 = Instant::now();
-    let mut inputs = batch.files.clone();
+    let mut inputs = streamed.files.clone();
     inputs.extend(plan.limits.iter().cloned());
     inputs.extend(a.error_table.iter().cloned());
     if let Some(h) = &hla {
@@ -357,7 +372,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         version: env!("CARGO_PKG_VERSION").into(),
         generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         backend: backend.info().description,
-        allele_frequencies: batch.frequency_source.description.clone(),
+        allele_frequencies: frequency_source.description.clone(),
         risk_config: plan.risk_source.clone(),
         ipd_release: hla.as_ref().and_then(|h| h.ipd_release.clone()),
         eplet_table: hla.as_ref().and_then(|h| h.eplet_table_version.clone()),
@@ -381,7 +396,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         set.add("samples.json", samples_json);
         set.add("transplants.json", transplants_json);
     }
-    let mut warnings = batch.warnings.clone();
+    let mut warnings = streamed.warnings.clone();
     warnings.extend(backend.warnings());
     // Files picked up from the batch folder are what the user laid there:
     // said, but not a warning (nothing to act on).
@@ -400,7 +415,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         "command_line": std::env::args().collect::<Vec<_>>(),
         "disclaimer": DISCLAIMER,
         "inputs": digests,
-        "allele_frequencies": batch.frequency_source,
+        "allele_frequencies": frequency_source,
         "parameters": {
             "estimator": plan.estimator,
             "qc": plan.qc,
@@ -421,6 +436,8 @@ pub fn run(a: ScanArgs) -> Result<()> {
         "counts": {
             "transplants": outcome.transplants.len(),
             "samples": outcome.samples.len(),
+            "chunks": streamed.chunks,
+            "chunk_draws": a.chunk_draws,
         },
         // One count per draw and likelihood grid pass (every read model and
         // error table runs on the kernel; two-donor fits run on the CPU).
@@ -437,7 +454,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             &outcome,
             &risk,
             &backend.info().description,
-            &batch.frequency_source.description,
+            &frequency_source.description,
             &warnings,
             &notes,
             &plan.out,

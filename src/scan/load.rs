@@ -286,6 +286,88 @@ pub fn load_batch_with_reads(
 ) -> Result<Batch> {
     let transplants = read_transplants(transplants_sheet)?;
     let rows = read_samples(samples_sheet, &transplants)?;
+    load_batch_part(
+        transplants_sheet,
+        samples_sheet,
+        transplants,
+        rows,
+        frequencies,
+        error_table,
+        reads,
+        None,
+    )
+}
+
+/// The batch's genotyped people and their ALT allele counts per site: what
+/// the leave-pair-out frequencies are drawn from (`leave_pair_out`). A
+/// streaming scan counts them once over the whole batch, one genotype file at
+/// a time, so that every chunk sees the frequencies a whole-batch scan would.
+#[derive(Debug, Default)]
+pub struct BatchPool {
+    counts: HashMap<SiteKey, (u32, u32)>,
+    people: usize,
+}
+
+impl BatchPool {
+    pub fn count(transplants: &[TransplantRow]) -> Result<BatchPool> {
+        let mut by_file: HashMap<&Path, Vec<&GenotypeSource>> = HashMap::new();
+        for t in transplants {
+            let second = t.second_donor.as_ref().and_then(|d| d.genotypes.as_ref());
+            for s in [&t.recipient, &t.donor].into_iter().flatten().chain(second) {
+                by_file.entry(s.path.as_path()).or_default().push(s);
+            }
+        }
+        let files: Vec<(&Path, Vec<&GenotypeSource>)> = by_file.into_iter().collect();
+        let parts: Vec<(HashMap<SiteKey, (u32, u32)>, usize)> = files
+            .par_iter()
+            .map(|(path, sources)| {
+                let table = read_allele_table(path)?;
+                let mut columns: Vec<usize> = sources
+                    .iter()
+                    .filter_map(|s| table.sample_index(&s.sample).ok())
+                    .collect();
+                columns.sort_unstable();
+                columns.dedup();
+                let mut counts: HashMap<SiteKey, (u32, u32)> = HashMap::new();
+                for &idx in &columns {
+                    for (i, site) in table.sites.iter().enumerate() {
+                        if let Some(g) = table.genotype(i, idx) {
+                            let e = counts.entry(site.clone()).or_default();
+                            e.0 += u32::from(g);
+                            e.1 += 2;
+                        }
+                    }
+                }
+                Ok((counts, columns.len()))
+            })
+            .collect::<Result<_>>()?;
+        let mut pool = BatchPool::default();
+        for (counts, people) in parts {
+            pool.people += people;
+            for (site, (alt, n)) in counts {
+                let e = pool.counts.entry(site).or_default();
+                e.0 += alt;
+                e.1 += n;
+            }
+        }
+        Ok(pool)
+    }
+}
+
+/// Load the draws `rows` of `transplants` (a chunk of a batch, or all of it).
+/// With `pool`, the leave-pair-out frequencies come from the whole batch's
+/// genotyped people rather than from those of this part.
+#[allow(clippy::too_many_arguments)]
+pub fn load_batch_part(
+    transplants_sheet: &Path,
+    samples_sheet: &Path,
+    transplants: Vec<TransplantRow>,
+    rows: Vec<SampleRow>,
+    frequencies: &FrequencyOptions,
+    error_table: Option<&ErrorTable>,
+    reads: &PileupSettings,
+    pool: Option<&BatchPool>,
+) -> Result<Batch> {
     let mut panel = frequencies
         .panel
         .as_deref()
@@ -360,7 +442,14 @@ pub fn load_batch_with_reads(
     }
     people.sort();
     people.dedup();
-    let batch_counts = batch_allele_counts(&tables, &people);
+    let own_counts;
+    let batch_counts = match pool {
+        Some(p) => &p.counts,
+        None => {
+            own_counts = batch_allele_counts(&tables, &people);
+            &own_counts
+        }
+    };
     let loaded_panel = match panel.take() {
         Some(p) => Some(check_panel(p, frequencies.min_panel_coverage, &tables)?),
         None => None,
@@ -370,7 +459,7 @@ pub fn load_batch_with_reads(
             .get(&r.counts.path)
             .is_some_and(|t| t.alt_frequency.iter().any(Option::is_some))
     });
-    let batch_people = people.len();
+    let batch_people = pool.map_or(people.len(), |p| p.people);
     let leave_pair_out_pool = match batch_people {
         0 => "no genotyped people".to_string(),
         n => format!(
@@ -464,7 +553,7 @@ pub fn load_batch_with_reads(
             donor_maps[ti].as_ref(),
             donor2_maps[ti].as_ref(),
             panel_sites,
-            &batch_counts,
+            batch_counts,
             error_table,
         ));
     }

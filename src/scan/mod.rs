@@ -5,6 +5,7 @@
 pub mod hla;
 pub mod load;
 pub mod results;
+pub mod stream;
 
 pub use load::{Batch, load_batch};
 pub use results::{SampleResult, ScanOutcome, TransplantSummary, run_scan};
