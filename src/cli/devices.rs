@@ -28,7 +28,7 @@ fn describe(a: &AdapterReport) -> String {
     format!(
         "{name}\n  type: {dt} — {kind}\n  backend: {be}; driver: {dr} {di}\n  \
          max storage binding: {sb}; max buffer: {mb}; workgroups/dim: {wg}; \
-         invocations/workgroup: {inv}; workgroup memory: {wm} B\n  timestamp queries: {ts}",
+         invocations/workgroup: {inv}; workgroup memory: {wm} B\n  timestamp queries: {ts}; SHADER_F64: {f64}",
         name = a.name,
         dt = a.device_type,
         be = a.backend,
@@ -40,6 +40,7 @@ fn describe(a: &AdapterReport) -> String {
         inv = a.max_compute_invocations_per_workgroup,
         wm = a.max_compute_workgroup_storage_size,
         ts = if a.timestamp_query { "yes" } else { "no" },
+        f64 = if a.shader_f64 { "yes" } else { "no" },
     )
 }
 

@@ -44,6 +44,10 @@ pub struct SimulateArgs {
     /// without it every draw has the full depth and every recipient is typed.
     #[arg(long)]
     pub demo_mix: bool,
+    /// Every transplant in one estimation mode (which genotypes are given);
+    /// for benchmarks.
+    #[arg(long, value_enum)]
+    pub mode: Option<super::bench::ScanMode>,
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
@@ -76,6 +80,11 @@ pub fn run(a: SimulateArgs) -> Result<()> {
             if !a.demo_mix {
                 p.last_draw_depth = None;
                 p.recipient_typed = true;
+            }
+            if let Some(mode) = a.mode {
+                use super::bench::ScanMode;
+                p.recipient_typed = mode != ScanMode::GenotypeFree;
+                p.donor_typed = mode == ScanMode::TwoGenome;
             }
             if p.relationship == Relationship::IdenticalTwin {
                 p.trajectory = Trajectory::Stable;

@@ -352,6 +352,8 @@ pub struct AdapterReport {
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroup_storage_size: u32,
     pub timestamp_query: bool,
+    /// f64 in WGSL (a native Vulkan feature; lavapipe and data-centre GPUs).
+    pub shader_f64: bool,
 }
 
 pub fn adapter_reports() -> Vec<AdapterReport> {
@@ -373,6 +375,7 @@ pub fn adapter_reports() -> Vec<AdapterReport> {
                 max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
                 max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
                 timestamp_query: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+                shader_f64: a.features().contains(wgpu::Features::SHADER_F64),
             }
         })
         .collect()

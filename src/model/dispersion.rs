@@ -109,6 +109,17 @@ struct HetLanes {
 
 impl HetLanes {
     fn new(used: &[&HetSite]) -> HetLanes {
+        // Sites with the same donor terms side by side, so that a lane group
+        // whose term weight is 0 throughout skips that term (a typed donor
+        // leaves one term per site).
+        let mut used = used.to_vec();
+        used.sort_by_key(|s| {
+            (
+                s.donor_ref_hom > 0.0,
+                s.donor_ref_hom + s.donor_alt_hom < 1.0,
+                s.donor_alt_hom > 0.0,
+            )
+        });
         let len = used.len().div_ceil(LANES) * LANES;
         let mut h = HetLanes {
             k: vec![0.0; len],
@@ -151,6 +162,13 @@ impl pulp::WithSimd for HetKernel<'_> {
         while at < h.k.len() {
             let mut model = [0.0f64; LANES];
             for t in 0..3 {
+                let mut needed = false;
+                for l in 0..LANES {
+                    needed |= h.weights[t][at + l] > 0.0;
+                }
+                if !needed {
+                    continue;
+                }
                 let b = self.terms[t];
                 let mut x1 = [0.0; LANES];
                 let mut x2 = [0.0; LANES];
