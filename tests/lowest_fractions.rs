@@ -11,8 +11,8 @@
 //! −11.3% / −2.5%, coverage 90–94% — biased low beyond the bar (the same with
 //! a binomial read model and without heterozygous SNPs, so it is the
 //! likelihood's small-information bias with a related prior, not a model
-//! mismatch). The related cells therefore assert coverage and a ±20% bias
-//! bound with 40 replicates (sampling error of the mean ≈ 7%). Fixed seeds.
+//! mismatch). The related cells therefore assert coverage and a ±10% bias
+//! bound. Fixed seeds.
 
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, estimate_batch};
@@ -28,7 +28,8 @@ fn scale() -> usize {
         .unwrap_or(1)
 }
 
-fn cell(relationship: Relationship, f: f64, seed: u64) -> (f64, usize, usize) {
+/// (mean relative bias, its Monte-Carlo standard error, covered, replicates).
+fn cell(relationship: Relationship, f: f64, seed: u64) -> (f64, f64, usize, usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let panel = make_panel(&mut rng, 1000);
     let reads = ReadSettings {
@@ -56,6 +57,12 @@ fn cell(relationship: Relationship, f: f64, seed: u64) -> (f64, usize, usize) {
         .map(|e| e.donor_fraction / f - 1.0)
         .sum::<f64>()
         / n as f64;
+    let sd = (estimates
+        .iter()
+        .map(|e| (e.donor_fraction / f - 1.0 - bias).powi(2))
+        .sum::<f64>()
+        / (n - 1) as f64)
+        .sqrt();
     let covered = estimates
         .iter()
         .filter(|e| e.ci_low <= f && f <= e.ci_high)
@@ -75,16 +82,22 @@ fn cell(relationship: Relationship, f: f64, seed: u64) -> (f64, usize, usize) {
         100.0 * bias,
         sorted[n / 2]
     );
-    (bias, covered, n)
+    (bias, sd / (n as f64).sqrt(), covered, n)
 }
 
 fn check(relationship: Relationship, seed: u64, max_bias: f64) {
-    let cells: Vec<(f64, (f64, usize, usize))> = [0.001, 0.002]
+    let cells: Vec<(f64, (f64, f64, usize, usize))> = [0.001, 0.002]
         .into_iter()
         .map(|f| (f, cell(relationship, f, seed + (f * 1e4) as u64)))
         .collect();
-    for (f, (bias, covered, n)) in cells {
-        assert!(bias.abs() <= max_bias, "{relationship} at {f}: bias {bias}");
+    for (f, (bias, se, covered, n)) in cells {
+        // The bar is on the true bias; the replicates' mean carries Monte-Carlo
+        // error (≈ 5% with 40 replicates at 0.1%), so the bias is checked with
+        // two of its standard errors of allowance.
+        assert!(
+            bias.abs() - 2.0 * se <= max_bias,
+            "{relationship} at {f}: bias {bias} ± {se}"
+        );
         let c = covered as f64 / n as f64;
         // 40 replicates: an exact 95% interval falls below 36/40 4% of the time.
         assert!(
@@ -101,10 +114,10 @@ fn unrelated_donor_at_the_lowest_fractions_is_unbiased() {
 
 #[test]
 fn sibling_donor_at_the_lowest_fractions_is_covered_and_near_unbiased() {
-    check(Relationship::FullSibling, 502, 0.2);
+    check(Relationship::FullSibling, 502, 0.1);
 }
 
 #[test]
 fn parent_child_donor_at_the_lowest_fractions_is_covered_and_near_unbiased() {
-    check(Relationship::ParentChild, 503, 0.2);
+    check(Relationship::ParentChild, 503, 0.1);
 }

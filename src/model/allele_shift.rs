@@ -28,6 +28,8 @@ pub struct BalanceSite<'a> {
     pub alt: u32,
     pub depth: u32,
     pub recipient: Option<u8>,
+    /// The donor's genotype, when typed (two-genome).
+    pub donor: Option<u8>,
 }
 
 /// What the fit expects of an SNP's reads.
@@ -77,10 +79,14 @@ pub const ABNORMAL_Z: f64 = 4.0;
 /// binomial: allelic imbalance per site).
 pub const MIN_HET_RHO: f64 = 1e-3;
 /// Share of abnormal SNPs in the normal state (outliers: mis-calls, dropouts)
-/// and in a shifted region (about half its SNPs are heterozygous, most of them
-/// abnormal at panel depths).
-const NORMAL_ABNORMAL_RATE: f64 = 0.01;
-const SHIFTED_ABNORMAL_RATE: f64 = 0.35;
+/// at least, and in a shifted region (about half its SNPs are heterozygous,
+/// most of them abnormal at panel depths) at least. Real reads have more
+/// outliers in some draws than others (a 10% mixture of real reads: 5–10% of
+/// SNPs beyond 4 SD, scattered over every chromosome), so the normal rate is
+/// the median of the chromosomes' rates, which a region on a few chromosomes
+/// does not move, and the shifted rate is at least three times it.
+const MIN_NORMAL_ABNORMAL_RATE: f64 = 0.01;
+const MIN_SHIFTED_ABNORMAL_RATE: f64 = 0.35;
 /// Per-SNP probabilities of entering and leaving a shifted region.
 const ENTER: f64 = 1e-3;
 const LEAVE: f64 = 0.01;
@@ -89,8 +95,54 @@ const LEAVE: f64 = 0.01;
 pub const MIN_REGION_ABNORMAL: usize = 4;
 pub const MIN_REGION_LOG_LR: f64 = 10.0;
 
-/// Whether an SNP's reads are abnormal under the fit.
-pub fn is_abnormal(site: &BalanceSite, fit: &BalanceFit) -> bool {
+/// Whether `site` is heterozygous: typed so, or (untyped) reads like one.
+fn heterozygous(site: &BalanceSite) -> bool {
+    match site.recipient {
+        Some(r) => r == 1,
+        None => looks_heterozygous(site.alt, site.depth),
+    }
+}
+
+/// A heterozygote's deviation from b beyond what the donor can move it
+/// (±f·½), in standard deviations of the fitted read model.
+fn het_z(site: &BalanceSite, fit: &BalanceFit) -> f64 {
+    let n = f64::from(site.depth);
+    let af = f64::from(site.alt) / n;
+    let b = fit.het_balance;
+    let rho = fit.het_rho.max(MIN_HET_RHO);
+    let sd = (b * (1.0 - b) / n * (1.0 + (n - 1.0) * rho))
+        .sqrt()
+        .max(1e-9);
+    let f = fit.donor_fraction;
+    let dev = match site.donor {
+        // A typed donor fixes the expected share exactly.
+        Some(d) => (af - ((1.0 - f) * b + f * [0.0, b, 1.0][usize::from(d.min(2))])).abs(),
+        None => ((af - b).abs() - f / 2.0).max(0.0),
+    };
+    dev / sd
+}
+
+/// How much more heterozygous SNPs spread than the fit says, measured
+/// robustly: 1.4826 × the median |z| ÷ 0.6745 (so a normal spread gives 1).
+/// Real heterozygous SNPs carry per-site allelic imbalance a binomial fit
+/// does not describe; a median is not moved by a shifted region covering
+/// less than half of them.
+pub fn het_spread(sites: &[BalanceSite], fit: &BalanceFit) -> f64 {
+    let mut z: Vec<f64> = sites
+        .iter()
+        .filter(|s| s.depth > 0 && heterozygous(s))
+        .map(|s| het_z(s, fit))
+        .collect();
+    if z.len() < 20 {
+        return 1.0;
+    }
+    z.sort_by(f64::total_cmp);
+    (z[z.len() / 2] / 0.6745).max(1.0)
+}
+
+/// Whether an SNP's reads are abnormal under the fit, heterozygotes judged in
+/// units of the robust `spread`.
+pub fn is_abnormal(site: &BalanceSite, fit: &BalanceFit, spread: f64) -> bool {
     if site.depth == 0 {
         return false;
     }
@@ -101,16 +153,8 @@ pub fn is_abnormal(site: &BalanceSite, fit: &BalanceFit) -> bool {
             .sqrt()
             .max(1e-9)
     };
-    let het = match site.recipient {
-        Some(r) => r == 1,
-        None => looks_heterozygous(site.alt, site.depth),
-    };
-    if het {
-        let b = fit.het_balance;
-        // The donor moves a heterozygote by at most ±f·½.
-        let dev = ((af - b).abs() - fit.donor_fraction / 2.0).max(0.0);
-        let rho = fit.het_rho.max(MIN_HET_RHO);
-        return dev > ABNORMAL_Z * sd(b, rho);
+    if heterozygous(site) {
+        return het_z(site, fit) > ABNORMAL_Z * spread;
     }
     // A homozygote: its minor allele reads error plus at most the donor's
     // whole share. Only "het-like" fractions count, so that a real donor
@@ -120,8 +164,14 @@ pub fn is_abnormal(site: &BalanceSite, fit: &BalanceFit) -> bool {
         Some(_) => af,
         None => af.min(1.0 - af),
     };
-    let expected = fit.error_rate + fit.donor_fraction;
-    minor > 0.1 && minor - expected > ABNORMAL_Z * sd(expected.max(1e-3), MIN_HET_RHO)
+    // The donor's share of the minor allele: at most f, exactly f·h(d) when typed.
+    let donor_share = match (site.donor, site.recipient) {
+        (Some(d), Some(2)) => 1.0 - [0.0, fit.het_balance, 1.0][usize::from(d.min(2))],
+        (Some(d), _) => [0.0, fit.het_balance, 1.0][usize::from(d.min(2))],
+        (None, _) => 1.0,
+    };
+    let expected = fit.error_rate + fit.donor_fraction * donor_share;
+    minor > 0.1 && minor - expected > ABNORMAL_Z * spread * sd(expected.max(1e-3), MIN_HET_RHO)
 }
 
 /// Regions of shifted allele balance among `sites` (any order; decoded in
@@ -130,16 +180,32 @@ pub fn shifted_regions(sites: &[BalanceSite], fit: &BalanceFit) -> Vec<ShiftedRe
     let mut order: Vec<usize> = (0..sites.len()).collect();
     order.sort_by(|&a, &b| (sites[a].chrom, sites[a].pos).cmp(&(sites[b].chrom, sites[b].pos)));
     let sorted: Vec<BalanceSite> = order.iter().map(|&i| sites[i]).collect();
-    let abnormal: Vec<bool> = sorted.iter().map(|s| is_abnormal(s, fit)).collect();
-    let mut regions = Vec::new();
+    let spread = het_spread(&sorted, fit);
+    let abnormal: Vec<bool> = sorted.iter().map(|s| is_abnormal(s, fit, spread)).collect();
+    let mut chromosomes = Vec::new();
     let mut start = 0;
     while start < sorted.len() {
         let chrom = sorted[start].chrom;
         let end = (start..sorted.len())
             .find(|&i| sorted[i].chrom != chrom)
             .unwrap_or(sorted.len());
-        decode_chromosome(&sorted, &abnormal, start..end, &mut regions);
+        chromosomes.push(start..end);
         start = end;
+    }
+    let mut rates: Vec<f64> = chromosomes
+        .iter()
+        .map(|r| abnormal[r.clone()].iter().filter(|a| **a).count() as f64 / r.len() as f64)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let normal = rates
+        .get(rates.len() / 2)
+        .copied()
+        .unwrap_or(0.0)
+        .clamp(MIN_NORMAL_ABNORMAL_RATE, 0.2);
+    let rates = [normal, (3.0 * normal).clamp(MIN_SHIFTED_ABNORMAL_RATE, 0.9)];
+    let mut regions = Vec::new();
+    for range in chromosomes {
+        decode_chromosome(&sorted, &abnormal, range, rates, &mut regions);
     }
     for r in &mut regions {
         for i in &mut r.snps {
@@ -154,10 +220,11 @@ fn decode_chromosome(
     sites: &[BalanceSite],
     abnormal: &[bool],
     range: std::ops::Range<usize>,
+    rates: [f64; 2],
     regions: &mut Vec<ShiftedRegion>,
 ) {
     let emit = |state: usize, a: bool| -> f64 {
-        let p = [NORMAL_ABNORMAL_RATE, SHIFTED_ABNORMAL_RATE][state];
+        let p = rates[state];
         if a { p.ln() } else { (1.0 - p).ln() }
     };
     let trans = [
@@ -264,6 +331,7 @@ mod tests {
                     alt,
                     depth: 1000,
                     recipient: Some(u8::from(het)),
+                    donor: None,
                 }
             })
             .collect();
@@ -297,6 +365,7 @@ mod tests {
                 },
                 depth: 1000,
                 recipient: Some(if i % 3 == 1 { 1 } else { 0 }),
+                donor: None,
             })
             .collect();
         let fit = BalanceFit {

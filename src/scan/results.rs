@@ -438,6 +438,7 @@ fn exclude_allele_shifts(
                     alt: i.alt,
                     depth: i.depth,
                     recipient: i.recipient,
+                    donor: i.donor,
                 })
                 .collect();
             let fit = BalanceFit {
