@@ -42,6 +42,7 @@ fn draw(
                 IntervalKind::OneSidedUpper
             },
             ci_high_at_search_limit: false,
+            search_limit: 0.5,
             loglik_max: 0.0,
             lr_statistic: 0.0,
             p_value: if detected { 1e-9 } else { 0.5 },

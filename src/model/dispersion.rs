@@ -239,10 +239,26 @@ pub const BALANCE_RANGE: (f64, f64) = (0.3, 0.7);
 /// measured whatever f is. `None` with too few SNPs.
 pub fn het_balance_from_heterozygous(sites: &[HetSite], f: f64, e: f64, rho: f64) -> Option<f64> {
     let used = usable(sites)?;
-    let (b, _) = super::estimate::golden_max_tol(BALANCE_RANGE.0, BALANCE_RANGE.1, 1e-5, |b| {
-        het_sites_loglik(&used, f, e, b, rho)
-    });
-    Some(b)
+    let ll = |b: f64| het_sites_loglik(&used, f, e, b, rho);
+    // The mixture over the donor's genotype is multimodal in b once f is large
+    // (with f = 19% a b of 0.6 puts the heterozygous donor's mean where the
+    // homozygous-ALT donors' reads are): scan a grid, then refine its best cell.
+    let steps = 40;
+    let width = (BALANCE_RANGE.1 - BALANCE_RANGE.0) / steps as f64;
+    let best = (0..=steps)
+        .map(|i| BALANCE_RANGE.0 + width * i as f64)
+        .map(|b| (b, ll(b)))
+        .fold(
+            (0.5, f64::NEG_INFINITY),
+            |x, y| if y.1 > x.1 { y } else { x },
+        );
+    let (b, l) = super::estimate::golden_max_tol(
+        (best.0 - width).max(BALANCE_RANGE.0),
+        (best.0 + width).min(BALANCE_RANGE.1),
+        1e-5,
+        ll,
+    );
+    Some(if l >= best.1 { b } else { best.0 })
 }
 
 /// Smallest ρ_s searched (a million molecules per locus: a binomial).

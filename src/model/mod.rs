@@ -3,6 +3,7 @@
 //! each estimation mode, and the estimator (grid, refinement, profile interval,
 //! presence test, error and dispersion estimates, QC).
 
+pub mod allele_shift;
 pub mod backend;
 pub mod contamination;
 pub mod detection_limits;

@@ -37,6 +37,9 @@ pub struct QcThresholds {
     pub upper_limit_of_quantitation: f64,
     /// Third-party DNA fraction above which a sample needs review.
     pub max_contamination_review: f64,
+    /// Share of SNPs in regions of shifted recipient allele balance above
+    /// which what is left is not a fair sample of the genome: FAIL.
+    pub max_allele_shift_share: f64,
 }
 
 impl Default for QcThresholds {
@@ -51,6 +54,7 @@ impl Default for QcThresholds {
             max_low_depth_fraction_review: 0.25,
             upper_limit_of_quantitation: 0.5,
             max_contamination_review: 0.005,
+            max_allele_shift_share: 0.3,
         }
     }
 }
@@ -71,9 +75,15 @@ pub struct SnpAccounting {
     /// Sites whose donor genotype was missing in two-genome mode (marginalised).
     pub donor_genotype_missing: usize,
     pub non_snp_sites: usize,
+    /// SNPs left out because the recipient's allele balance is shifted there
+    /// (loss of heterozygosity or copy-number change; model::allele_shift).
+    pub allele_shift_excluded: usize,
     pub mean_depth: f64,
     pub low_depth_fraction: f64,
 }
+
+/// An estimate within this share of the search limit is "at" it.
+pub const SEARCH_LIMIT_SHARE: f64 = 0.95;
 
 pub fn assess(
     snps: &SnpAccounting,
@@ -145,7 +155,16 @@ pub fn assess(
             100.0 * t.upper_limit_of_quantitation
         ));
     }
-    if estimate.ci_high_at_search_limit {
+    // An estimate at the largest fraction searched is the model failing, not a
+    // measurement (a recipient's own allele shift, a sample mix-up, the donor
+    // as major contributor): FAIL. An interval that only reaches it is wide.
+    if estimate.donor_fraction >= SEARCH_LIMIT_SHARE * estimate.search_limit {
+        fail.push(format!(
+            "estimate {:.1}% at the search limit {:.0}%: the reads do not fit a donor fraction (recipient allele shift, sample mix-up or donor-dominant plasma?)",
+            100.0 * estimate.donor_fraction,
+            100.0 * estimate.search_limit
+        ));
+    } else if estimate.ci_high_at_search_limit {
         review.push("interval reaches the search limit".to_string());
     }
     if !fail.is_empty() {

@@ -84,6 +84,8 @@ pub struct PreparedSample {
     pub model: SampleModel,
     /// The SNPs the model was built from (to rebuild it under another relationship).
     pub inputs: Vec<SnpInput>,
+    /// Each input's site (same order as `inputs`).
+    pub sites: Vec<SiteKey>,
     pub accounting: SnpAccounting,
     /// Where the frequencies of the marginalised SNPs came from; `None` when no
     /// genotype is marginalised (two-genome).
@@ -599,6 +601,7 @@ fn prepare_sample(
         ..Default::default()
     };
     let mut inputs: Vec<SnpInput> = Vec::new();
+    let mut input_sites: Vec<SiteKey> = Vec::new();
     let two_donors = t.second_donor.is_some();
     let mut two_donor_snps: Vec<TwoDonorSnp> = Vec::new();
     if t.relationship == Relationship::IdenticalTwin {
@@ -612,6 +615,7 @@ fn prepare_sample(
             ),
             model: SampleModel::new(mode),
             inputs,
+            sites: Vec::new(),
             accounting: acc,
             frequencies: None,
             spectra: Vec::new(),
@@ -717,6 +721,7 @@ fn prepare_sample(
             frequency: q,
             site_error: error_table.and_then(|t| t.rates(site)),
         });
+        input_sites.push(site.clone());
         if two_donors && let Some(r) = r {
             let d2 = donor2.and_then(|m| m.get(site).copied());
             // As for one donor: recipient-heterozygous SNPs only when both
@@ -785,6 +790,7 @@ fn prepare_sample(
         refused: None,
         model,
         inputs,
+        sites: input_sites,
         two_donor: two_donors.then_some(two_donor_snps),
         accounting: acc,
         frequencies,

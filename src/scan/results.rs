@@ -8,12 +8,15 @@ use rayon::prelude::*;
 
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
+use crate::model::allele_shift::{
+    BalanceFit, BalanceSite, MIN_HET_RHO, ShiftedRegion, shifted_regions,
+};
 use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
 use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch, join_interval};
 use crate::model::frequency::SampleFrequencies;
 use crate::model::frequency::Spectrum;
-use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
+use crate::model::qc::{QcThresholds, QcVerdict, SEARCH_LIMIT_SHARE, SnpAccounting, assess};
 use crate::model::relatedness::{
     MIN_PLASMA_FRACTION, PlasmaDraw, PlasmaEvidence, RelationshipCheck, check_genotypes,
     check_plasma,
@@ -107,6 +110,7 @@ pub fn run_scan(
         batch.samples[*i].model = m;
         per_sample[*i] = Some(e);
     }
+    let shifts = exclude_allele_shifts(batch, &mut per_sample, backend, estimator, qc)?;
 
     // Relationship check per transplant; an unknown relationship is replaced by
     // the best-supported one and that transplant's draws are re-estimated.
@@ -202,7 +206,13 @@ pub fn run_scan(
         .collect();
 
     let mut samples = Vec::with_capacity(batch.samples.len());
-    for ((s, mut estimate), two) in batch.samples.iter().zip(per_sample).zip(two_donor) {
+    for (((s, mut estimate), two), shifted) in batch
+        .samples
+        .iter()
+        .zip(per_sample)
+        .zip(two_donor)
+        .zip(shifts)
+    {
         let t = &batch.transplants[s.transplant_index];
         let days = (s.row.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
@@ -295,6 +305,21 @@ pub fn run_scan(
                     r.push(why);
                     v = v.max(QcVerdict::Review);
                 }
+                if !shifted.is_empty() {
+                    let excluded = s.accounting.allele_shift_excluded;
+                    let share = excluded as f64 / (s.accounting.snps_used + excluded).max(1) as f64;
+                    r.push(format!(
+                        "recipient allele balance shifted in {} region(s) ({}): loss of heterozygosity or a copy-number change? {excluded} SNPs ({:.0}%) left out of the estimate",
+                        shifted.len(),
+                        shifted.iter().map(ShiftedRegion::describe).collect::<Vec<_>>().join("; "),
+                        100.0 * share
+                    ));
+                    v = v.max(if share > qc.max_allele_shift_share {
+                        QcVerdict::Fail
+                    } else {
+                        QcVerdict::Review
+                    });
+                }
                 if let Some(c) = contamination
                     && c.fraction > qc.max_contamination_review
                 {
@@ -383,6 +408,118 @@ fn summarise_transplant(
         modelled_relationship: t.relationship,
         relationship_check: None,
     }
+}
+
+/// Regional allele-balance shifts in each recipient (model::allele_shift),
+/// found with the draw's fitted read model: their SNPs leave the draw's inputs
+/// and model, and those draws are estimated again. Returns each draw's regions.
+fn exclude_allele_shifts(
+    batch: &mut Batch,
+    per_sample: &mut [Option<FractionEstimate>],
+    backend: &dyn LoglikBackend,
+    estimator: &EstimatorSettings,
+    qc: &QcThresholds,
+) -> Result<Vec<Vec<ShiftedRegion>>> {
+    let shifts: Vec<Vec<ShiftedRegion>> = batch
+        .samples
+        .par_iter()
+        .zip(per_sample.par_iter())
+        .map(|(s, e)| {
+            let Some(e) = e else {
+                return Vec::new();
+            };
+            let sites: Vec<BalanceSite> = s
+                .inputs
+                .iter()
+                .zip(&s.sites)
+                .map(|(i, k)| BalanceSite {
+                    chrom: &k.chrom,
+                    pos: k.pos,
+                    alt: i.alt,
+                    depth: i.depth,
+                    recipient: i.recipient,
+                    donor: i.donor,
+                })
+                .collect();
+            let fit = BalanceFit {
+                donor_fraction: e.donor_fraction,
+                error_rate: e.error_rate,
+                het_balance: s.model.het_balance,
+                het_rho: s.model.molecular.map_or(MIN_HET_RHO, |d| d.signal_rho),
+            };
+            let found = shifted_regions(&sites, &fit);
+            // A large shift can be absorbed by the fit itself (a pure
+            // recipient read at 46% with a dispersion of 370): when the fit is
+            // poor or at the search limit, look again as if no donor DNA were
+            // there.
+            let worst_phi = e
+                .dispersion
+                .iter()
+                .copied()
+                .filter(|p| p.is_finite())
+                .fold(0.0, f64::max);
+            let suspect = worst_phi > qc.max_dispersion_review
+                || e.donor_fraction >= SEARCH_LIMIT_SHARE * e.search_limit;
+            if found.is_empty() && suspect {
+                shifted_regions(
+                    &sites,
+                    &BalanceFit {
+                        donor_fraction: 0.0,
+                        ..fit
+                    },
+                )
+            } else {
+                found
+            }
+        })
+        .collect();
+    let redo: Vec<usize> = (0..shifts.len())
+        .filter(|&i| !shifts[i].is_empty())
+        .collect();
+    if redo.is_empty() {
+        return Ok(shifts);
+    }
+    let mut models = Vec::with_capacity(redo.len());
+    for &i in &redo {
+        let excluded: std::collections::HashSet<usize> = shifts[i]
+            .iter()
+            .flat_map(|r| r.snps.iter().copied())
+            .collect();
+        let kappa = batch.transplants[batch.samples[i].transplant_index]
+            .relationship
+            .kappa();
+        let s = &mut batch.samples[i];
+        let keep = |k: &usize| !excluded.contains(k);
+        s.inputs = s
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| keep(k))
+            .map(|(_, x)| *x)
+            .collect();
+        s.sites = s
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| keep(k))
+            .map(|(_, x)| x.clone())
+            .collect();
+        s.accounting.allele_shift_excluded = excluded.len();
+        s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
+        let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+        models.push(SampleModel::from_inputs(
+            s.model.mode,
+            &s.inputs,
+            kappa,
+            spectrum,
+        ));
+    }
+    let estimates = estimate_batch(&mut models, backend, estimator)?;
+    for ((&i, m), e) in redo.iter().zip(models).zip(estimates) {
+        batch.samples[i].model = m;
+        per_sample[i] = Some(e);
+    }
+    Ok(shifts)
 }
 
 /// Genotype-based when the donor was typed, else plasma-based over the draws
