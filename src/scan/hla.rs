@@ -4,7 +4,7 @@
 //! table and single-antigen-bead results. Produces hla.csv rows, the summary
 //! for transplants.csv and the immunological findings the risk rules use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::cli::hla::{BackendArg, choose_backend};
@@ -47,6 +47,8 @@ pub struct ScanHla {
     /// Loci where the batched kernel's count differs from the itemised
     /// comparison (they use the same rules; a difference is worth a look).
     pub kernel_disagreements: Vec<String>,
+    /// Bead results and typings no transplant uses (for run.json and the report).
+    pub warnings: Vec<String>,
 }
 
 /// None when no transplant carries HLA information.
@@ -89,12 +91,16 @@ pub fn assess_scan_hla(
         }
         None => Vec::new(),
     };
+    let mut typing_lines: Vec<(String, u64)> = Vec::new();
     let people: HashMap<String, Typing> = match &opts.typings {
         Some(p) => {
             files.push(p.clone());
             read_typing_csv(p, release.as_ref())?
                 .into_iter()
-                .map(|t| (t.person_id, t.typing))
+                .map(|t| {
+                    typing_lines.push((t.person_id.clone(), t.line));
+                    (t.person_id, t.typing)
+                })
                 .collect()
         }
         None => HashMap::new(),
@@ -108,6 +114,10 @@ pub fn assess_scan_hla(
     };
     let mut rows = Vec::new();
     let mut pairs: Vec<(Typing, Typing)> = Vec::new();
+    let mut used_people: HashSet<&str> = HashSet::new();
+    // Ids a bead row may carry to reach an assessed transplant (its id or its
+    // recipient's; see hla::transplant::assess_typed).
+    let mut bead_owners: HashSet<&str> = HashSet::new();
     for t in transplants {
         let inline = (t.recipient_hla.as_deref(), t.donor_hla.as_deref());
         let (recipient, donor, rid) = match inline {
@@ -144,6 +154,8 @@ pub fn assess_scan_hla(
                 if people.is_empty() {
                     continue;
                 }
+                used_people.insert(rid);
+                used_people.insert(did);
                 let find = |id: &str, field: &str| {
                     people.get(id).cloned().ok_or_else(|| {
                         Error::from(
@@ -163,6 +175,8 @@ pub fn assess_scan_hla(
                 )
             }
         };
+        bead_owners.insert(t.transplant_id.as_str());
+        bead_owners.extend(rid);
         rows.push(assess_typed(
             &t.transplant_id,
             rid,
@@ -172,6 +186,8 @@ pub fn assess_scan_hla(
         ));
         pairs.push((recipient, donor));
     }
+
+    let warnings = unmatched_rows(opts, &ctx, &bead_owners, &typing_lines, &used_people);
 
     // The same pairs through the batched bitset kernel (shape (a) of
     // shaders/hla_mismatch.wgsl) on the chosen backend, as a cross-check of
@@ -222,8 +238,70 @@ pub fn assess_scan_hla(
         files,
         kernel_backend,
         kernel_disagreements,
+        warnings,
     }))
 }
+
+/// Rows of the bead and typing files that no assessed transplant uses: a bead
+/// whose id matches nothing would drop a donor-specific antibody without a
+/// word, and an unused typing usually means a mistyped id in transplants.csv.
+fn unmatched_rows(
+    opts: &ScanHlaOptions,
+    ctx: &HlaContext,
+    owners: &HashSet<&str>,
+    typing_lines: &[(String, u64)],
+    used_people: &HashSet<&str>,
+) -> Vec<String> {
+    let listed = |items: &[(String, u64)]| {
+        let shown: Vec<String> = items
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(id, line)| format!("'{id}' (line {line})"))
+            .collect();
+        let more = items.len().saturating_sub(MAX_LISTED);
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let mut warnings = Vec::new();
+    if let Some(path) = &opts.antibodies {
+        let mut unmatched: Vec<(String, u64)> = Vec::new();
+        for b in &ctx.antibodies {
+            if !owners.contains(b.owner.as_str()) && !unmatched.iter().any(|(o, _)| *o == b.owner) {
+                unmatched.push((b.owner.clone(), b.line));
+            }
+        }
+        if !unmatched.is_empty() {
+            warnings.push(format!(
+                "{}: bead results for {} id(s) match no HLA-typed transplant of this batch and were not assessed for donor-specific antibodies: {}",
+                path.display(),
+                unmatched.len(),
+                listed(&unmatched)
+            ));
+        }
+    }
+    if let Some(path) = &opts.typings {
+        let unused: Vec<(String, u64)> = typing_lines
+            .iter()
+            .filter(|(id, _)| !used_people.contains(id.as_str()))
+            .cloned()
+            .collect();
+        if !unused.is_empty() {
+            warnings.push(format!(
+                "{}: {} typed person(s) are the recipient or donor of no transplant (a mistyped recipient_id/donor_id?): {}",
+                path.display(),
+                unused.len(),
+                listed(&unused)
+            ));
+        }
+    }
+    warnings
+}
+
+/// Ids listed in one warning before "and N more".
+const MAX_LISTED: usize = 10;
 
 impl ScanHla {
     /// Findings for the risk rules, keyed by transplant id.
