@@ -3,7 +3,7 @@
 //! eplet loads with a user-supplied table) and writes per-pair loads and the
 //! top-k donors per recipient.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -11,13 +11,14 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::compute::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};
 use crate::compute::gpu::hla_mismatch::{GpuHlaMismatch, adapter_names, select_adapter};
 use crate::error::{Error, Result};
-use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, read_antibodies};
+use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, MAX_MFI, read_antibodies};
 use crate::hla::eplets::{EpletTable, WiebeThresholds};
 use crate::hla::mismatch::{AntigenEquivalence, Direction, LevelRequest, drb_consistency};
 use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::screen::{RankBy, ScreenSettings, screen};
 use crate::hla::typing::read_typing_csv;
 use crate::report::OutputSet;
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::run_record::input_digests;
 
 #[derive(Debug, Args)]
@@ -121,9 +122,12 @@ pub struct ScreenArgs {
     /// Use the adapter whose name contains this text (case-insensitive).
     #[arg(long)]
     pub adapter: Option<String>,
-    /// Output folder.
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long, default_value = "graftscan-hla-screen")]
     pub out: PathBuf,
+    /// Replace an existing results folder of `hla screen`.
+    #[arg(long)]
+    pub force: bool,
     /// Skip pairs.csv (one row per donor × recipient); top_donors.csv is kept.
     #[arg(long)]
     pub no_pairs: bool,
@@ -139,6 +143,16 @@ pub fn run(a: HlaArgs) -> Result<()> {
     match a.command {
         HlaCommand::Screen(s) => run_screen(s),
     }
+}
+
+/// `--mfi-cutoff`: an MFI in (0, MAX_MFI] (a bead is positive above it).
+pub fn check_mfi_cutoff(cutoff: f64) -> Result<()> {
+    if !(cutoff > 0.0 && cutoff <= MAX_MFI) {
+        return Err(Error::Usage(format!(
+            "--mfi-cutoff must be an MFI in (0, {MAX_MFI}]"
+        )));
+    }
+    Ok(())
 }
 
 /// The chosen backend and how to describe it.
@@ -179,8 +193,26 @@ pub fn choose_backend(
     }
 }
 
+/// Everything `hla screen` writes.
+const SCREEN_OUTPUTS: &[&str] = &["typing_notes.csv", "pairs.csv", "top_donors.csv", "screen.json"];
+
 fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
+    // Before any work: the results folder can be written and touches no input.
+    let mut inputs = InputPaths::default();
+    for p in [Some(&a.recipients), Some(&a.donors), a.eplets.as_ref(), a.antibodies.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        inputs.file(p);
+    }
+    if let Some(spec) = &a.wiebe_thresholds {
+        inputs.file(Path::new(spec));
+    }
+    if let Some(dir) = Release::locate(a.hla_db.as_deref()) {
+        inputs.folder(&dir);
+    }
+    let folder = ResultsFolder::prepare(&a.out, "--out", a.force, SCREEN_OUTPUTS, &inputs)?;
     if let Some(n) = a.threads {
         if n == 0 {
             return Err(Error::Usage("--threads must be at least 1".into()));
@@ -226,9 +258,7 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         (None, Some(t)) => WiebeThresholds::for_table_version(&t.version),
         (None, None) => None,
     };
-    if !(a.mfi_cutoff.is_finite() && a.mfi_cutoff >= 0.0) {
-        return Err(Error::Usage("--mfi-cutoff must be a number ≥ 0".into()));
-    }
+    check_mfi_cutoff(a.mfi_cutoff)?;
     let antibodies = a
         .antibodies
         .as_deref()
@@ -309,7 +339,10 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
     let json = serde_json::to_vec_pretty(&record)
         .map_err(|e| Error::Usage(format!("rendering screen.json: {e}")))?;
     set.add("screen.json", json);
-    let written = set.commit(&a.out)?;
+    let written = folder.commit(set)?;
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     if !a.quiet {
         if let Some(n) = &backend_note {
             eprintln!("note: {n}");

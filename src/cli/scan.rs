@@ -10,19 +10,21 @@ use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
-use crate::cli::hla::{BackendArg, DirectionArg};
+use crate::cli::hla::{BackendArg, DirectionArg, check_mfi_cutoff};
 use crate::formats::limits::DetectionLimitTable;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
-use crate::hla::release::HLA_DB_ENV;
+use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::transplant::hla_csv;
 use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
+use crate::scan::checks::shared_reads;
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,9 +51,13 @@ pub struct ScanArgs {
     /// Population ALT frequencies (TSV: chrom pos ref alt af).
     #[arg(long)]
     pub panel: Option<PathBuf>,
-    /// Output folder.
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long, default_value = "graftscan-results")]
     pub out: PathBuf,
+    /// Replace an existing results folder whole (never mixed: the old results
+    /// stay until the new ones are complete).
+    #[arg(long)]
+    pub force: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -131,10 +137,62 @@ struct ScanPlan {
     out: PathBuf,
     estimator: EstimatorSettings,
     qc: QcThresholds,
-    risk: RiskConfig,
-    risk_source: String,
     hla: ScanHlaOptions,
     limits: Option<PathBuf>,
+}
+
+/// Everything `scan` writes (an existing folder holding anything else is
+/// never replaced).
+const SCAN_OUTPUTS: &[&str] = &[
+    "samples.csv",
+    "transplants.csv",
+    "hla.csv",
+    "report.html",
+    "run.json",
+    "samples.json",
+    "transplants.json",
+];
+
+/// Bounds on the numeric options: beyond them a run does not finish in any
+/// useful time or memory.
+const MAX_GRID_POINTS: usize = 100_000;
+const MAX_BOOTSTRAP: u32 = 100_000;
+const MAX_THREADS: usize = 4096;
+
+/// Every file and folder the scan reads that is known before the sheets are
+/// read (the files they refer to are added after).
+fn plan_inputs(a: &ScanArgs, plan: &ScanPlan) -> InputPaths {
+    let mut inputs = InputPaths::default();
+    if let Some(dir) = &a.dir {
+        inputs.folder(dir);
+    }
+    for sheet in [&plan.transplants, &plan.samples] {
+        inputs.file(sheet);
+        // The sheets' folder holds the batch: results never go into it.
+        let folder = sheet.parent().filter(|p| !p.as_os_str().is_empty());
+        inputs.folder(folder.unwrap_or(Path::new(".")));
+    }
+    for p in [
+        plan.panel.as_ref(),
+        a.config.as_ref(),
+        a.error_table.as_ref(),
+        plan.limits.as_ref(),
+        plan.hla.typings.as_ref(),
+        plan.hla.antibodies.as_ref(),
+        plan.hla.eplets.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        inputs.file(p);
+    }
+    if let Some(spec) = &a.wiebe_thresholds {
+        inputs.file(Path::new(spec));
+    }
+    if let Some(dir) = Release::locate(a.hla_db.as_deref()) {
+        inputs.folder(&dir);
+    }
+    inputs
 }
 
 fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
@@ -191,12 +249,20 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         "limits of blank and detection",
         &mut found_in_dir,
     );
-    if a.grid_points < 10 {
-        return Err(Error::Usage("--grid-points must be at least 10".into()));
+    if !(10..=MAX_GRID_POINTS).contains(&a.grid_points) {
+        return Err(Error::Usage(format!(
+            "--grid-points must be in 10..={MAX_GRID_POINTS}"
+        )));
     }
     if !(a.detection_alpha > 0.0 && a.detection_alpha < 1.0) {
         return Err(Error::Usage("--detection-alpha must be in (0, 1)".into()));
     }
+    if a.bootstrap > MAX_BOOTSTRAP {
+        return Err(Error::Usage(format!(
+            "--bootstrap must be at most {MAX_BOOTSTRAP} replicates"
+        )));
+    }
+    check_mfi_cutoff(a.mfi_cutoff)?;
     Ok(ScanPlan {
         transplants,
         samples,
@@ -217,10 +283,6 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             ..EstimatorSettings::default()
         },
         qc: QcThresholds::default(),
-        risk: match &a.config {
-            Some(p) => RiskConfig::load(p)?,
-            None => RiskConfig::default(),
-        },
         limits,
         hla: ScanHlaOptions {
             hla_db: a.hla_db.clone(),
@@ -245,18 +307,27 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             },
             adapter: a.adapter.clone(),
         },
-        risk_source: match &a.config {
-            Some(p) => p.display().to_string(),
-            None => "built-in defaults (graftscan config --defaults)".into(),
-        },
     })
 }
 
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
+    // Before any work: the results can be committed and touch no input.
+    let folder =
+        ResultsFolder::prepare(&plan.out, "--out", a.force, SCAN_OUTPUTS, &plan_inputs(&a, &plan))?;
+    let risk_config = match &a.config {
+        Some(p) => RiskConfig::load(p)?,
+        None => RiskConfig::default(),
+    };
+    let risk_source = match &a.config {
+        Some(p) => p.display().to_string(),
+        None => "built-in defaults (graftscan config --defaults)".into(),
+    };
     if let Some(n) = a.threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+        if !(1..=MAX_THREADS).contains(&n) {
+            return Err(Error::Usage(format!(
+                "--threads must be in 1..={MAX_THREADS}"
+            )));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -287,6 +358,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
         plan.panel.as_deref(),
         error_table.as_ref(),
     )?;
+    // The files the sheets refer to are inputs too.
+    folder.refuse_inputs(&InputPaths {
+        folders: Vec::new(),
+        files: batch.files.clone(),
+    })?;
     let hla = assess_scan_hla(&batch.transplants, &plan.hla)?;
     let limits = plan
         .limits
@@ -306,11 +382,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
         backend.as_ref(),
         &plan.estimator,
         &plan.qc,
-        &plan.risk,
+        &risk_config,
         limits.as_ref(),
     )?;
     let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
-    let risk = assess(&outcome, &plan.risk, &immunology);
+    let risk = assess(&outcome, &risk_config, &immunology);
     let t_estimate = t1.elapsed();
     // The GPU kernel is binomial with one error rate per sample: beta-binomial
     // samples and those with a per-site error table went to the CPU twin.
@@ -357,21 +433,27 @@ pub fn run(a: ScanArgs) -> Result<()> {
         generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         backend: backend.info().description,
         allele_frequencies: batch.frequency_source.description.clone(),
-        risk_config: plan.risk_source.clone(),
+        risk_config: risk_source.clone(),
         ipd_release: hla.as_ref().and_then(|h| h.ipd_release.clone()),
         eplet_table: hla.as_ref().and_then(|h| h.eplet_table_version.clone()),
         command_line,
     };
+    // Rows that match nothing or repeat another reach run.json and the report.
+    let mut input_warnings = shared_reads(&batch).into_iter().collect::<Vec<_>>();
+    if let Some(h) = &hla {
+        input_warnings.extend(h.warnings.iter().cloned());
+    }
     let hla_details = hla.as_ref().map(ScanHla::details).unwrap_or_default();
     set.add(
         "report.html",
         render(&ReportInput {
             outcome: &outcome,
             risk: &risk,
-            config: &plan.risk,
+            config: &risk_config,
             immunology: &immunology,
             hla: &hla_details,
             provenance: &provenance,
+            input_warnings: &input_warnings,
         })
         .into_bytes(),
     );
@@ -381,6 +463,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         set.add("transplants.json", transplants_json);
     }
     let mut warnings = batch.warnings.clone();
+    warnings.extend(input_warnings.iter().cloned());
     warnings.extend(backend.warnings());
     for f in &plan.found_in_dir {
         warnings.push(format!("using {f} found in the batch folder"));
@@ -398,7 +481,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "threads": rayon::current_num_threads(),
         },
         "backend": backend.info(),
-        "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
+        "risk_rules": {"source": risk_source, "rules": risk_config},
         "hla": hla.as_ref().map(|h| serde_json::json!({
             "ipd_imgt_hla_release": h.ipd_release,
             "ipd_imgt_hla_citation": h.ipd_citation,
@@ -409,6 +492,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         })),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
+        "output_recovery": folder.notes(),
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,
             "estimate": t_estimate.as_secs_f64() * 1e3,
@@ -422,8 +506,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let json = serde_json::to_vec_pretty(&run_json)
         .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?;
     set.add("run.json", json);
-    let written = set.commit(&plan.out)?;
+    let written = folder.commit(set)?;
     bar.finish_and_clear();
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     if !a.quiet {
         print_summary(
             &outcome,

@@ -56,6 +56,9 @@ pub struct ReportInput<'a> {
     pub immunology: &'a HashMap<String, ImmunologicalFindings>,
     pub hla: &'a HashMap<String, HlaDetail>,
     pub provenance: &'a Provenance,
+    /// Input rows that matched nothing or repeat another (bead results of no
+    /// transplant, unused typings, draws sharing reads): shown above the results.
+    pub input_warnings: &'a [String],
 }
 
 const CSS: &str = r#"
@@ -125,6 +128,7 @@ pub fn render(input: &ReportInput) -> String {
         immunology,
         hla,
         provenance,
+        input_warnings,
     } = input;
     let sample_risk: HashMap<&str, &SampleRisk> = risk
         .samples
@@ -150,6 +154,13 @@ pub fn render(input: &ReportInput) -> String {
         escape(&provenance.backend),
         escape(DISCLAIMER)
     );
+    if !input_warnings.is_empty() {
+        html.push_str("<h2>Warnings about the inputs</h2><ul class=\"reasons\">");
+        for w in input_warnings.iter() {
+            let _ = write!(html, "<li>{}</li>", escape(w));
+        }
+        html.push_str("</ul>");
+    }
 
     // Overview, sorted by level then id.
     let mut order: Vec<usize> = (0..outcome.transplants.len()).collect();
