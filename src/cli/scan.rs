@@ -352,7 +352,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
-    let mut batch = load_batch(
+    let batch = load_batch(
         &plan.transplants,
         &plan.samples,
         plan.panel.as_deref(),
@@ -378,7 +378,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     ));
     let t1 = Instant::now();
     let outcome = run_scan(
-        &mut batch,
+        &batch,
         backend.as_ref(),
         &plan.estimator,
         &plan.qc,
@@ -501,6 +501,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         "counts": {
             "transplants": outcome.transplants.len(),
             "samples": outcome.samples.len(),
+            "genotype_and_count_files_parsed": batch.files_parsed,
         },
     });
     let json = serde_json::to_vec_pretty(&run_json)

@@ -16,10 +16,13 @@ use crate::model::relatedness::{
     ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
     check_plasma,
 };
+use crate::model::dispersion::MoleculeDispersion;
+use crate::model::likelihood::SnpInput;
 use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
+use crate::model::relationship::Kappa;
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
-use crate::scan::load::Batch;
+use crate::scan::load::{Batch, PreparedSample};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleResult {
@@ -75,43 +78,159 @@ pub struct ScanOutcome {
     pub transplants: Vec<TransplantSummary>,
 }
 
+/// Draws estimated together: enough for a GPU to batch well, few enough that
+/// a batch of thousands of draws never holds every likelihood model at once
+/// (each holds its SNPs; see `Batch::prepare`). A batch of up to this many
+/// draws is estimated exactly as in one piece, bootstrap streams included.
+pub const DRAWS_PER_CHUNK: usize = 256;
+
+/// What the later stages need of one draw once its model is dropped.
+struct DrawFit {
+    mode: Option<EstimationMode>,
+    refused: Option<String>,
+    accounting: SnpAccounting,
+    frequencies_from: Option<String>,
+    estimate: Option<FractionEstimate>,
+    contamination: Option<ContaminationEstimate>,
+    /// Set for a draw of a two-donor transplant (with an estimate).
+    two_donor: Option<TwoDonorEstimate>,
+    is_two_donor: bool,
+}
+
+/// Evidence for one transplant's relationship check, kept while its draws
+/// stream through the estimator.
+#[derive(Default)]
+struct CheckEvidence {
+    /// SNPs of the two-genome draw with the most SNPs (genotype-based check).
+    typed: Option<Vec<SnpInput>>,
+    /// Recipient-only draws with detectable donor DNA (plasma-based check).
+    plasma: Vec<OwnedPlasmaDraw>,
+}
+
+struct OwnedPlasmaDraw {
+    inputs: Vec<SnpInput>,
+    error_rate: f64,
+    weights: Vec<f64>,
+    molecular: Option<MoleculeDispersion>,
+}
+
+/// Estimate `draws` (indices into the batch) in chunks of DRAWS_PER_CHUNK:
+/// build each chunk's models (under `kappa_for`'s relationship), estimate them
+/// through the backend and hand each prepared draw with its estimate to
+/// `keep`; the models are dropped before the next chunk.
+fn estimate_in_chunks(
+    batch: &Batch,
+    draws: &[usize],
+    kappa_for: &(dyn Fn(usize) -> Option<Kappa> + Sync),
+    backend: &dyn LoglikBackend,
+    estimator: &EstimatorSettings,
+    keep: &mut dyn FnMut(usize, PreparedSample, Option<FractionEstimate>),
+) -> Result<()> {
+    for chunk in draws.chunks(DRAWS_PER_CHUNK) {
+        let mut prepared: Vec<PreparedSample> = chunk
+            .par_iter()
+            .map(|&i| {
+                let mut s = batch.prepare(i);
+                if let Some(kappa) = kappa_for(i)
+                    && s.refused.is_none()
+                {
+                    let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa);
+                    m.het_sites = std::mem::take(&mut s.model.het_sites);
+                    s.model = m;
+                }
+                s
+            })
+            .collect();
+        let estimable: Vec<usize> = (0..prepared.len())
+            .filter(|&k| prepared[k].refused.is_none())
+            .collect();
+        let mut models: Vec<SampleModel> = estimable
+            .iter()
+            .map(|&k| {
+                std::mem::replace(
+                    &mut prepared[k].model,
+                    SampleModel::new(EstimationMode::TwoGenome),
+                )
+            })
+            .collect();
+        let estimates = estimate_batch(&mut models, backend, estimator)?;
+        let mut per_draw: Vec<Option<FractionEstimate>> = vec![None; prepared.len()];
+        for ((&k, m), e) in estimable.iter().zip(models).zip(estimates) {
+            prepared[k].model = m;
+            per_draw[k] = Some(e);
+        }
+        for ((&i, s), e) in chunk.iter().zip(prepared).zip(per_draw) {
+            keep(i, s, e);
+        }
+    }
+    Ok(())
+}
+
 pub fn run_scan(
-    batch: &mut Batch,
+    batch: &Batch,
     backend: &dyn LoglikBackend,
     estimator: &EstimatorSettings,
     qc: &QcThresholds,
     risk: &RiskConfig,
     limits: Option<&DetectionLimitTable>,
 ) -> Result<ScanOutcome> {
-    // Estimate every estimable sample in one batch through the backend.
-    let idx: Vec<usize> = (0..batch.samples.len())
-        .filter(|&i| batch.samples[i].refused.is_none())
+    // Every draw once through the estimator under its transplant's declared
+    // relationship, keeping only what later stages need.
+    let all: Vec<usize> = (0..batch.samples.len()).collect();
+    let mut fits: Vec<Option<DrawFit>> = (0..batch.samples.len()).map(|_| None).collect();
+    let mut evidence: Vec<CheckEvidence> = (0..batch.transplants.len())
+        .map(|_| CheckEvidence::default())
         .collect();
-    let mut models: Vec<SampleModel> = idx
-        .iter()
-        .map(|&i| {
-            std::mem::replace(
-                &mut batch.samples[i].model,
-                SampleModel::new(EstimationMode::TwoGenome),
-            )
-        })
-        .collect();
-    let estimates = estimate_batch(&mut models, backend, estimator)?;
-    let mut per_sample: Vec<Option<FractionEstimate>> = vec![None; batch.samples.len()];
-    for ((i, m), e) in idx.iter().zip(models).zip(estimates) {
-        batch.samples[*i].model = m;
-        per_sample[*i] = Some(e);
-    }
+    estimate_in_chunks(
+        batch,
+        &all,
+        &|_| None,
+        backend,
+        estimator,
+        &mut |i, s, estimate| {
+            let t = &batch.transplants[s.transplant_index];
+            if let Some(e) = &estimate {
+                collect_evidence(&mut evidence[s.transplant_index], t, &s, e);
+            }
+            let is_two_donor = s.two_donor.is_some();
+            let contamination = if is_two_donor {
+                None
+            } else {
+                estimate_contamination(&s.inputs, 30)
+            };
+            // Two donors: both fractions and the error rate on the simplex
+            // (CPU); donor 1's numbers replace the single-donor fit below.
+            let two_donor = match (&s.two_donor, &estimate, &t.second_donor) {
+                (Some(snps), Some(_), Some(second)) => {
+                    let mut model =
+                        TwoDonorModel::new(snps, t.relationship.kappa(), second.relationship.kappa());
+                    Some(estimate_two_donors(&mut model))
+                }
+                _ => None,
+            };
+            fits[i] = Some(DrawFit {
+                mode: s.mode,
+                refused: s.refused,
+                accounting: s.accounting,
+                frequencies_from: s.frequencies_from,
+                estimate,
+                contamination,
+                two_donor,
+                is_two_donor,
+            });
+        },
+    )?;
+    let mut fits: Vec<DrawFit> = fits.into_iter().flatten().collect();
 
     // Relationship check per transplant; an unknown relationship is replaced by
     // the best-supported one and that transplant's draws are re-estimated.
-    let checks: Vec<Option<RelationshipCheck>> = {
-        let batch = &*batch;
-        (0..batch.transplants.len())
-            .into_par_iter()
-            .map(|ti| relationship_check(batch, ti, &per_sample))
-            .collect()
-    };
+    let checks: Vec<Option<RelationshipCheck>> = batch
+        .transplants
+        .par_iter()
+        .zip(evidence.par_iter())
+        .map(|(t, ev)| relationship_check(t, ev))
+        .collect();
+    drop(evidence);
     let mut modelled: Vec<Relationship> = batch
         .transplants
         .iter()
@@ -128,58 +247,36 @@ pub fn run_scan(
             && c.support_over(Relationship::Unrelated) >= ADOPTION_LOG_LR
         {
             modelled[ti] = c.best;
-            redo.extend(
-                (0..batch.samples.len()).filter(|&i| {
-                    batch.samples[i].transplant_index == ti && per_sample[i].is_some()
-                }),
-            );
+            redo.extend((0..batch.samples.len()).filter(|&i| {
+                batch.samples[i].transplant_index == ti && fits[i].estimate.is_some()
+            }));
         }
     }
     if !redo.is_empty() {
-        let mut models: Vec<SampleModel> = redo
-            .iter()
-            .map(|&i| {
-                let s = &batch.samples[i];
-                let kappa = modelled[s.transplant_index].kappa();
-                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa);
-                m.het_sites.clone_from(&s.model.het_sites);
-                m
-            })
-            .collect();
-        let estimates = estimate_batch(&mut models, backend, estimator)?;
-        for ((i, m), e) in redo.iter().zip(models).zip(estimates) {
-            batch.samples[*i].model = m;
-            per_sample[*i] = Some(e);
-        }
+        let kappa_for = |i: usize| Some(modelled[batch.samples[i].transplant_index].kappa());
+        estimate_in_chunks(batch, &redo, &kappa_for, backend, estimator, &mut |i, _, e| {
+            fits[i].estimate = e;
+        })?;
     }
 
-    // Two-donor transplants: both fractions and the error rate on the simplex
-    // (CPU); donor 1's numbers replace the single-donor fit.
-    let two_donor: Vec<Option<TwoDonorEstimate>> = batch
-        .samples
-        .par_iter()
-        .zip(per_sample.par_iter())
-        .map(|(s, e)| {
-            let snps = s.two_donor.as_ref()?;
-            e.as_ref()?;
-            let t = &batch.transplants[s.transplant_index];
-            let k2 = t.second_donor.as_ref()?.relationship.kappa();
-            let mut model = TwoDonorModel::new(snps, t.relationship.kappa(), k2);
-            Some(estimate_two_donors(&mut model))
-        })
-        .collect();
-
     let mut samples = Vec::with_capacity(batch.samples.len());
-    for ((s, mut estimate), two) in batch.samples.iter().zip(per_sample).zip(two_donor) {
-        let t = &batch.transplants[s.transplant_index];
-        let days = (s.row.collected - t.transplant_date).num_days();
+    for (d, fit) in batch.samples.iter().zip(fits) {
+        let s = &d.row;
+        let DrawFit {
+            mode,
+            refused,
+            accounting,
+            frequencies_from,
+            mut estimate,
+            contamination,
+            two_donor,
+            is_two_donor,
+        } = fit;
+        let t = &batch.transplants[d.transplant_index];
+        let days = (s.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
-        let contamination = if s.two_donor.is_none() {
-            estimate_contamination(&s.inputs, 30)
-        } else {
-            None
-        };
-        let second_donor = match (two, estimate.as_mut()) {
+        let contamination = if is_two_donor { None } else { contamination };
+        let second_donor = match (two_donor, estimate.as_mut()) {
             (Some(two), Some(e)) => {
                 e.donor_fraction = two.fraction1;
                 (e.ci_low, e.ci_high) = two.interval1;
@@ -205,13 +302,18 @@ pub fn run_scan(
             }
             _ => None,
         };
+        // A draw with no SNP that joins the genotypes, or none that tells donor
+        // from recipient, has no estimate: its "0.0000" would read as a
+        // measured zero. QC says why.
+        let uninformative =
+            refused.is_none() && (accounting.snps_used == 0 || accounting.informative_snps == 0);
         // CLSI EP17: a result at or below the limit of blank is "not detected",
         // whatever the presence test says; one below the LoD is not quantified.
-        let limit = match (limits, s.mode) {
-            (Some(table), Some(mode)) => table.lookup(modelled[s.transplant_index], mode),
+        let limit = match (limits, mode) {
+            (Some(table), Some(mode)) => table.lookup(modelled[d.transplant_index], mode),
             _ => None,
         };
-        if let (Some(l), Some(e)) = (limit, estimate.as_mut())
+        if let (Some(l), Some(e), false) = (limit, estimate.as_mut(), uninformative)
             && e.detected
         {
             if e.donor_fraction <= l.limit_of_blank {
@@ -238,7 +340,7 @@ pub fn run_scan(
                 risk.early_window_days
             ));
         }
-        let used = modelled[s.transplant_index];
+        let used = modelled[d.transplant_index];
         if t.relationship == Relationship::Unknown {
             flags.push(format!("relationship unknown: modelled as {used}"));
         } else if t.relationship.is_related() {
@@ -247,13 +349,13 @@ pub fn run_scan(
                 t.relationship
             ));
         }
-        let (qc, qc_reasons, dd) = match (&estimate, &s.refused) {
+        let (qc, qc_reasons, dd) = match (&estimate, &refused) {
             (_, Some(why)) => {
                 flags.push("identical-twin donor".to_string());
                 (QcVerdict::Fail, vec![why.clone()], None)
             }
             (Some(e), None) => {
-                let (mut v, mut r) = assess(&s.accounting, e, qc);
+                let (mut v, mut r) = assess(&accounting, e, qc);
                 if let Some(c) = contamination
                     && c.fraction > qc.max_contamination_review
                 {
@@ -264,7 +366,7 @@ pub fn run_scan(
                     ));
                     v = v.max(QcVerdict::Review);
                 }
-                let dd = s.row.total_cfdna.map(|(value, unit)| {
+                let dd = s.total_cfdna.map(|(value, unit)| {
                     let ge = match unit {
                         QuantityUnit::GePerMl => value,
                         QuantityUnit::NgPerMl => value * risk.genome_equivalents_per_ng,
@@ -275,14 +377,19 @@ pub fn run_scan(
             }
             (None, None) => (QcVerdict::Fail, vec!["not estimated".to_string()], None),
         };
+        let (estimate, dd) = if uninformative {
+            (None, None)
+        } else {
+            (estimate, dd)
+        };
         samples.push(SampleResult {
-            sample_id: s.row.sample_id.clone(),
-            transplant_id: s.row.transplant_id.clone(),
-            collected: s.row.collected,
+            sample_id: s.sample_id.clone(),
+            transplant_id: s.transplant_id.clone(),
+            collected: s.collected,
             days_post_transplant: days,
-            mode: s.mode,
+            mode,
             estimate,
-            snps: s.accounting.clone(),
+            snps: accounting,
             qc,
             qc_reasons,
             flags,
@@ -291,7 +398,7 @@ pub fn run_scan(
             second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
-            allele_frequencies: s.frequencies_from.clone(),
+            allele_frequencies: frequencies_from,
         });
     }
 
@@ -311,6 +418,41 @@ pub fn run_scan(
         samples,
         transplants,
     })
+}
+
+/// Keep what the relationship check needs of a freshly estimated draw:
+/// genotype-based when the donor was typed (the two-genome draw with the most
+/// SNPs, the later one on a tie), else plasma-based over the recipient-only
+/// draws with detectable donor DNA that passed the depth bar.
+fn collect_evidence(
+    ev: &mut CheckEvidence,
+    t: &crate::formats::sheet::TransplantRow,
+    s: &PreparedSample,
+    e: &FractionEstimate,
+) {
+    if t.relationship == Relationship::IdenticalTwin {
+        return;
+    }
+    match s.mode {
+        Some(EstimationMode::TwoGenome) => {
+            if ev.typed.as_ref().is_none_or(|b| s.inputs.len() >= b.len()) {
+                ev.typed = Some(s.inputs.clone());
+            }
+        }
+        Some(EstimationMode::RecipientOnly)
+            if e.detected
+                && e.donor_fraction >= MIN_PLASMA_FRACTION
+                && s.accounting.mean_depth >= 10.0 =>
+        {
+            ev.plasma.push(OwnedPlasmaDraw {
+                inputs: s.inputs.clone(),
+                error_rate: s.model.error_rate,
+                weights: s.model.snps.iter().map(|x| x.weight).collect(),
+                molecular: s.model.molecular,
+            });
+        }
+        _ => {}
+    }
 }
 
 fn summarise_transplant(
@@ -342,52 +484,23 @@ fn summarise_transplant(
 /// Genotype-based when the donor was typed, else plasma-based over the draws
 /// with detectable donor DNA that passed QC. None in genotype-free mode.
 fn relationship_check(
-    batch: &Batch,
-    ti: usize,
-    estimates: &[Option<FractionEstimate>],
+    t: &crate::formats::sheet::TransplantRow,
+    ev: &CheckEvidence,
 ) -> Option<RelationshipCheck> {
-    let t = &batch.transplants[ti];
     if t.relationship == Relationship::IdenticalTwin {
         return None;
     }
-    let mine: Vec<usize> = (0..batch.samples.len())
-        .filter(|&i| batch.samples[i].transplant_index == ti && estimates[i].is_some())
-        .collect();
-    let typed = mine
-        .iter()
-        .copied()
-        .filter(|&i| batch.samples[i].mode == Some(EstimationMode::TwoGenome))
-        .max_by_key(|&i| batch.samples[i].inputs.len());
-    if let Some(i) = typed {
-        return check_genotypes(t.relationship, &batch.samples[i].inputs);
+    if let Some(inputs) = &ev.typed {
+        return check_genotypes(t.relationship, inputs);
     }
-    let weights: Vec<Vec<f64>> = mine
+    let draws: Vec<PlasmaDraw> = ev
+        .plasma
         .iter()
-        .map(|&i| {
-            batch.samples[i]
-                .model
-                .snps
-                .iter()
-                .map(|s| s.weight)
-                .collect()
-        })
-        .collect();
-    let draws: Vec<PlasmaDraw> = mine
-        .iter()
-        .zip(&weights)
-        .filter(|(i, _)| {
-            let s = &batch.samples[**i];
-            s.mode == Some(EstimationMode::RecipientOnly)
-                && estimates[**i]
-                    .as_ref()
-                    .is_some_and(|e| e.detected && e.donor_fraction >= MIN_PLASMA_FRACTION)
-                && s.accounting.mean_depth >= 10.0
-        })
-        .map(|(&i, w)| PlasmaDraw {
-            inputs: &batch.samples[i].inputs,
-            error_rate: batch.samples[i].model.error_rate,
-            weights: w,
-            molecular: batch.samples[i].model.molecular,
+        .map(|d| PlasmaDraw {
+            inputs: &d.inputs,
+            error_rate: d.error_rate,
+            weights: &d.weights,
+            molecular: d.molecular,
         })
         .collect();
     check_plasma(t.relationship, &draws)
