@@ -328,7 +328,7 @@ impl ResultsFolder {
                         "{}: cannot write in '{}': {}",
                         self.say(),
                         folder.display(),
-                        describe_io(&folder, &e).replace("cannot be read", "not writable")
+                        describe_write(&e)
                     ))
                 })?;
         }
@@ -425,7 +425,7 @@ impl ResultsFolder {
             "{}: cannot write '{}': {}",
             self.say(),
             path.display(),
-            describe_io(path, e).replace("cannot be read: ", "")
+            describe_write(e)
         ))
     }
 }
@@ -440,28 +440,42 @@ fn resolve(out: &Path) -> std::result::Result<PathBuf, String> {
             .map_err(|e| format!("cannot read the current folder: {e}"))?
             .join(out)
     };
-    let mut existing = abs.as_path();
-    let mut tail: Vec<OsString> = Vec::new();
-    loop {
-        match fs::symlink_metadata(existing) {
-            Ok(_) => break,
-            Err(_) => {
-                let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
-                    break;
-                };
-                tail.push(name.to_os_string());
-                existing = parent;
-            }
+    let components: Vec<Component> = abs.components().collect();
+    let mut existing = PathBuf::new();
+    let mut i = 0;
+    while i < components.len() {
+        let next = existing.join(components[i]);
+        if fs::symlink_metadata(&next).is_err() {
+            break;
         }
+        existing = next;
+        i += 1;
     }
-    let mut real = fs::canonicalize(existing).map_err(|e| describe_io(existing, &e))?;
-    for name in tail.iter().rev() {
-        match Path::new(name).components().next() {
-            Some(Component::Normal(_)) => real.push(name),
+    let mut real = fs::canonicalize(&existing).map_err(|e| describe_io(&existing, &e))?;
+    for c in &components[i..] {
+        match c {
+            Component::Normal(name) => real.push(name),
             _ => return Err("a folder that does not exist yet may not contain '..'".into()),
         }
     }
     Ok(real)
+}
+
+/// A failed write or folder creation in the user's words.
+fn describe_write(e: &std::io::Error) -> String {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EROFS) {
+        return "read-only file system".into();
+    }
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ENOSPC) {
+        return "no space left on the device".into();
+    }
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "not writable (permission denied)".into(),
+        std::io::ErrorKind::NotFound => "no folder can be created there".into(),
+        _ => e.to_string(),
+    }
 }
 
 fn remove_any(path: &Path) -> std::io::Result<()> {
@@ -594,7 +608,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(usage(format!(
             "cannot write '{}': {}",
             path.display(),
-            describe_io(path, &e).replace("cannot be read: ", "")
+            describe_write(&e)
         )));
     }
     sync_dir(dir);
