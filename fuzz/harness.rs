@@ -246,6 +246,9 @@ pub fn scan(data: &[u8]) {
     let code = graftscan::cli::run(args.into_iter().map(Into::into));
     assert!(code == 0 || code == 2, "scan exit code {code}");
     if code == 0 {
-        assert!(out.join("run.json").is_file(), "a successful scan writes run.json");
+        assert!(
+            out.join("run.json").is_file(),
+            "a successful scan writes run.json"
+        );
     }
 }

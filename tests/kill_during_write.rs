@@ -17,11 +17,24 @@ fn bin() -> Command {
 fn batch(dir: &Path) -> PathBuf {
     let b = dir.join("batch");
     let out = bin()
-        .args(["simulate", "--snps", "80", "--transplants", "3", "--samples-per-transplant", "2", "--out"])
+        .args([
+            "simulate",
+            "--snps",
+            "80",
+            "--transplants",
+            "3",
+            "--samples-per-transplant",
+            "2",
+            "--out",
+        ])
         .arg(&b)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     b
 }
 
@@ -80,9 +93,8 @@ fn snapshot(out: &Path) -> BTreeMap<String, String> {
         let name = e.file_name().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(e.path()).unwrap();
         let value = if name == "run.json" {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-                panic!("run.json does not parse ({e}): a partial file")
-            });
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("run.json does not parse ({e}): a partial file"));
             format!("{} {}", v["parameters"]["estimator"], v["counts"])
         } else {
             without_timestamps(&text)
@@ -120,7 +132,10 @@ fn references(b: &Path, dir: &Path) -> Reference {
         new: snapshot(&n),
     };
     assert!(r.old.contains_key("samples.json") && !r.new.contains_key("samples.json"));
-    assert_ne!(r.old["samples.csv"], r.new["samples.csv"], "old and new results must differ");
+    assert_ne!(
+        r.old["samples.csv"], r.new["samples.csv"],
+        "old and new results must differ"
+    );
     r
 }
 
@@ -162,7 +177,11 @@ fn assert_whole(out: &Path, r: &Reference, when: &str) -> &'static str {
 fn assert_next_run_recovers(b: &Path, out: &Path, r: &Reference) -> bool {
     let had = !leftovers(out).is_empty();
     let run = scan(b, out, NEW).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(snapshot(out), r.new);
     assert!(leftovers(out).is_empty(), "{:?}", leftovers(out));
     if had {
@@ -215,7 +234,9 @@ fn sigkill_at_random_moments_never_leaves_a_partial_or_mixed_results_folder() {
         *seen.entry(state).or_insert(0) += 1;
         recovered += usize::from(assert_next_run_recovers(&b, &out, &r));
     }
-    eprintln!("random kills over {total:?}: {seen:?}; {recovered} leftovers cleaned by the next run");
+    eprintln!(
+        "random kills over {total:?}: {seen:?}; {recovered} leftovers cleaned by the next run"
+    );
 }
 
 /// The commit's own windows, held open by the test seam
@@ -236,7 +257,9 @@ fn sigkill_just_before_and_just_after_the_final_swap() {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             assert!(Instant::now() < deadline, "{window}: window never reached");
-            let staged = leftovers(&out).iter().any(|n| n.contains(".graftscan-new-"));
+            let staged = leftovers(&out)
+                .iter()
+                .any(|n| n.contains(".graftscan-new-"));
             let swapped = out.join("run.json").is_file() && !out.join("samples.json").exists();
             if (window == "before the swap" && staged && !swapped)
                 || (window == "after the swap" && swapped)
@@ -250,7 +273,10 @@ fn sigkill_just_before_and_just_after_the_final_swap() {
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(assert_whole(&out, &r, window), expect, "{window}");
-        assert!(!leftovers(&out).is_empty(), "{window}: the killed run left its temporary folder");
+        assert!(
+            !leftovers(&out).is_empty(),
+            "{window}: the killed run left its temporary folder"
+        );
         assert!(assert_next_run_recovers(&b, &out, &r), "{window}");
     }
 }
@@ -274,7 +300,15 @@ fn sigkill_during_a_first_write_leaves_no_folder_or_a_complete_one() {
             assert_eq!(snapshot(&out), r.new, "kill {i}: a partial new folder");
         }
         let run = scan(&b, &out, NEW).output().unwrap();
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-        assert!(leftovers(&out).is_empty(), "kill {i}: {:?}", leftovers(&out));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            leftovers(&out).is_empty(),
+            "kill {i}: {:?}",
+            leftovers(&out)
+        );
     }
 }

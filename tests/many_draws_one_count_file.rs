@@ -37,7 +37,11 @@ fn scan(dir: &Path, out: &Path) -> serde_json::Value {
         .args(["--quiet", "--backend", "cpu"])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
 }
 
@@ -46,7 +50,16 @@ fn three_hundred_draws_on_one_count_file_parse_it_once_and_match_a_five_draw_run
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
     let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
-        .args(["simulate", "--snps", "60", "--transplants", "1", "--samples-per-transplant", "4", "--out"])
+        .args([
+            "simulate",
+            "--snps",
+            "60",
+            "--transplants",
+            "1",
+            "--samples-per-transplant",
+            "4",
+            "--out",
+        ])
         .arg(&sim)
         .status()
         .unwrap();
@@ -56,10 +69,14 @@ fn three_hundred_draws_on_one_count_file_parse_it_once_and_match_a_five_draw_run
         let mut s = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
         for i in 0..n {
             // Four columns of the one count file, cycled; day i after 2025-02-01.
-            let day = chrono::NaiveDate::from_ymd_opt(2025, 2, 1).unwrap()
-                + chrono::Days::new(i as u64);
-            writeln!(s, "D{i:04},TX001,{day},counts/TX001.counts.vcf.gz,TX001-S{}", 1 + i % 4)
-                .unwrap();
+            let day =
+                chrono::NaiveDate::from_ymd_opt(2025, 2, 1).unwrap() + chrono::Days::new(i as u64);
+            writeln!(
+                s,
+                "D{i:04},TX001,{day},counts/TX001.counts.vcf.gz,TX001-S{}",
+                1 + i % 4
+            )
+            .unwrap();
         }
         s
     };
@@ -69,7 +86,12 @@ fn three_hundred_draws_on_one_count_file_parse_it_once_and_match_a_five_draw_run
         for sub in ["counts", "genotypes"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        for f in ["transplants.csv", "panel.tsv", "counts/TX001.counts.vcf.gz", "genotypes/TX001.vcf"] {
+        for f in [
+            "transplants.csv",
+            "panel.tsv",
+            "counts/TX001.counts.vcf.gz",
+            "genotypes/TX001.vcf",
+        ] {
             std::fs::copy(sim.join(f), dir.join(f)).unwrap();
         }
         std::fs::write(dir.join("samples.csv"), sheet(n)).unwrap();

@@ -194,15 +194,25 @@ pub fn choose_backend(
 }
 
 /// Everything `hla screen` writes.
-const SCREEN_OUTPUTS: &[&str] = &["typing_notes.csv", "pairs.csv", "top_donors.csv", "screen.json"];
+const SCREEN_OUTPUTS: &[&str] = &[
+    "typing_notes.csv",
+    "pairs.csv",
+    "top_donors.csv",
+    "screen.json",
+];
 
 fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
     // Before any work: the results folder can be written and touches no input.
     let mut inputs = InputPaths::default();
-    for p in [Some(&a.recipients), Some(&a.donors), a.eplets.as_ref(), a.antibodies.as_ref()]
-        .into_iter()
-        .flatten()
+    for p in [
+        Some(&a.recipients),
+        Some(&a.donors),
+        a.eplets.as_ref(),
+        a.antibodies.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         inputs.file(p);
     }

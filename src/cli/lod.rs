@@ -96,13 +96,16 @@ fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
 }
 
 pub fn run(a: LodArgs) -> Result<()> {
-    if !(20..=MAX_REPLICATES).contains(&a.replicates)
-        || !(2..=MAX_LEVELS).contains(&a.levels)
-        || !(a.min_level_pct > 0.0 && a.max_level_pct > a.min_level_pct && a.max_level_pct <= 100.0)
-        || !(a.depth > 0.0 && a.depth <= 1e7)
-        || !(a.genome_copies >= 0.0 && a.genome_copies <= 1e9)
-        || !(0.0..0.5).contains(&a.error_rate)
-    {
+    let valid = (20..=MAX_REPLICATES).contains(&a.replicates)
+        && (2..=MAX_LEVELS).contains(&a.levels)
+        && a.min_level_pct > 0.0
+        && a.max_level_pct > a.min_level_pct
+        && a.max_level_pct <= 100.0
+        && a.depth > 0.0
+        && a.depth <= 1e7
+        && (0.0..=1e9).contains(&a.genome_copies)
+        && (0.0..0.5).contains(&a.error_rate);
+    if !valid {
         return Err(Error::Usage(format!(
             "need --replicates in 20..={MAX_REPLICATES}, --levels in 2..={MAX_LEVELS}, \
              0 < --min-level-pct < --max-level-pct ≤ 100, --depth in (0, 1e7], \

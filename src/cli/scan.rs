@@ -18,13 +18,13 @@ use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::transplant::hla_csv;
 use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
-use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::html::{Provenance, ReportInput, render};
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
-use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
 use crate::scan::checks::shared_reads;
+use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -313,8 +313,13 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
     // Before any work: the results can be committed and touch no input.
-    let folder =
-        ResultsFolder::prepare(&plan.out, "--out", a.force, SCAN_OUTPUTS, &plan_inputs(&a, &plan))?;
+    let folder = ResultsFolder::prepare(
+        &plan.out,
+        "--out",
+        a.force,
+        SCAN_OUTPUTS,
+        &plan_inputs(&a, &plan),
+    )?;
     let risk_config = match &a.config {
         Some(p) => RiskConfig::load(p)?,
         None => RiskConfig::default(),

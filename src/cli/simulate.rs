@@ -4,11 +4,11 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::model::Relationship;
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::simulate::ReadSettings;
 use crate::simulate::batch::{
     SimulationConfig, Trajectory, TransplantPlan, demo_plans, simulate_batch,
 };
-use crate::report::output::{InputPaths, ResultsFolder};
 
 /// Everything `simulate` writes (an existing batch folder is replaced only
 /// with --force, and only when it holds nothing else).
@@ -69,18 +69,20 @@ const MAX_SNPS: usize = 1_000_000;
 const MAX_TRANSPLANTS: usize = 100_000;
 
 pub fn run(a: SimulateArgs) -> Result<()> {
-    if !(a.depth > 0.0 && a.depth <= MAX_DEPTH)
-        || !(0.0..0.5).contains(&a.error_rate)
-        || !(a.genome_copies >= 0.0 && a.genome_copies <= MAX_GENOME_COPIES)
-        || !(1..=MAX_SNPS).contains(&a.snps)
-        || !(1..=MAX_TRANSPLANTS).contains(&a.transplants)
-    {
+    let valid = a.depth > 0.0
+        && a.depth <= MAX_DEPTH
+        && (0.0..0.5).contains(&a.error_rate)
+        && (0.0..=MAX_GENOME_COPIES).contains(&a.genome_copies)
+        && (1..=MAX_SNPS).contains(&a.snps)
+        && (1..=MAX_TRANSPLANTS).contains(&a.transplants);
+    if !valid {
         return Err(Error::Usage(format!(
             "--depth must be in (0, {MAX_DEPTH}], --error-rate in [0, 0.5), --genome-copies in \
              [0, {MAX_GENOME_COPIES}], --snps in 1..={MAX_SNPS} and --transplants in 1..={MAX_TRANSPLANTS}"
         )));
     }
-    let folder = ResultsFolder::prepare(&a.out, "--out", a.force, SIMULATED, &InputPaths::default())?;
+    let folder =
+        ResultsFolder::prepare(&a.out, "--out", a.force, SIMULATED, &InputPaths::default())?;
     let relationship: Option<Relationship> = a
         .relationship
         .as_deref()

@@ -176,7 +176,9 @@ pub fn check_date(date: NaiveDate) -> std::result::Result<(), String> {
     let earliest = NaiveDate::from_ymd_opt(1954, 12, 23).unwrap_or(NaiveDate::MIN);
     let today = chrono::Local::now().date_naive();
     if date < earliest {
-        return Err(format!("{date} is before 1954-12-23 (the first organ transplant)"));
+        return Err(format!(
+            "{date} is before 1954-12-23 (the first organ transplant)"
+        ));
     }
     if let Some(limit) = today.succ_opt()
         && date > limit
@@ -272,6 +274,9 @@ mod tests {
         check_bgzf_complete(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 28]).unwrap();
         let e = check_bgzf_complete(&p).unwrap_err().to_string();
-        assert!(e.contains("x.gz") && e.contains("end-of-file marker"), "{e}");
+        assert!(
+            e.contains("x.gz") && e.contains("end-of-file marker"),
+            "{e}"
+        );
     }
 }

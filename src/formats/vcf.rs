@@ -220,10 +220,12 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
         if let Some(q) = af
             && !(0.0..=1.0).contains(&q)
         {
-            return Err(InputError::new(path, format!("{q} is not a frequency in [0, 1]"))
-                .at_line(line_of(idx))
-                .in_field("INFO/AF")
-                .into());
+            return Err(
+                InputError::new(path, format!("{q} is not a frequency in [0, 1]"))
+                    .at_line(line_of(idx))
+                    .in_field("INFO/AF")
+                    .into(),
+            );
         }
         afs.push(af);
         let record_samples = record.samples();

@@ -121,10 +121,7 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
             .ok_or_else(|| {
                 err(
                     "mfi",
-                    format!(
-                        "'{}' is not an MFI in [{MIN_MFI}, {MAX_MFI}]",
-                        get(mfi_col)
-                    ),
+                    format!("'{}' is not an MFI in [{MIN_MFI}, {MAX_MFI}]", get(mfi_col)),
                 )
             })?;
         let cutoff = match cutoff_col.map(get).filter(|c| !c.is_empty()) {

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use crate::error::{InputError, Result};
 use crate::formats::AlleleTable;
-use crate::formats::site::{ChromInterner, SiteKey};
 use crate::formats::input::{FirstSeen, check_input_file};
+use crate::formats::site::{ChromInterner, SiteKey};
 use crate::formats::tsv::{duplicate_site_error, open_tsv, parse_position, parse_u64, row_error};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -170,7 +170,7 @@ impl ErrorTable {
                         format!("{k} reads exceed {} {n}", COLUMNS[depth]),
                     ));
                 }
-                if n >= MIN_DEPTH && !(site_rate(k, n) < MAX_ERROR_RATE) {
+                if n >= MIN_DEPTH && site_rate(k, n) >= MAX_ERROR_RATE {
                     return Err(row_error(
                         path,
                         &rec,
@@ -195,7 +195,7 @@ impl ErrorTable {
             fallback: None,
         };
         if let Some(p) = table.pooled_rate()
-            && !(p < MAX_ERROR_RATE)
+            && p >= MAX_ERROR_RATE
         {
             return Err(InputError::new(
                 path,

@@ -241,7 +241,13 @@ impl ResultsFolder {
         let meta = match fs::metadata(&self.dest) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(usage(format!("{}: {}", self.say(), describe_io(&self.dest, &e)))),
+            Err(e) => {
+                return Err(usage(format!(
+                    "{}: {}",
+                    self.say(),
+                    describe_io(&self.dest, &e)
+                )));
+            }
         };
         if !meta.is_dir() {
             return Err(usage(format!(
@@ -315,9 +321,18 @@ impl ResultsFolder {
             }
             Ok(_) => {}
         }
-        let mut probes = vec![base.join(self.sibling("probe", std::process::id()).file_name().unwrap_or_default())];
+        let mut probes = vec![
+            base.join(
+                self.sibling("probe", std::process::id())
+                    .file_name()
+                    .unwrap_or_default(),
+            ),
+        ];
         if fs::metadata(&self.dest).is_ok_and(|m| m.is_dir()) {
-            probes.push(self.dest.join(format!(".{TAG}-probe-{}", std::process::id())));
+            probes.push(
+                self.dest
+                    .join(format!(".{TAG}-probe-{}", std::process::id())),
+            );
         }
         for probe in probes {
             let folder = probe.parent().unwrap_or(base).to_path_buf();
@@ -590,7 +605,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default();
     if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        return Err(usage(format!("{}: is a folder; give a file name", path.display())));
+        return Err(usage(format!(
+            "{}: is a folder; give a file name",
+            path.display()
+        )));
     }
     let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
@@ -632,8 +650,8 @@ mod tests {
     fn a_new_folder_appears_whole_and_nothing_else_is_left() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("r");
-        let f = ResultsFolder::prepare(&out, "--out", false, KNOWN, &InputPaths::default())
-            .unwrap();
+        let f =
+            ResultsFolder::prepare(&out, "--out", false, KNOWN, &InputPaths::default()).unwrap();
         assert!(!out.exists(), "prepare creates nothing");
         f.commit(set("1")).unwrap();
         assert_eq!(fs::read_to_string(out.join("sub/b.csv")).unwrap(), "b 1");
@@ -652,11 +670,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--force"), "{e}");
-        let f = ResultsFolder::prepare(&out, "--out", true, KNOWN, &InputPaths::default())
-            .unwrap();
+        let f = ResultsFolder::prepare(&out, "--out", true, KNOWN, &InputPaths::default()).unwrap();
         f.commit(set("2")).unwrap();
         assert_eq!(fs::read_to_string(out.join("a.csv")).unwrap(), "a 2");
-        assert!(!out.join("c.csv").exists(), "no old file survives beside the new");
+        assert!(
+            !out.join("c.csv").exists(),
+            "no old file survives beside the new"
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -690,7 +710,10 @@ mod tests {
             let e = ResultsFolder::prepare(&out, "--out", true, KNOWN, &inputs)
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(what) || e.contains("lies inside"), "{out:?}: {e}");
+            assert!(
+                e.contains(what) || e.contains("lies inside"),
+                "{out:?}: {e}"
+            );
         }
         // Through a symbolic link too.
         let link = dir.path().join("link");
@@ -735,8 +758,7 @@ mod tests {
         fs::write(aside.join("a.csv"), "a old").unwrap();
         fs::create_dir(&staged).unwrap();
         fs::write(staged.join("a.csv"), "a half").unwrap();
-        let f = ResultsFolder::prepare(&out, "--out", true, KNOWN, &InputPaths::default())
-            .unwrap();
+        let f = ResultsFolder::prepare(&out, "--out", true, KNOWN, &InputPaths::default()).unwrap();
         assert_eq!(fs::read_to_string(out.join("a.csv")).unwrap(), "a old");
         assert!(!aside.exists() && !staged.exists());
         assert_eq!(f.notes().len(), 2, "{:?}", f.notes());

@@ -9,17 +9,17 @@ use rayon::prelude::*;
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::sheet::QuantityUnit;
 use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
+use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
+use crate::model::likelihood::SnpInput;
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
 use crate::model::relatedness::{
     ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
     check_plasma,
 };
-use crate::model::dispersion::MoleculeDispersion;
-use crate::model::likelihood::SnpInput;
-use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
 use crate::model::relationship::Kappa;
+use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::{Batch, PreparedSample};
@@ -202,8 +202,11 @@ pub fn run_scan(
             // (CPU); donor 1's numbers replace the single-donor fit below.
             let two_donor = match (&s.two_donor, &estimate, &t.second_donor) {
                 (Some(snps), Some(_), Some(second)) => {
-                    let mut model =
-                        TwoDonorModel::new(snps, t.relationship.kappa(), second.relationship.kappa());
+                    let mut model = TwoDonorModel::new(
+                        snps,
+                        t.relationship.kappa(),
+                        second.relationship.kappa(),
+                    );
                     Some(estimate_two_donors(&mut model))
                 }
                 _ => None,
@@ -254,9 +257,16 @@ pub fn run_scan(
     }
     if !redo.is_empty() {
         let kappa_for = |i: usize| Some(modelled[batch.samples[i].transplant_index].kappa());
-        estimate_in_chunks(batch, &redo, &kappa_for, backend, estimator, &mut |i, _, e| {
-            fits[i].estimate = e;
-        })?;
+        estimate_in_chunks(
+            batch,
+            &redo,
+            &kappa_for,
+            backend,
+            estimator,
+            &mut |i, _, e| {
+                fits[i].estimate = e;
+            },
+        )?;
     }
 
     let mut samples = Vec::with_capacity(batch.samples.len());
@@ -434,10 +444,10 @@ fn collect_evidence(
         return;
     }
     match s.mode {
-        Some(EstimationMode::TwoGenome) => {
-            if ev.typed.as_ref().is_none_or(|b| s.inputs.len() >= b.len()) {
-                ev.typed = Some(s.inputs.clone());
-            }
+        Some(EstimationMode::TwoGenome)
+            if ev.typed.as_ref().is_none_or(|b| s.inputs.len() >= b.len()) =>
+        {
+            ev.typed = Some(s.inputs.clone());
         }
         Some(EstimationMode::RecipientOnly)
             if e.detected
