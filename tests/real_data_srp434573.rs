@@ -112,7 +112,9 @@ fn scan_sheets(
 ) -> BTreeMap<String, (f64, bool)> {
     std::fs::write(work.join("transplants.csv"), transplants).unwrap();
     std::fs::write(work.join("samples.csv"), samples).unwrap();
-    let out = work.join("out");
+    // Results go outside the sheets' folder: graftscan never writes into an input folder.
+    let out_root = tempfile::tempdir().unwrap();
+    let out = out_root.path().join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
         .arg("scan")
         .arg(work)
