@@ -107,6 +107,15 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
         })?;
         // Pre-transplant sera are normal (DSA screening); future ones are not.
         check_date(serum_date).map_err(|m| err("serum_date", m))?;
+        if get(spec_col).contains(['/', '|']) {
+            return Err(err(
+                "specificity",
+                format!(
+                    "'{}' lists alternatives: a bead carries one specificity (one row per bead)",
+                    get(spec_col)
+                ),
+            ));
+        }
         let specificity = get(spec_col)
             .split('~')
             .map(|s| {

@@ -179,6 +179,12 @@ pub const TYPING_COLUMNS: [(&str, Locus); 9] = [
 /// `A*02:01`; DRB345 cells must name their gene (`DRB4*01:01`, or `DR53`).
 pub fn parse_cell(column_locus: Locus, value: &str) -> std::result::Result<TypedItem, NameError> {
     let v = value.trim();
+    // An ambiguity must not lose its alternatives in a one-allele cell.
+    if v.contains(['/', '|']) {
+        return Err(NameError(format!(
+            "'{v}' lists alternatives: a lab-export cell holds one allele; give an ambiguous typing as a GL String (gl_string column), where every alternative is kept"
+        )));
+    }
     let item = if !v.contains('*') && v.starts_with(|c: char| c.is_ascii_digit()) {
         let gene = match column_locus {
             Locus::A => Gene::A,
@@ -409,6 +415,13 @@ mod tests {
                 .contains("not A")
         );
         assert!(parse_cell(Locus::Drb345, "01:01").is_err());
+        // An ambiguity in a one-allele cell is refused, never cut to its first allele.
+        assert!(
+            parse_cell(Locus::A, "A*24:02/A*01:01")
+                .unwrap_err()
+                .0
+                .contains("GL String")
+        );
     }
 
     #[test]
