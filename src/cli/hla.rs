@@ -3,7 +3,7 @@
 //! eplet loads with a user-supplied table) and writes per-pair loads and the
 //! top-k donors per recipient.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -205,23 +205,13 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
     // Before any work: the results folder can be written and touches no input.
     let mut inputs = InputPaths::default();
-    for p in [
+    inputs.files([
         Some(&a.recipients),
         Some(&a.donors),
         a.eplets.as_ref(),
         a.antibodies.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        inputs.file(p);
-    }
-    if let Some(spec) = &a.wiebe_thresholds {
-        inputs.file(Path::new(spec));
-    }
-    if let Some(dir) = Release::locate(a.hla_db.as_deref()) {
-        inputs.folder(&dir);
-    }
+    ]);
+    inputs.hla_references(a.wiebe_thresholds.as_deref(), a.hla_db.as_deref());
     let folder = ResultsFolder::prepare(&a.out, "--out", a.force, SCREEN_OUTPUTS, &inputs)?;
     if let Some(n) = a.threads {
         if n == 0 {

@@ -14,7 +14,7 @@ use crate::cli::hla::{BackendArg, DirectionArg, check_mfi_cutoff};
 use crate::formats::limits::DetectionLimitTable;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
-use crate::hla::release::{HLA_DB_ENV, Release};
+use crate::hla::release::HLA_DB_ENV;
 use crate::hla::transplant::hla_csv;
 use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
@@ -172,7 +172,7 @@ fn plan_inputs(a: &ScanArgs, plan: &ScanPlan) -> InputPaths {
         let folder = sheet.parent().filter(|p| !p.as_os_str().is_empty());
         inputs.folder(folder.unwrap_or(Path::new(".")));
     }
-    for p in [
+    inputs.files([
         plan.panel.as_ref(),
         a.config.as_ref(),
         a.error_table.as_ref(),
@@ -180,18 +180,8 @@ fn plan_inputs(a: &ScanArgs, plan: &ScanPlan) -> InputPaths {
         plan.hla.typings.as_ref(),
         plan.hla.antibodies.as_ref(),
         plan.hla.eplets.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        inputs.file(p);
-    }
-    if let Some(spec) = &a.wiebe_thresholds {
-        inputs.file(Path::new(spec));
-    }
-    if let Some(dir) = Release::locate(a.hla_db.as_deref()) {
-        inputs.folder(&dir);
-    }
+    ]);
+    inputs.hla_references(a.wiebe_thresholds.as_deref(), a.hla_db.as_deref());
     inputs
 }
 

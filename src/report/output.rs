@@ -24,6 +24,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::formats::input::describe_io;
+use crate::hla::release::Release;
 
 /// Test seam for tests/kill_during_write.rs: milliseconds to sleep before and
 /// after the final swap, so that a test can kill the process inside it.
@@ -64,6 +65,23 @@ impl InputPaths {
 
     pub fn file(&mut self, p: &Path) {
         self.files.push(p.to_path_buf());
+    }
+
+    /// The files of optional flags.
+    pub fn files<'a>(&mut self, paths: impl IntoIterator<Item = Option<&'a PathBuf>>) {
+        self.files.extend(paths.into_iter().flatten().cloned());
+    }
+
+    /// The HLA references given by flag: a Wiebe thresholds file (when the
+    /// spec is a path) and the IPD-IMGT/HLA release folder (or the one
+    /// GRAFTSCAN_HLA_DB names).
+    pub fn hla_references(&mut self, wiebe_thresholds: Option<&str>, hla_db: Option<&Path>) {
+        if let Some(spec) = wiebe_thresholds {
+            self.file(Path::new(spec));
+        }
+        if let Some(dir) = Release::locate(hla_db) {
+            self.folder(&dir);
+        }
     }
 }
 
