@@ -2040,3 +2040,61 @@ fn identical_twin_donor_is_refused_with_a_clear_message() {
         );
     }
 }
+
+/// A QC-FAIL draw with nothing to estimate from prints empty fields, not a
+/// measured-looking 0.0000% and 0.0 copies/mL.
+#[test]
+fn a_draw_with_no_informative_snp_has_empty_fraction_and_copies() {
+    let (_keep, c) = fresh_case();
+    // TX003-S1 reads sites none of which is genotyped.
+    let mut shifted = String::from("chrom\tpos\tref\talt\tref_count\talt_count\n");
+    for l in std::fs::read_to_string(c.b("tsv/c3.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let f: Vec<&str> = l.split('\t').collect();
+        let pos: u64 = f[1].parse().unwrap();
+        writeln!(shifted, "{}\t{}\t{}", f[0], pos + 1, f[2..].join("\t")).unwrap();
+    }
+    c.write("batch/tsv/c3.tsv", &shifted);
+    let run = graftscan(&extra(&c, &["--json"]).unwrap());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut r = csv::Reader::from_path(c.out().join("samples.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let row = r
+        .records()
+        .map(|x| x.unwrap())
+        .find(|x| &x[0] == "TX003-S1")
+        .unwrap();
+    assert_eq!(&row[col("qc")], "FAIL");
+    assert!(
+        row[col("qc_reasons")].contains("no SNP"),
+        "{:?}",
+        &row[col("qc_reasons")]
+    );
+    for empty in [
+        "donor_fraction_pct",
+        "ci_low_pct",
+        "ci_high_pct",
+        "detected",
+        "dd_cfdna_cp_per_ml",
+    ] {
+        assert_eq!(&row[col(empty)], "", "{empty}");
+    }
+    assert_eq!(&row[col("snps_used")], "0");
+    let json = std::fs::read_to_string(c.out().join("samples.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let s = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["result"]["sample_id"] == "TX003-S1")
+        .unwrap();
+    assert!(s["result"]["estimate"].is_null() && s["result"]["dd_cfdna_cp_per_ml"].is_null());
+}
