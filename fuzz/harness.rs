@@ -14,8 +14,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use graftscan::formats::cohort::{count_cohort, read_populations};
 use graftscan::formats::limits::DetectionLimitTable;
-use graftscan::formats::panel::read_panel;
+use graftscan::formats::panel::{PanelOptions, read_panel};
 use graftscan::formats::read_allele_table;
 use graftscan::formats::sheet::{CsvTable, read_samples, read_transplants};
 use graftscan::hla::antibodies::read_antibodies;
@@ -42,6 +43,7 @@ pub const TARGETS: &[Target] = &[
     ("hla_names", hla_names),
     ("eplets", eplets),
     ("ipd_release", ipd_release),
+    ("cohort", cohort),
     ("scan", scan),
 ];
 
@@ -55,11 +57,14 @@ fn scratch() -> PathBuf {
     SCRATCH.with(|d| d.path().to_path_buf())
 }
 
-fn put(path: &Path, bytes: &[u8]) {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).expect("scratch folder writable");
-    }
-    std::fs::write(path, bytes).expect("scratch file writable");
+/// Write a scratch file. A failure here is the machine's (disk full, a
+/// cleaned /tmp), not the reader's: the run is skipped rather than reported
+/// as a crash of the code under test.
+#[must_use]
+fn put(path: &Path, bytes: &[u8]) -> bool {
+    path.parent()
+        .is_none_or(|p| std::fs::create_dir_all(p).is_ok())
+        && std::fs::write(path, bytes).is_ok()
 }
 
 fn sections(data: &[u8], n: usize) -> Vec<&[u8]> {
@@ -78,8 +83,12 @@ pub fn sheets(data: &[u8]) {
     let s = sections(data, 2);
     let dir = scratch().join("sheets");
     let (t, sm) = (dir.join("transplants.csv"), dir.join("samples.csv"));
-    put(&t, s[0]);
-    put(&sm, s[1]);
+    if !put(&t, s[0]) {
+        return;
+    }
+    if !put(&sm, s[1]) {
+        return;
+    }
     let _ = CsvTable::read(&t, Some(b'#'));
     if let Ok(rows) = read_transplants(&t) {
         let _ = read_samples(&sm, &rows);
@@ -100,7 +109,9 @@ pub fn allele_table(data: &[u8]) {
         _ => ("x.tsv", bgzip(rest)),
     };
     let p = dir.join(name);
-    put(&p, &bytes);
+    if !put(&p, &bytes) {
+        return;
+    }
     if let Ok(t) = read_allele_table(&p) {
         // Every accessor on every cell the table claims to hold.
         for i in 0..t.sites.len() {
@@ -114,13 +125,17 @@ pub fn allele_table(data: &[u8]) {
 
 pub fn panel(data: &[u8]) {
     let p = scratch().join("panel.tsv");
-    put(&p, data);
-    let _ = read_panel(&p);
+    if !put(&p, data) {
+        return;
+    }
+    let _ = read_panel(&p, &PanelOptions::default());
 }
 
 pub fn error_table(data: &[u8]) {
     let p = scratch().join("errors.tsv");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     if let Ok(t) = ErrorTable::read(&p) {
         for site in t.sites.keys() {
             let _ = t.rates(site);
@@ -130,13 +145,17 @@ pub fn error_table(data: &[u8]) {
 
 pub fn limits(data: &[u8]) {
     let p = scratch().join("limits.csv");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     let _ = DetectionLimitTable::read(&p);
 }
 
 pub fn risk_config(data: &[u8]) {
     let p = scratch().join("rules.toml");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     if let Ok(c) = RiskConfig::load(&p) {
         let _ = c.rcv.limits();
         let _ = c.to_toml();
@@ -145,13 +164,17 @@ pub fn risk_config(data: &[u8]) {
 
 pub fn typings(data: &[u8]) {
     let p = scratch().join("typings.csv");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     let _ = read_typing_csv(&p, None);
 }
 
 pub fn antibodies(data: &[u8]) {
     let p = scratch().join("antibodies.csv");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     let _ = read_antibodies(&p, 1000.0);
 }
 
@@ -168,9 +191,26 @@ pub fn hla_names(data: &[u8]) {
 
 pub fn eplets(data: &[u8]) {
     let p = scratch().join("eplets.csv");
-    put(&p, data);
+    if !put(&p, data) {
+        return;
+    }
     let _ = EpletTable::read(&p);
     let _ = WiebeThresholds::from_spec(&p.to_string_lossy());
+}
+
+/// A cohort VCF (panel building) and its populations file, split at a NUL.
+pub fn cohort(data: &[u8]) {
+    let s = sections(data, 2);
+    let dir = scratch().join("cohort");
+    let (vcf, pops) = (dir.join("cohort.vcf"), dir.join("populations.tsv"));
+    if !put(&vcf, s[0]) {
+        return;
+    }
+    if !put(&pops, s[1]) {
+        return;
+    }
+    let populations = read_populations(&pops).ok();
+    let _ = count_cohort(&vcf, populations.as_ref().map(|m| (pops.as_path(), m)));
 }
 
 /// Sections: Allelelist.txt, wmda/rel_dna_ser.txt, wmda/rel_ser_ser.txt,
@@ -190,8 +230,8 @@ pub fn ipd_release(data: &[u8]) {
         let p = dir.join(name);
         if bytes.is_empty() {
             let _ = std::fs::remove_file(&p);
-        } else {
-            put(&p, bytes);
+        } else if !put(&p, bytes) {
+            return;
         }
     }
     let _ = Release::load(&dir);
@@ -216,8 +256,8 @@ pub fn scan(data: &[u8]) {
         // Optional files are picked up from the batch folder only when present.
         if bytes.is_empty() && (*name == "antibodies.csv" || *name == "limits.csv") {
             let _ = std::fs::remove_file(&p);
-        } else {
-            put(&p, bytes);
+        } else if !put(&p, bytes) {
+            return;
         }
     }
     let out = root.join("out");
@@ -239,7 +279,9 @@ pub fn scan(data: &[u8]) {
     .collect();
     if !s[7].is_empty() {
         let cfg = root.join("rules.toml");
-        put(&cfg, s[7]);
+        if !put(&cfg, s[7]) {
+            return;
+        }
         args.push("--config".into());
         args.push(cfg.to_string_lossy().into_owned());
     }

@@ -4,6 +4,7 @@
 
 use graftscan::model::Relationship;
 use graftscan::model::contamination::estimate_contamination;
+use graftscan::model::frequency::AltFrequency;
 use graftscan::model::likelihood::SnpInput;
 use graftscan::simulate::{draw_donor_genotype, draw_hwe_genotype, make_panel};
 use rand::SeedableRng;
@@ -33,7 +34,7 @@ fn sample(seed: u64, f: f64, c: f64) -> Vec<SnpInput> {
                 depth: n as u32,
                 recipient: Some(r),
                 donor: Some(d),
-                alt_frequency: q,
+                frequency: AltFrequency::Exact(q),
                 site_error: None,
             }
         })

@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use graftscan::model::error_table::ErrorTable;
+use graftscan::model::frequency::{AltFrequency, Spectrum};
 use graftscan::model::likelihood::SnpInput;
 use graftscan::model::{EstimationMode, Relationship, SampleModel};
 
@@ -21,12 +22,17 @@ fn per_site_errors_equal_to_the_sample_rate_leave_the_likelihood_unchanged() {
         depth,
         recipient: Some(r),
         donor: None,
-        alt_frequency: 0.3,
+        frequency: AltFrequency::Exact(0.3),
         site_error: None,
     })
     .collect();
     let kappa = Relationship::Unrelated.kappa();
-    let mut plain = SampleModel::from_inputs(EstimationMode::RecipientOnly, &inputs, kappa);
+    let mut plain = SampleModel::from_inputs(
+        EstimationMode::RecipientOnly,
+        &inputs,
+        kappa,
+        Spectrum::FLAT,
+    );
     plain.error_rate = 0.002;
     let with_table: Vec<SnpInput> = inputs
         .iter()
@@ -35,7 +41,12 @@ fn per_site_errors_equal_to_the_sample_rate_leave_the_likelihood_unchanged() {
             ..*s
         })
         .collect();
-    let mut sited = SampleModel::from_inputs(EstimationMode::RecipientOnly, &with_table, kappa);
+    let mut sited = SampleModel::from_inputs(
+        EstimationMode::RecipientOnly,
+        &with_table,
+        kappa,
+        Spectrum::FLAT,
+    );
     sited.error_rate = 0.5; // ignored where a site has its own rates
     for f in [0.0, 0.003, 0.05, 0.3] {
         assert!((plain.loglik(f) - sited.loglik(f)).abs() < 1e-9, "f={f}");
@@ -48,7 +59,12 @@ fn per_site_errors_equal_to_the_sample_rate_leave_the_likelihood_unchanged() {
             ..*s
         })
         .collect();
-    let m = SampleModel::from_inputs(EstimationMode::RecipientOnly, &skewed, kappa);
+    let m = SampleModel::from_inputs(
+        EstimationMode::RecipientOnly,
+        &skewed,
+        kappa,
+        Spectrum::FLAT,
+    );
     assert!((m.loglik(0.01) - plain.loglik(0.01)).abs() > 1e-3);
 }
 

@@ -2,6 +2,8 @@
 
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, Overdispersion, estimate_batch};
+use graftscan::model::frequency::{AltFrequency::Exact, Spectrum};
+const FLAT: Spectrum = Spectrum::FLAT;
 use graftscan::model::genotype_prior::{donor_given_recipient, hardy_weinberg};
 use graftscan::model::likelihood::{expected_alt_fraction, observed_alt_probability};
 use graftscan::model::{EstimationMode, Relationship, SampleModel};
@@ -157,11 +159,11 @@ fn swapping_ref_and_alt_leaves_the_estimate_unchanged() {
                 let r = [0u8, 1, 2, 0][i];
                 let q = 0.3;
                 if mode == EstimationMode::RecipientOnly {
-                    x.push_recipient_only(*alt, *n, r, q, k);
-                    y.push_recipient_only(n - alt, *n, 2 - r, 1.0 - q, k);
+                    x.push_recipient_only(*alt, *n, r, Exact(q), FLAT, k);
+                    y.push_recipient_only(n - alt, *n, 2 - r, Exact(1.0 - q), FLAT, k);
                 } else {
-                    x.push_genotype_free(*alt, *n, q, k);
-                    y.push_genotype_free(n - alt, *n, 1.0 - q, k);
+                    x.push_genotype_free(*alt, *n, Exact(q), FLAT, k);
+                    y.push_genotype_free(n - alt, *n, Exact(1.0 - q), FLAT, k);
                 }
             }
             for fr in [0.0, 0.01, 0.2] {

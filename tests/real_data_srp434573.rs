@@ -384,3 +384,114 @@ fn two_genome_estimates_track_known_mixture_fractions() {
         assert!(f < 0.003, "blank {} read {f}", r.sample);
     }
 }
+
+/// Issue 10, must-show 5: each SRP434573 series scanned recipient-only in a
+/// batch of its own transplant with no panel. Nobody is left for batch
+/// frequencies, so the outputs must say the frequencies are unknown, QC is
+/// REVIEW with that reason, and no relationship alarm is raised.
+#[test]
+fn a_batch_of_one_without_a_panel_says_its_frequencies_are_unknown_and_raises_no_alarm() {
+    let Some(dir) = common::shared_data("srp434573") else {
+        return;
+    };
+    let rows = truth(&dir);
+    let g = dir.join("genotypes").canonicalize().expect("genotypes");
+    let mixtures: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r.mixture.clone()).collect();
+    let mut estimates = BTreeMap::new();
+    for mixture in &mixtures {
+        let mine: Vec<&TruthRow> = rows.iter().filter(|r| &r.mixture == mixture).collect();
+        let r0 = mine[0];
+        let transplants = format!(
+            "transplant_id,organ,transplant_date,relationship,recipient_genotypes,recipient_sample\n{},kidney,2024-01-01,unrelated,{},{}\n",
+            r0.mixture,
+            g.join(&r0.genotype_vcf).display(),
+            r0.recipient
+        );
+        let work = tempfile::tempdir().unwrap();
+        let mut samples = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
+        for r in &mine {
+            writeln!(
+                samples,
+                "{}:{},{},2024-02-01,{},{}",
+                r.mixture,
+                r.sample,
+                r.mixture,
+                g.join(&r.mixture_file).display(),
+                r.sample
+            )
+            .unwrap();
+        }
+        std::fs::write(work.path().join("transplants.csv"), transplants).unwrap();
+        std::fs::write(work.path().join("samples.csv"), samples).unwrap();
+        // Results outside the sheets' folder: graftscan never writes into an input folder.
+        let out_root = tempfile::tempdir().unwrap();
+        let out = out_root.path().join("out");
+        let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
+            .args(["scan", "--quiet", "--backend", "cpu"])
+            .arg(work.path())
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .expect("graftscan runs");
+        assert!(status.success());
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        let source = run["allele_frequencies"]["description"]
+            .as_str()
+            .unwrap_or("");
+        println!("{mixture}: run.json allele_frequencies: {source}");
+        assert!(source.starts_with("none"), "{source}");
+        let mut reader = csv::Reader::from_path(out.join("samples.csv")).unwrap();
+        let h = reader.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|x| x == n).expect("column");
+        for rec in reader.records() {
+            let rec = rec.unwrap();
+            let (qc, reasons, freqs) = (
+                &rec[col("qc")],
+                &rec[col("qc_reasons")],
+                &rec[col("allele_frequencies")],
+            );
+            assert!(
+                qc == "REVIEW" || qc == "FAIL",
+                "{}: QC {qc}",
+                &rec[col("sample_id")]
+            );
+            assert!(reasons.contains("no population frequencies"), "{reasons}");
+            assert!(freqs.starts_with("unknown"), "{freqs}");
+            assert!(rec[col("frequency_people")].is_empty());
+            estimates.insert(
+                rec[col("sample_id")].to_string(),
+                (
+                    rec[col("donor_fraction_pct")].parse::<f64>().unwrap() / 100.0,
+                    (
+                        rec[col("ci_low_pct")].parse::<f64>().unwrap() / 100.0,
+                        rec[col("ci_high_pct")].parse::<f64>().unwrap() / 100.0,
+                    ),
+                ),
+            );
+        }
+        let transplants = std::fs::read_to_string(out.join("transplants.csv")).unwrap();
+        println!("{mixture}: {}", transplants.lines().nth(1).unwrap_or(""));
+        assert!(!transplants.contains("contradicted"), "{transplants}");
+        assert!(!transplants.contains("swap"), "{transplants}");
+    }
+    let point: BTreeMap<String, (f64, bool)> = estimates
+        .iter()
+        .map(|(k, (f, _))| (k.clone(), (*f, true)))
+        .collect();
+    let (mare, _) = mean_abs_rel_error(&rows, &point);
+    let covered = rows
+        .iter()
+        .filter(|r| r.fraction > 0.0)
+        .filter(|r| {
+            let (_, (lo, hi)) = estimates[&format!("{}:{}", r.mixture, r.sample)];
+            lo <= r.fraction && r.fraction <= hi
+        })
+        .count();
+    println!(
+        "recipient-only, no panel, batch of one (all pair-variant sites, so ascertainment-biased): MARE {:.1}%, {covered} of {} intervals cover the nominal fraction",
+        100.0 * mare,
+        rows.iter().filter(|r| r.fraction > 0.0).count()
+    );
+}

@@ -62,6 +62,7 @@ fn draw(
         flags: vec![],
         dd_cfdna_cp_per_ml: cp_per_ml,
         allele_frequencies: None,
+        frequencies: None,
         contamination: None,
         second_donor: None,
         limit_of_blank: None,

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::compute::select::{BackendChoice, select_backend};
-use crate::error::{Error, InputError, Result};
-use crate::formats::panel::read_panel;
+use crate::error::{Error, Result};
+use crate::formats::panel::{PanelOptions, read_panel};
 use crate::model::detection_limits::{
     DetectionLimits, LimitSettings, ReadSettingsRecord, default_levels, detection_limits,
 };
@@ -76,11 +76,8 @@ fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
     } else {
         path.to_path_buf()
     };
-    let map = read_panel(&file)?;
-    if map.is_empty() {
-        return Err(InputError::new(&file, "panel has no biallelic SNPs").into());
-    }
-    let mut sites: Vec<_> = map.into_iter().collect();
+    let panel = read_panel(&file, &PanelOptions::default())?;
+    let mut sites: Vec<_> = panel.sites.into_iter().map(|(s, f)| (s, f.af)).collect();
     sites.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(sites
         .into_iter()

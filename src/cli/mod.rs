@@ -7,6 +7,7 @@ pub mod devices;
 pub mod errors;
 pub mod hla;
 pub mod lod;
+pub mod panel;
 pub mod scan;
 pub mod simulate;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// HLA matching: screen a donor pool against recipients.
     Hla(hla::HlaArgs),
+    /// Allele-frequency panels: build one from a genotyped cohort.
+    Panel(panel::PanelArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -66,6 +69,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Hla(a) => hla::run(a),
+        Command::Panel(a) => panel::run(a),
     };
     match result {
         Ok(()) => 0,

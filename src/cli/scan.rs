@@ -12,6 +12,7 @@ use crate::model::qc::{QcThresholds, QcVerdict};
 
 use crate::cli::hla::{BackendArg, DirectionArg, check_mfi_cutoff};
 use crate::formats::limits::DetectionLimitTable;
+use crate::formats::panel::PanelOptions;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
@@ -25,6 +26,7 @@ use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::checks::shared_reads;
 use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
+use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions};
 use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,9 +50,22 @@ pub struct ScanArgs {
     pub transplants: Option<PathBuf>,
     #[arg(long)]
     pub samples: Option<PathBuf>,
-    /// Population ALT frequencies (TSV: chrom pos ref alt af).
+    /// Population ALT frequencies: a TSV (chrom pos ref alt af [ac an],
+    /// per-population af_<POP>/ac_<POP>/an_<POP>) or a sites VCF with INFO/AF
+    /// or INFO/AC+AN.
     #[arg(long)]
     pub panel: Option<PathBuf>,
+    /// Panel population to use: TSV columns af_<POP>/ac_<POP>/an_<POP>, VCF
+    /// INFO AF_<POP> or <POP>_AF.
+    #[arg(long, value_name = "POP")]
+    pub population: Option<String>,
+    /// INFO field of a sites-VCF panel holding the ALT frequency (e.g.
+    /// AF_nfe); its AC/AN twins are used when present.
+    #[arg(long, value_name = "FIELD")]
+    pub af_field: Option<String>,
+    /// Refuse a panel covering less than this share of the counted SNPs.
+    #[arg(long, default_value_t = DEFAULT_MIN_PANEL_COVERAGE)]
+    pub min_panel_coverage: f64,
     /// Output folder (written as one unit: it appears only when complete).
     #[arg(long, default_value = "graftscan-results")]
     pub out: PathBuf,
@@ -131,7 +146,7 @@ pub struct ScanArgs {
 struct ScanPlan {
     transplants: PathBuf,
     samples: PathBuf,
-    panel: Option<PathBuf>,
+    frequencies: FrequencyOptions,
     /// Optional files picked up from the batch folder (said in run.json).
     found_in_dir: Vec<String>,
     out: PathBuf,
@@ -173,7 +188,7 @@ fn plan_inputs(a: &ScanArgs, plan: &ScanPlan) -> InputPaths {
         inputs.folder(folder.unwrap_or(Path::new(".")));
     }
     inputs.files([
-        plan.panel.as_ref(),
+        plan.frequencies.panel.as_ref(),
         a.config.as_ref(),
         a.error_table.as_ref(),
         plan.limits.as_ref(),
@@ -253,10 +268,27 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         )));
     }
     check_mfi_cutoff(a.mfi_cutoff)?;
+    if !(0.0..=1.0).contains(&a.min_panel_coverage) {
+        return Err(Error::Usage(
+            "--min-panel-coverage must be in [0, 1]".into(),
+        ));
+    }
+    if (a.population.is_some() || a.af_field.is_some()) && panel.is_none() {
+        return Err(Error::Usage(
+            "--population and --af-field choose a column of a panel: give --panel".into(),
+        ));
+    }
     Ok(ScanPlan {
         transplants,
         samples,
-        panel,
+        frequencies: FrequencyOptions {
+            panel,
+            panel_options: PanelOptions {
+                population: a.population.clone(),
+                af_field: a.af_field.clone(),
+            },
+            min_panel_coverage: a.min_panel_coverage,
+        },
         found_in_dir,
         out: a.out.clone(),
         estimator: EstimatorSettings {
@@ -350,7 +382,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let batch = load_batch(
         &plan.transplants,
         &plan.samples,
-        plan.panel.as_deref(),
+        &plan.frequencies,
         error_table.as_ref(),
     )?;
     // The files the sheets refer to are inputs too.

@@ -5,6 +5,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::model::frequency::{AltFrequency, Spectrum};
 use crate::model::likelihood::EstimationMode;
 use crate::model::{Relationship, SampleModel};
 use crate::simulate::{
@@ -61,15 +62,17 @@ pub fn synthetic_models(spec: &SyntheticSpec) -> Vec<SampleModel> {
             m.error_rate = rng.random_range(5e-4..2e-3);
             for (i, c) in counts.iter().enumerate() {
                 let (alt, depth) = (c[1], c[0] + c[1]);
-                let q = panel[i].alt_frequency;
+                let q = AltFrequency::Exact(panel[i].alt_frequency);
                 match spec.mode {
                     EstimationMode::TwoGenome => {
                         m.push_two_genome(alt, depth, recipient[i], donor[i])
                     }
                     EstimationMode::RecipientOnly => {
-                        m.push_recipient_only(alt, depth, recipient[i], q, kappa)
+                        m.push_recipient_only(alt, depth, recipient[i], q, Spectrum::FLAT, kappa)
                     }
-                    EstimationMode::GenotypeFree => m.push_genotype_free(alt, depth, q, kappa),
+                    EstimationMode::GenotypeFree => {
+                        m.push_genotype_free(alt, depth, q, Spectrum::FLAT, kappa)
+                    }
                 }
             }
             m

@@ -74,7 +74,7 @@ impl AlleleTable {
     }
 }
 
-fn starts_with_gzip(path: &Path) -> Result<bool> {
+pub(crate) fn starts_with_gzip(path: &Path) -> Result<bool> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;

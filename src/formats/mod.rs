@@ -2,6 +2,7 @@
 //! line and field (style.md, noodles). Nothing stringly-typed leaves this module.
 
 pub mod allele_table;
+pub mod cohort;
 pub mod input;
 pub mod limits;
 pub mod panel;

@@ -22,7 +22,7 @@ use crate::formats::input::FirstSeen;
 use crate::formats::site::{ChromInterner, SiteKey};
 
 /// Number of header lines, counted only when an error needs a line number.
-fn header_line_count(path: &Path, gz: bool) -> u64 {
+pub(crate) fn header_line_count(path: &Path, gz: bool) -> u64 {
     let Ok(file) = std::fs::File::open(path) else {
         return 0;
     };
@@ -61,7 +61,7 @@ fn parse_gt_text(text: &str) -> std::result::Result<Option<u8>, String> {
     Ok(Some(dosage))
 }
 
-fn genotype_value(value: Value<'_>) -> std::result::Result<Option<u8>, String> {
+pub(crate) fn genotype_value(value: Value<'_>) -> std::result::Result<Option<u8>, String> {
     match value {
         Value::String(s) => parse_gt_text(&s),
         Value::Genotype(g) => {

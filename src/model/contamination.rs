@@ -35,8 +35,8 @@ pub fn estimate_contamination(
             continue;
         }
         let (x, foreign) = match (s.recipient?, s.donor?) {
-            (0, 0) => (s.alt_frequency, s.alt),
-            (2, 2) => (1.0 - s.alt_frequency, s.depth - s.alt),
+            (0, 0) => (s.frequency.mean(), s.alt),
+            (2, 2) => (1.0 - s.frequency.mean(), s.depth - s.alt),
             _ => continue,
         };
         let n = f64::from(s.depth);

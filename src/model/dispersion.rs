@@ -77,40 +77,52 @@ pub struct HetSite {
 /// so a handful of wild sites cannot inflate ρ_s.
 pub const HET_OUTLIER_SHARE: f64 = 0.02;
 
-/// ρ_s from recipient-heterozygous SNPs at donor fraction `f` and error rate
-/// `e`: the maximum-likelihood ICC of their reads. Each SNP is a mixture over
-/// the donor's genotype (its allele fraction at ½ − f/2, ½ or ½ + f/2 as the
-/// donor is homozygous REF, heterozygous or homozygous ALT) of beta-binomials
-/// with that ρ, plus a small uniform outlier share (`HET_OUTLIER_SHARE`).
-/// Golden-section search on ln ρ. `None` with too few SNPs.
-pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64, e: f64) -> Option<f64> {
+/// Log-likelihood of the recipient-heterozygous SNPs at donor fraction `f`,
+/// error rate `e`, heterozygous balance `balance` and ICC `rho`: each SNP a
+/// mixture over the donor's genotype (the recipient's share (1 − f)·b plus the
+/// donor's 0, f·b or f) of beta-binomials, plus a small uniform outlier share
+/// (`HET_OUTLIER_SHARE`).
+fn het_sites_loglik(used: &[&HetSite], f: f64, e: f64, balance: f64, rho: f64) -> f64 {
+    let means =
+        [(1.0 - f) * balance, balance, (1.0 - f) * balance + f].map(|p| e + (1.0 - 2.0 * e) * p);
+    let terms = means.map(|pi| BetaTerm::new(pi, rho));
+    used.iter()
+        .map(|s| {
+            let (k, n) = (f64::from(s.alt), f64::from(s.depth));
+            let ln_choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
+            let weights = [
+                s.donor_ref_hom,
+                (1.0 - s.donor_ref_hom - s.donor_alt_hom).max(0.0),
+                s.donor_alt_hom,
+            ];
+            let model: f64 = weights
+                .iter()
+                .zip(&terms)
+                .filter(|(w, _)| **w > 0.0)
+                .map(|(w, t)| w * (ln_choose + t.ln_pmf(s.alt, s.depth)).exp())
+                .sum();
+            ((1.0 - HET_OUTLIER_SHARE) * model + HET_OUTLIER_SHARE / (n + 1.0)).ln()
+        })
+        .sum()
+}
+
+fn usable(sites: &[HetSite]) -> Option<Vec<&HetSite>> {
     let used: Vec<&HetSite> = sites.iter().filter(|s| s.depth >= MIN_HET_DEPTH).collect();
-    if used.len() < MIN_HET_SNPS {
-        return None;
-    }
-    let means = [0.5 - f / 2.0, 0.5, 0.5 + f / 2.0].map(|p| e + (1.0 - 2.0 * e) * p);
-    let loglik = |ln_rho: f64| -> f64 {
-        let rho = ln_rho.exp();
-        let terms = means.map(|pi| BetaTerm::new(pi, rho));
-        used.iter()
-            .map(|s| {
-                let (k, n) = (f64::from(s.alt), f64::from(s.depth));
-                let ln_choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
-                let weights = [
-                    s.donor_ref_hom,
-                    (1.0 - s.donor_ref_hom - s.donor_alt_hom).max(0.0),
-                    s.donor_alt_hom,
-                ];
-                let model: f64 = weights
-                    .iter()
-                    .zip(&terms)
-                    .filter(|(w, _)| **w > 0.0)
-                    .map(|(w, t)| w * (ln_choose + t.ln_pmf(s.alt, s.depth)).exp())
-                    .sum();
-                ((1.0 - HET_OUTLIER_SHARE) * model + HET_OUTLIER_SHARE / (n + 1.0)).ln()
-            })
-            .sum()
-    };
+    (used.len() >= MIN_HET_SNPS).then_some(used)
+}
+
+/// ρ_s from recipient-heterozygous SNPs at donor fraction `f`, error rate `e`
+/// and heterozygous balance `balance`: the maximum-likelihood ICC of their
+/// reads (`het_sites_loglik`). Golden-section search on ln ρ. `None` with too
+/// few SNPs.
+pub fn signal_rho_from_heterozygous(
+    sites: &[HetSite],
+    f: f64,
+    e: f64,
+    balance: f64,
+) -> Option<f64> {
+    let used = usable(sites)?;
+    let loglik = |ln_rho: f64| het_sites_loglik(&used, f, e, balance, ln_rho.exp());
     let (lo, hi) = (MIN_SIGNAL_RHO.ln(), MAX_RHO.ln());
     let (ln_rho, ll) = super::estimate::golden_max_tol(lo, hi, 1e-3, loglik);
     // The search brackets; the bounds themselves are candidates too.
@@ -118,6 +130,23 @@ pub fn signal_rho_from_heterozygous(sites: &[HetSite], f: f64, e: f64) -> Option
         .into_iter()
         .fold((ln_rho, ll), |b, c| if c.1 > b.1 { c } else { b });
     Some(best.0.exp())
+}
+
+/// Balance searched for a heterozygote's ALT share: reference bias moves it
+/// by a few per cent (cfdna-model.md §7); beyond this range the genotypes or
+/// the assay are wrong, not biased.
+pub const BALANCE_RANGE: (f64, f64) = (0.3, 0.7);
+
+/// The heterozygous balance b from recipient-heterozygous SNPs at (f, e, ρ):
+/// maximum likelihood of `het_sites_loglik` over b. At r = 1 the donor moves
+/// the ALT share by at most ±f·½, which the mixture allows for, so b is
+/// measured whatever f is. `None` with too few SNPs.
+pub fn het_balance_from_heterozygous(sites: &[HetSite], f: f64, e: f64, rho: f64) -> Option<f64> {
+    let used = usable(sites)?;
+    let (b, _) = super::estimate::golden_max_tol(BALANCE_RANGE.0, BALANCE_RANGE.1, 1e-5, |b| {
+        het_sites_loglik(&used, f, e, b, rho)
+    });
+    Some(b)
 }
 
 /// Smallest ρ_s searched (a million molecules per locus: a binomial).
@@ -271,9 +300,12 @@ mod tests {
                 }
             })
             .collect();
-        let est = signal_rho_from_heterozygous(&sites, 0.0, 0.0).unwrap_or(f64::NAN);
+        let est = signal_rho_from_heterozygous(&sites, 0.0, 0.0, 0.5).unwrap_or(f64::NAN);
         assert!((est / rho - 1.0).abs() < 0.1, "{est}");
-        assert_eq!(signal_rho_from_heterozygous(&sites[..5], 0.0, 0.0), None);
+        assert_eq!(
+            signal_rho_from_heterozygous(&sites[..5], 0.0, 0.0, 0.5),
+            None
+        );
         // Eight wild sites (a mis-called genotype reads 5% or 95% ALT) barely move it.
         let mut wild = sites.clone();
         for i in 0..8u32 {
@@ -282,7 +314,7 @@ mod tests {
                 ..sites[0]
             });
         }
-        let robust = signal_rho_from_heterozygous(&wild, 0.0, 0.0).unwrap_or(f64::NAN);
+        let robust = signal_rho_from_heterozygous(&wild, 0.0, 0.0, 0.5).unwrap_or(f64::NAN);
         assert!((robust / est - 1.0).abs() < 0.1, "{robust} vs {est}");
         // Donor alleles at 20%: a quarter of the sites 10% lower, a quarter
         // 10% higher. The spread they add is not taken for molecule noise.
@@ -303,9 +335,9 @@ mod tests {
                 }
             })
             .collect();
-        let with_donor = signal_rho_from_heterozygous(&mixed, 0.2, 0.0).unwrap_or(f64::NAN);
+        let with_donor = signal_rho_from_heterozygous(&mixed, 0.2, 0.0, 0.5).unwrap_or(f64::NAN);
         assert!((with_donor / rho - 1.0).abs() < 0.25, "{with_donor}");
-        let ignoring = signal_rho_from_heterozygous(&mixed, 0.0, 0.0).unwrap_or(f64::NAN);
+        let ignoring = signal_rho_from_heterozygous(&mixed, 0.0, 0.0, 0.5).unwrap_or(f64::NAN);
         assert!(ignoring > 2.0 * rho, "{ignoring}");
     }
 

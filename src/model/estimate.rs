@@ -9,8 +9,15 @@
 use rayon::prelude::*;
 
 use super::dispersion::{
-    ERROR_RHO_CAP, ERROR_RHO_STEPS, MoleculeDispersion, signal_rho_from_heterozygous,
+    ERROR_RHO_CAP, ERROR_RHO_STEPS, MoleculeDispersion, het_balance_from_heterozygous,
+    signal_rho_from_heterozygous,
 };
+
+/// ICC used to weigh heterozygous SNPs when measuring b for a binomial read
+/// model: real heterozygous SNPs vary more than a binomial allows (allelic
+/// imbalance per site), and a binomial weight would let the deepest sites
+/// decide b alone.
+const DEFAULT_BALANCE_RHO: f64 = 1e-3;
 use super::likelihood::{
     ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
     class_genotypes, class_log_probs, posterior_alt_probability,
@@ -337,11 +344,21 @@ pub fn fit_error(model: &mut SampleModel, f: f64, bounds: (f64, f64)) {
     }
 }
 
-/// ρ_s at donor fraction f: the donor's own alleles spread heterozygous SNPs too.
+/// The heterozygous balance b and ρ_s at donor fraction f (the donor's own
+/// alleles spread heterozygous SNPs too). b is measured in every mode: with
+/// b ≠ ½ (reference bias) a model that assumes ½ reads recipient-heterozygous
+/// SNPs as donor DNA (cfdna-model.md §7).
 fn update_signal_rho(model: &mut SampleModel, f: f64) {
+    let rho = model
+        .molecular
+        .map(|d| d.signal_rho)
+        .unwrap_or(DEFAULT_BALANCE_RHO);
+    if let Some(b) = het_balance_from_heterozygous(&model.het_sites, f, model.error_rate, rho) {
+        model.het_balance = b;
+    }
     if let (Some(d), Some(signal_rho)) = (
         model.molecular,
-        signal_rho_from_heterozygous(&model.het_sites, f, model.error_rate),
+        signal_rho_from_heterozygous(&model.het_sites, f, model.error_rate, model.het_balance),
     ) {
         model.molecular = Some(MoleculeDispersion { signal_rho, ..d });
     }
@@ -528,16 +545,19 @@ fn fit_error_rates(
 ) -> Result<()> {
     for m in models.iter_mut() {
         m.error_rate = settings.initial_error_rate;
+        m.het_balance =
+            het_balance_from_heterozygous(&m.het_sites, 0.0, m.error_rate, DEFAULT_BALANCE_RHO)
+                .unwrap_or(0.5);
         for snp in &mut m.snps {
             snp.weight = 1.0;
         }
         m.molecular = if settings.overdispersion.beta_binomial_for(m.mode) {
-            signal_rho_from_heterozygous(&m.het_sites, 0.0, m.error_rate).map(|signal_rho| {
-                MoleculeDispersion {
+            signal_rho_from_heterozygous(&m.het_sites, 0.0, m.error_rate, m.het_balance).map(
+                |signal_rho| MoleculeDispersion {
                     signal_rho,
                     error_rho: 0.0,
-                }
-            })
+                },
+            )
         } else {
             None
         };
@@ -562,9 +582,6 @@ fn fit_error_rates(
             .zip(grids.par_iter().zip(values.par_iter()))
             .zip(fixed_error.par_iter())
             .for_each(|((m, (g, v)), fixed)| {
-                if fixed.is_some() && m.molecular.is_none() {
-                    return;
-                }
                 let (f, _) = refine_maximum(m, g, v);
                 if fixed.is_some() {
                     update_signal_rho(m, f);
@@ -661,6 +678,23 @@ fn finish_estimate(
         dispersion_scale: scales,
         bootstrap_interval: None,
         molecular: model.molecular,
+    }
+}
+
+/// Widen `main` to cover `other`, an estimate of the same draw under another
+/// assumption the data cannot rule out (model::frequency spectra): the interval
+/// becomes the union, the presence test the least significant of the two.
+pub fn join_interval(main: &mut FractionEstimate, other: &FractionEstimate) {
+    main.ci_low = main.ci_low.min(other.ci_low);
+    main.ci_high = main.ci_high.max(other.ci_high);
+    main.ci_high_at_search_limit |= other.ci_high_at_search_limit;
+    if other.p_value > main.p_value {
+        main.p_value = other.p_value;
+        main.lr_statistic = other.lr_statistic;
+        main.detected = other.detected;
+    }
+    if let (Some(a), Some(b)) = (main.bootstrap_interval, other.bootstrap_interval) {
+        main.bootstrap_interval = Some((a.0.min(b.0), a.1.max(b.1)));
     }
 }
 

@@ -18,7 +18,7 @@
 //! This is the layout the GPU kernel shares (shaders/cfdna_loglik.wgsl).
 
 use super::dispersion::{BetaTerm, HetSite, MoleculeDispersion, term_rho};
-use super::genotype_prior::{donor_given_recipient, hardy_weinberg};
+use super::frequency::{AltFrequency, Spectrum, donor_prior, recipient_prior};
 use super::relationship::Kappa;
 
 pub const GENOTYPE_CLASSES: usize = 9;
@@ -34,7 +34,24 @@ pub fn class_genotypes(class: u8) -> (u8, u8) {
 
 /// Expected ALT allele fraction in the cfDNA pool: p = (1 − f)·r/2 + f·d/2.
 pub fn expected_alt_fraction(r: u8, d: u8, f: f64) -> f64 {
-    (1.0 - f) * f64::from(r) / 2.0 + f * f64::from(d) / 2.0
+    expected_alt_fraction_balanced(r, d, f, 0.5)
+}
+
+/// ALT share of a genotype's reads when a heterozygote reads `balance` rather
+/// than ½ (cfdna-model.md §7: mapping and capture favour the reference allele).
+pub fn genotype_share(g: u8, balance: f64) -> f64 {
+    match g {
+        0 => 0.0,
+        1 => balance,
+        _ => 1.0,
+    }
+}
+
+/// p = (1 − f)·h(r) + f·h(d) with h(0) = 0, h(1) = b, h(2) = 1: the expected
+/// ALT fraction when heterozygotes read `balance` (b) for both people (it is
+/// a property of the assay at the site, not of the person).
+pub fn expected_alt_fraction_balanced(r: u8, d: u8, f: f64, balance: f64) -> f64 {
+    (1.0 - f) * genotype_share(r, balance) + f * genotype_share(d, balance)
 }
 
 /// Probability that a read shows ALT with symmetric error e: π = e + (1 − 2e)·p.
@@ -119,24 +136,31 @@ pub struct ClassLogProbs {
     pub ln_ref: [f64; GENOTYPE_CLASSES],
     /// The donor fraction the table is for (SNPs with per-site errors need it).
     pub fraction: f64,
+    /// The heterozygous balance the table is for.
+    pub balance: f64,
     /// Finite-molecule dispersion; `None` = binomial reads.
     pub dispersion: Option<MoleculeDispersion>,
     pub beta: Option<[BetaTerm; GENOTYPE_CLASSES]>,
 }
 
 impl ClassLogProbs {
-    /// Binomial reads (what the GPU kernel evaluates).
+    /// Binomial reads with balanced heterozygotes.
     pub fn new(f: f64, e: f64) -> Self {
-        Self::with_dispersion(f, e, None)
+        Self::with_dispersion(f, e, 0.5, None)
     }
 
-    pub fn with_dispersion(f: f64, e: f64, dispersion: Option<MoleculeDispersion>) -> Self {
+    pub fn with_dispersion(
+        f: f64,
+        e: f64,
+        balance: f64,
+        dispersion: Option<MoleculeDispersion>,
+    ) -> Self {
         let mut ln_alt = [0.0; GENOTYPE_CLASSES];
         let mut ln_ref = [0.0; GENOTYPE_CLASSES];
         let mut beta = [BetaTerm::new(0.5, 0.5); GENOTYPE_CLASSES];
         for class in 0..GENOTYPE_CLASSES as u8 {
             let (r, d) = class_genotypes(class);
-            let p = expected_alt_fraction(r, d, f);
+            let p = expected_alt_fraction_balanced(r, d, f, balance);
             let pi = observed_alt_probability(p, e);
             ln_alt[class as usize] = pi.ln();
             ln_ref[class as usize] = (-pi).ln_1p();
@@ -148,6 +172,7 @@ impl ClassLogProbs {
             ln_alt,
             ln_ref,
             fraction: f,
+            balance,
             dispersion,
             beta: dispersion.map(|_| beta),
         }
@@ -175,8 +200,9 @@ pub struct SnpInput {
     pub depth: u32,
     pub recipient: Option<u8>,
     pub donor: Option<u8>,
-    /// Population ALT frequency (used where a genotype is marginalised).
-    pub alt_frequency: f64,
+    /// Population ALT frequency and how well it is known (used where a
+    /// genotype is marginalised).
+    pub frequency: AltFrequency,
     /// Per-site (REF→ALT, ALT→REF) error rates from `--error-table`.
     pub site_error: Option<[f64; 2]>,
 }
@@ -195,6 +221,9 @@ pub struct SampleModel {
     /// The beta-binomial read model in use; `None` = binomial. Set by the
     /// estimator (its ρ_e is fitted with the error rate).
     pub molecular: Option<MoleculeDispersion>,
+    /// ALT share of a heterozygote's reads (½ without reference bias); fitted
+    /// by the estimator.
+    pub het_balance: f64,
 }
 
 impl SampleModel {
@@ -207,15 +236,23 @@ impl SampleModel {
             max_fraction: mode.max_fraction(),
             het_sites: Vec::new(),
             molecular: None,
+            het_balance: 0.5,
         }
     }
 
     /// Build the model of `mode` under relationship coefficients `kappa`. A SNP
     /// lacking the donor genotype is marginalised over it, one lacking the
-    /// recipient's too over both. Recipient-heterozygous inputs (genotype-free:
-    /// those whose allele fraction looks heterozygous) also go to `het_sites`; a
-    /// caller that leaves such SNPs out of the likelihood adds them itself.
-    pub fn from_inputs(mode: EstimationMode, inputs: &[SnpInput], kappa: Kappa) -> SampleModel {
+    /// recipient's too over both; sites of unknown frequency draw q from
+    /// `spectrum` (model::frequency). Recipient-heterozygous inputs
+    /// (genotype-free: those whose allele fraction looks heterozygous) also go
+    /// to `het_sites`; a caller that leaves such SNPs out of the likelihood adds
+    /// them itself.
+    pub fn from_inputs(
+        mode: EstimationMode,
+        inputs: &[SnpInput],
+        kappa: Kappa,
+        spectrum: Spectrum,
+    ) -> SampleModel {
         let mut m = SampleModel::new(mode);
         m.het_sites = inputs
             .iter()
@@ -223,13 +260,15 @@ impl SampleModel {
                 Some(r) => r == 1,
                 None => s.depth > 0 && looks_heterozygous(s.alt, s.depth),
             })
-            .map(|s| het_site(s.alt, s.depth, s.donor, s.alt_frequency, kappa))
+            .map(|s| het_site(s.alt, s.depth, s.donor, s.frequency, spectrum, kappa))
             .collect();
         for s in inputs {
             match (s.recipient, s.donor) {
                 (Some(r), Some(d)) => m.push_two_genome(s.alt, s.depth, r, d),
-                (Some(r), None) => m.push_recipient_only(s.alt, s.depth, r, s.alt_frequency, kappa),
-                (None, _) => m.push_genotype_free(s.alt, s.depth, s.alt_frequency, kappa),
+                (Some(r), None) => {
+                    m.push_recipient_only(s.alt, s.depth, r, s.frequency, spectrum, kappa)
+                }
+                (None, _) => m.push_genotype_free(s.alt, s.depth, s.frequency, spectrum, kappa),
             }
             if let Some(last) = m.snps.last_mut() {
                 last.site_error = s.site_error;
@@ -272,10 +311,18 @@ impl SampleModel {
     }
 
     /// Recipient genotype known, donor marginalised per SNP (§2.2).
-    pub fn push_recipient_only(&mut self, alt: u32, depth: u32, r: u8, q: f64, kappa: Kappa) {
+    pub fn push_recipient_only(
+        &mut self,
+        alt: u32,
+        depth: u32,
+        r: u8,
+        freq: AltFrequency,
+        spectrum: Spectrum,
+        kappa: Kappa,
+    ) {
         let mut terms = Vec::with_capacity(3);
         for d in 0..=2u8 {
-            let prior = donor_given_recipient(d, r, q, kappa);
+            let prior = donor_prior(d, r, freq, spectrum, kappa);
             if prior > 0.0 {
                 terms.push(GenotypeTerm {
                     class: genotype_class(r, d),
@@ -287,11 +334,19 @@ impl SampleModel {
     }
 
     /// Neither genotype known: recipient from HWE, donor given recipient (§2.3).
-    pub fn push_genotype_free(&mut self, alt: u32, depth: u32, q: f64, kappa: Kappa) {
+    pub fn push_genotype_free(
+        &mut self,
+        alt: u32,
+        depth: u32,
+        freq: AltFrequency,
+        spectrum: Spectrum,
+        kappa: Kappa,
+    ) {
         let mut terms = Vec::with_capacity(9);
         for r in 0..=2u8 {
             for d in 0..=2u8 {
-                let prior = hardy_weinberg(r, q) * donor_given_recipient(d, r, q, kappa);
+                let prior =
+                    recipient_prior(r, freq, spectrum) * donor_prior(d, r, freq, spectrum, kappa);
                 if prior > 0.0 {
                     terms.push(GenotypeTerm {
                         class: genotype_class(r, d),
@@ -320,7 +375,7 @@ impl SampleModel {
 
     /// The class table at (f, e) under this model's read model.
     pub fn table(&self, f: f64, e: f64) -> ClassLogProbs {
-        ClassLogProbs::with_dispersion(f, e, self.molecular)
+        ClassLogProbs::with_dispersion(f, e, self.het_balance, self.molecular)
     }
 
     /// Whether a binomial-only evaluator (the GPU kernel) can evaluate this
@@ -338,14 +393,21 @@ impl SampleModel {
 }
 
 /// A recipient-heterozygous SNP's reads for the ρ_s fit, with the donor's
-/// genotype known (`donor`) or else drawn from the relatedness prior at ALT
-/// frequency `q`.
-pub fn het_site(alt: u32, depth: u32, donor: Option<u8>, q: f64, kappa: Kappa) -> HetSite {
+/// genotype known (`donor`) or else drawn from the relatedness prior at the
+/// site's ALT frequency.
+pub fn het_site(
+    alt: u32,
+    depth: u32,
+    donor: Option<u8>,
+    freq: AltFrequency,
+    spectrum: Spectrum,
+    kappa: Kappa,
+) -> HetSite {
     let (donor_ref_hom, donor_alt_hom) = match donor {
         Some(d) => (f64::from(u8::from(d == 0)), f64::from(u8::from(d == 2))),
         None => (
-            donor_given_recipient(0, 1, q, kappa),
-            donor_given_recipient(2, 1, q, kappa),
+            donor_prior(0, 1, freq, spectrum, kappa),
+            donor_prior(2, 1, freq, spectrum, kappa),
         ),
     };
     HetSite {
@@ -357,7 +419,7 @@ pub fn het_site(alt: u32, depth: u32, donor: Option<u8>, q: f64, kappa: Kappa) -
 }
 
 /// Allele fraction in the heterozygous range (genotype-free SNPs).
-fn looks_heterozygous(alt: u32, depth: u32) -> bool {
+pub fn looks_heterozygous(alt: u32, depth: u32) -> bool {
     (0.2..=0.8).contains(&(f64::from(alt) / f64::from(depth)))
 }
 
@@ -378,7 +440,7 @@ fn term_log_values(
             (Some(beta), _, None) => beta[term.class as usize].ln_pmf(snp.alt, snp.depth),
             (_, Some(disp), Some(_)) => {
                 let (r, d) = class_genotypes(term.class);
-                let p = expected_alt_fraction(r, d, table.fraction);
+                let p = expected_alt_fraction_balanced(r, d, table.fraction, table.balance);
                 let pi = class_log_probs(snp, term.class, table).0.exp();
                 BetaTerm::new(pi, term_rho(p, pi, disp)).ln_pmf(snp.alt, snp.depth)
             }
@@ -401,7 +463,7 @@ pub fn class_log_probs(snp: &SnpObservation, class: u8, table: &ClassLogProbs) -
         None => (table.ln_alt[class as usize], table.ln_ref[class as usize]),
         Some([e_ra, e_ar]) => {
             let (r, d) = class_genotypes(class);
-            let p = expected_alt_fraction(r, d, table.fraction);
+            let p = expected_alt_fraction_balanced(r, d, table.fraction, table.balance);
             let pi = e_ra + (1.0 - e_ra - e_ar) * p;
             (pi.ln(), (-pi).ln_1p())
         }

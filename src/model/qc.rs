@@ -66,8 +66,6 @@ pub struct SnpAccounting {
     pub recipient_homozygous_snps: usize,
     pub recipient_heterozygous_snps: usize,
     pub zero_depth_snps: usize,
-    /// Recipient-heterozygous SNPs left out of a recipient-only model.
-    pub recipient_het_excluded: usize,
     /// Count sites that had no genotype to join with: counted, never silently dropped.
     pub sites_without_genotype: usize,
     /// Sites whose donor genotype was missing in two-genome mode (marginalised).

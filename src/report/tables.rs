@@ -56,6 +56,7 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "flags",
     "dd_cfdna_cp_per_ml",
     "allele_frequencies",
+    "frequency_people",
     "status",
     "threshold_pct",
     "quantity_elevated",
@@ -166,6 +167,12 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
             s.flags.join("; "),
             s.dd_cfdna_cp_per_ml.map(|x| num(x, 1)).unwrap_or_default(),
             s.allele_frequencies.clone().unwrap_or_default(),
+            s.allele_frequencies
+                .as_ref()
+                .and(s.frequencies.as_ref())
+                .and_then(|f| f.median_people)
+                .map(|p| format!("{p:.0}"))
+                .unwrap_or_default(),
             r.map(|r| r.status.as_str().to_string()).unwrap_or_default(),
             r.and_then(|r| r.threshold_pct)
                 .map(|t| format!("{t}"))
@@ -301,7 +308,7 @@ pub fn transplants_csv(
             t.modelled_relationship.to_string(),
             t.relationship_check
                 .as_ref()
-                .map(|c| c.best.to_string())
+                .and_then(|c| c.best.map(|b| b.to_string()))
                 .unwrap_or_default(),
             t.relationship_check
                 .as_ref()

@@ -1,7 +1,7 @@
 //! Loading a batch: sheets, files (each parsed once, in parallel), allele
 //! frequencies, and the per-sample likelihood models.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,13 +9,14 @@ use rayon::prelude::*;
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::allele_table::SourceFormat;
-use crate::formats::panel::read_panel;
+use crate::formats::panel::{Panel, PanelOptions, read_panel};
 use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::error_table::ErrorTable;
-use crate::model::likelihood::{SnpInput, het_site};
+use crate::model::frequency::{AltFrequency, SampleFrequencies, Spectrum, spectrum_scenarios};
+use crate::model::likelihood::{SnpInput, looks_heterozygous};
 use crate::model::qc::SnpAccounting;
 use crate::model::two_donor::TwoDonorSnp;
 use crate::model::{EstimationMode, Relationship, SampleModel};
@@ -25,7 +26,53 @@ use crate::model::{EstimationMode, Relationship, SampleModel};
 pub struct FrequencySource {
     pub kind: String,
     pub description: String,
+    /// The panel, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub panel: Option<PanelSummary>,
+    /// Distinct genotyped people in the batch (the leave-pair-out pool).
+    pub batch_people: usize,
 }
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PanelSummary {
+    pub path: PathBuf,
+    pub field: String,
+    pub sites: usize,
+    /// Counted sites (union of the count files) that the panel covers.
+    pub counted_sites_covered: usize,
+    pub counted_sites: usize,
+    pub median_people: Option<f64>,
+    /// Every site has the same frequency: treated as unknown.
+    pub flat: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chromosome_note: Option<String>,
+}
+
+/// How the scan gets population frequencies.
+#[derive(Debug, Clone)]
+pub struct FrequencyOptions {
+    pub panel: Option<PathBuf>,
+    pub panel_options: PanelOptions,
+    /// A panel covering less than this share of the counted sites is refused.
+    pub min_panel_coverage: f64,
+}
+
+impl Default for FrequencyOptions {
+    fn default() -> Self {
+        FrequencyOptions {
+            panel: None,
+            panel_options: PanelOptions::default(),
+            min_panel_coverage: DEFAULT_MIN_PANEL_COVERAGE,
+        }
+    }
+}
+
+/// Default share of counted sites a panel must cover.
+pub const DEFAULT_MIN_PANEL_COVERAGE: f64 = 0.5;
+
+/// Genotype-free: depth at which a site's allele fraction tells a
+/// heterozygous recipient (for the spectrum fit).
+const MIN_SPECTRUM_DEPTH: u32 = 30;
 
 pub struct PreparedSample {
     pub row: SampleRow,
@@ -37,7 +84,12 @@ pub struct PreparedSample {
     /// The SNPs the model was built from (to rebuild it under another relationship).
     pub inputs: Vec<SnpInput>,
     pub accounting: SnpAccounting,
-    pub frequencies_from: Option<String>,
+    /// Where the frequencies of the marginalised SNPs came from; `None` when no
+    /// genotype is marginalised (two-genome).
+    pub frequencies: Option<SampleFrequencies>,
+    /// Frequency spectra for the sites of unknown frequency: the model uses the
+    /// first, the interval joins all (empty when every frequency is known).
+    pub spectra: Vec<Spectrum>,
     /// The same SNPs with the second donor's genotype, for a two-donor transplant.
     pub two_donor: Option<Vec<TwoDonorSnp>>,
 }
@@ -73,7 +125,8 @@ struct PrepareContext {
     recipient_maps: Vec<Option<Genotypes>>,
     donor_maps: Vec<Option<Genotypes>>,
     donor2_maps: Vec<Option<Genotypes>>,
-    panel_map: Option<HashMap<SiteKey, f64>>,
+    /// The panel and whether it is flat (every site one frequency).
+    panel: Option<(Panel, bool)>,
     batch_counts: HashMap<SiteKey, (u32, u32)>,
     error_table: Option<ErrorTable>,
 }
@@ -94,7 +147,7 @@ impl Batch {
             c.recipient_maps[ti].as_ref(),
             c.donor_maps[ti].as_ref(),
             c.donor2_maps[ti].as_ref(),
-            c.panel_map.as_ref(),
+            c.panel.as_ref().map(|(p, flat)| (p, *flat)),
             &c.batch_counts,
             c.error_table.as_ref(),
         )
@@ -166,31 +219,90 @@ fn batch_allele_counts(
     counts
 }
 
-/// ALT frequency from the batch without the transplant's own recipient and
+/// ALT allele counts from the batch without the transplant's own recipient and
 /// donor: counting the recipient pulls q towards the recipient's genotype, so
 /// the marginalised donor looks like the recipient and donor DNA is over-read
-/// (on SRP434573, about 2× at 1%). One pseudo-allele of each kind keeps q off
-/// 0 and 1.
-fn leave_pair_out(counts: Option<&(u32, u32)>, own: &[Option<u8>]) -> f64 {
+/// (on SRP434573, about 2× at 1%). What is left is a count, so the likelihood
+/// sees how few people stand behind it (model::frequency); nobody left is an
+/// unknown frequency, never a silent 0.5.
+fn leave_pair_out(counts: Option<&(u32, u32)>, own: &[Option<u8>]) -> AltFrequency {
     let (mut alt, mut n) = counts.copied().unwrap_or((0, 0));
     for g in own.iter().flatten() {
         alt = alt.saturating_sub(u32::from(*g));
         n = n.saturating_sub(2);
     }
-    (f64::from(alt) + 1.0) / (f64::from(n) + 2.0)
+    if n == 0 {
+        AltFrequency::Unknown
+    } else {
+        AltFrequency::counted(f64::from(alt), f64::from(n))
+    }
 }
 
-const FREQUENCY_FLOOR: f64 = 0.005;
+/// Read the panel, harmonise its chromosome names with the count files and
+/// refuse one that covers too little of what was counted.
+fn load_panel(
+    opts: &FrequencyOptions,
+    tables: &HashMap<PathBuf, Arc<AlleleTable>>,
+) -> Result<Option<(Panel, PanelSummary)>> {
+    let Some(path) = &opts.panel else {
+        return Ok(None);
+    };
+    let mut panel = read_panel(path, &opts.panel_options)?;
+    let counted: BTreeSet<&SiteKey> = tables
+        .values()
+        .filter(|t| t.depths.is_some())
+        .flat_map(|t| t.sites.iter())
+        .collect();
+    let count_chroms = counted.iter().map(|s| s.chrom.clone()).collect();
+    panel.harmonise_chromosomes(&count_chroms)?;
+    let covered = counted
+        .iter()
+        .filter(|s| panel.sites.contains_key(**s))
+        .count();
+    let share = if counted.is_empty() {
+        1.0
+    } else {
+        covered as f64 / counted.len() as f64
+    };
+    if share < opts.min_panel_coverage {
+        let example = |names: Vec<&str>| names.into_iter().take(3).collect::<Vec<_>>().join(", ");
+        let panel_chroms: BTreeSet<&str> = panel.sites.keys().map(|s| &*s.chrom).collect();
+        let count_names: BTreeSet<&str> = counted.iter().map(|s| &*s.chrom).collect();
+        return Err(InputError::new(
+            path,
+            format!(
+                "the panel covers {covered} of the {} counted SNPs ({:.1}%), below the required {:.0}% (--min-panel-coverage): \
+                 wrong panel, genome build or chromosome names? (panel chromosomes: {}; count files: {})",
+                counted.len(),
+                100.0 * share,
+                100.0 * opts.min_panel_coverage,
+                example(panel_chroms.into_iter().collect()),
+                example(count_names.into_iter().collect()),
+            ),
+        )
+        .into());
+    }
+    let summary = PanelSummary {
+        path: path.clone(),
+        field: panel.field.clone(),
+        sites: panel.sites.len(),
+        counted_sites_covered: covered,
+        counted_sites: counted.len(),
+        median_people: panel.median_people(),
+        flat: panel.is_flat(),
+        chromosome_note: panel.chromosome_note.clone(),
+    };
+    Ok(Some((panel, summary)))
+}
 
 pub fn load_batch(
     transplants_sheet: &Path,
     samples_sheet: &Path,
-    panel: Option<&Path>,
+    frequencies: &FrequencyOptions,
     error_table: Option<&ErrorTable>,
 ) -> Result<Batch> {
     let transplants = read_transplants(transplants_sheet)?;
     let rows = read_samples(samples_sheet, &transplants)?;
-    let panel_map = panel.map(read_panel).transpose()?;
 
     // Every file once, parsed in parallel.
     let mut files: Vec<PathBuf> = Vec::new();
@@ -261,33 +373,75 @@ pub fn load_batch(
     people.sort();
     people.dedup();
     let batch_counts = batch_allele_counts(&tables, &people);
+    let loaded_panel = load_panel(frequencies, &tables)?;
     let any_counts_af = rows.iter().any(|r| {
         tables
             .get(&r.counts.path)
             .is_some_and(|t| t.alt_frequency.iter().any(Option::is_some))
     });
-    let frequency_source = if panel_map.is_some() {
-        FrequencySource {
-            kind: "panel".into(),
-            description: format!(
-                "panel file {}",
-                panel.map(|p| p.display().to_string()).unwrap_or_default()
-            ),
-        }
-    } else if any_counts_af {
-        FrequencySource {
-            kind: "counts_info_af".into(),
-            description: "INFO/AF of the count VCFs".into(),
-        }
-    } else {
-        FrequencySource {
-            kind: "batch_genotypes".into(),
-            description: format!(
-                "estimated from the genotypes of {} people in this batch (no panel file or INFO/AF given)",
-                people.len()
-            ),
-        }
+    let batch_people = people.len();
+    let leave_pair_out_pool = match batch_people {
+        0 => "no genotyped people".to_string(),
+        n => format!(
+            "the genotypes of the batch's other people (leave-pair-out: {} of {n} per transplant)",
+            n.saturating_sub(2)
+        ),
     };
+    let frequency_source = match &loaded_panel {
+        Some((panel, summary)) => {
+            let people = summary
+                .median_people
+                .map(|p| format!("AC/AN from a median of {p:.0} people"))
+                .unwrap_or_else(|| "AF without a stated sample size".to_string());
+            let flat = if summary.flat {
+                warnings.push(format!(
+                    "panel {} gives every site the same frequency: treated as unknown frequencies (a guess, not a measurement)",
+                    panel.path.display()
+                ));
+                "; every site has the same frequency: treated as unknown"
+            } else {
+                ""
+            };
+            FrequencySource {
+                kind: "panel".into(),
+                description: format!(
+                    "panel {} ({}: {people}; covers {} of {} counted SNPs{flat}); other SNPs from {leave_pair_out_pool}",
+                    panel.path.display(),
+                    summary.field,
+                    summary.counted_sites_covered,
+                    summary.counted_sites,
+                ),
+                panel: Some(summary.clone()),
+                batch_people,
+            }
+        }
+        None if any_counts_af => FrequencySource {
+            kind: "counts_info_af".into(),
+            description: format!(
+                "INFO/AF of the count VCFs (origin and sample size not stated); SNPs without it from {leave_pair_out_pool}"
+            ),
+            panel: None,
+            batch_people,
+        },
+        None => FrequencySource {
+            kind: "batch_genotypes".into(),
+            description: if batch_people <= 2 {
+                "none: no panel, no INFO/AF, and no genotyped people beyond each transplant's own pair; \
+                 frequencies unknown (interval spans plausible frequency spectra)"
+                    .to_string()
+            } else {
+                format!("no panel or INFO/AF: counted from {leave_pair_out_pool}")
+            },
+            panel: None,
+            batch_people,
+        },
+    };
+    if let Some(note) = loaded_panel
+        .as_ref()
+        .and_then(|(p, _)| p.chromosome_note.clone())
+    {
+        warnings.push(note);
+    }
 
     let index_of: HashMap<&str, usize> = transplants
         .iter()
@@ -316,14 +470,14 @@ pub fn load_batch(
     }
     let mut file_list: Vec<PathBuf> =
         vec![transplants_sheet.to_path_buf(), samples_sheet.to_path_buf()];
-    if let Some(p) = panel {
-        file_list.push(p.to_path_buf());
+    if let Some(p) = &frequencies.panel {
+        file_list.push(p.clone());
     }
     file_list.extend(files);
     Ok(Batch {
         transplants_sheet: transplants_sheet.to_path_buf(),
         samples_sheet: samples_sheet.to_path_buf(),
-        panel: panel.map(Path::to_path_buf),
+        panel: frequencies.panel.clone(),
         transplants,
         samples,
         files: file_list,
@@ -334,7 +488,7 @@ pub fn load_batch(
             recipient_maps,
             donor_maps,
             donor2_maps,
-            panel_map,
+            panel: loaded_panel.map(|(p, summary)| (p, summary.flat)),
             batch_counts,
             error_table: error_table.cloned(),
         },
@@ -351,7 +505,7 @@ fn prepare_sample(
     recipient: Option<&Genotypes>,
     donor: Option<&Genotypes>,
     donor2: Option<&Genotypes>,
-    panel: Option<&HashMap<SiteKey, f64>>,
+    panel: Option<(&Panel, bool)>,
     batch_counts: &HashMap<SiteKey, (u32, u32)>,
     error_table: Option<&ErrorTable>,
 ) -> PreparedSample {
@@ -379,32 +533,50 @@ fn prepare_sample(
             model: SampleModel::new(mode),
             inputs,
             accounting: acc,
-            frequencies_from: None,
+            frequencies: None,
+            spectra: Vec::new(),
             two_donor: None,
         };
     }
     let kappa = t.relationship.kappa();
-    let mut freq_sources = [0usize; 3];
-    // Frequency of a site, and which source gave it (panel, INFO/AF, batch).
-    let frequency = |site: &SiteKey, i: usize| -> (f64, usize) {
-        let (q, source) = if let Some(q) = panel.and_then(|p| p.get(site)) {
-            (*q, 0)
-        } else if let Some(q) = counts.alt_frequency[i] {
-            (q, 1)
-        } else {
-            let own = [
-                recipient.and_then(|m| m.get(site).copied()),
-                donor.and_then(|m| m.get(site).copied()),
-            ];
-            (leave_pair_out(batch_counts.get(site), &own), 2)
+    let mut freqs = SampleFrequencies::default();
+    let mut people: Vec<f64> = Vec::new();
+    // A site's frequency, from the first source that has it (panel, INFO/AF of
+    // the count file, the batch's other genotyped people), and its tally.
+    let mut frequency = |site: &SiteKey, i: usize, tally: bool| -> AltFrequency {
+        let (freq, slot) = match panel.and_then(|(p, flat)| Some((p.sites.get(site)?, flat))) {
+            Some((_, true)) => (AltFrequency::Unknown, &mut freqs.unknown),
+            Some((f, false)) => match f.counts {
+                Some((ac, an)) => (AltFrequency::counted(ac, an), &mut freqs.panel_counted),
+                None => (AltFrequency::Exact(f.af), &mut freqs.panel_af),
+            },
+            None => match counts.alt_frequency[i] {
+                Some(q) => (AltFrequency::Exact(q), &mut freqs.counts_info_af),
+                None => {
+                    let own = [
+                        recipient.and_then(|m| m.get(site).copied()),
+                        donor.and_then(|m| m.get(site).copied()),
+                    ];
+                    match leave_pair_out(batch_counts.get(site), &own) {
+                        AltFrequency::Unknown => (AltFrequency::Unknown, &mut freqs.unknown),
+                        f => (f, &mut freqs.batch),
+                    }
+                }
+            },
         };
-        (q.clamp(FREQUENCY_FLOOR, 1.0 - FREQUENCY_FLOOR), source)
+        if tally {
+            *slot += 1;
+            freqs.sites += 1;
+            if let Some(alleles) = freq.alleles() {
+                people.push(alleles / 2.0);
+            }
+        }
+        freq
     };
     let mut depth_sum = 0u64;
     let mut depth_list = Vec::new();
-    // Reads at recipient-heterozygous SNPs left out of a recipient-only
-    // likelihood: they still measure the molecule dispersion ρ_s.
-    let mut excluded_het = Vec::new();
+    // Genotype-free: SNPs deep enough to tell a heterozygous recipient.
+    let (mut deep, mut deep_het) = (0usize, 0usize);
     for (i, site) in counts.sites.iter().enumerate() {
         let Some([ref_n, alt_n]) = counts.depth(i, col) else {
             acc.zero_depth_snps += 1;
@@ -425,7 +597,13 @@ fn prepare_sample(
             },
             None => None,
         };
-        let (q, source) = frequency(site, i);
+        // Tallied for every SNP: where the estimate marginalises a genotype over
+        // q, and in two-genome mode for the relationship check.
+        let q = frequency(site, i, true);
+        if r.is_none() && n >= MIN_SPECTRUM_DEPTH {
+            deep += 1;
+            deep_het += usize::from(looks_heterozygous(alt_n, n));
+        }
         let d = match (r, donor) {
             (Some(_), Some(dmap)) => {
                 let d = dmap.get(site).copied();
@@ -442,24 +620,12 @@ fn prepare_sample(
                     acc.informative_snps += 1;
                 }
             }
-            (Some(1), None) if donor.is_none() => {
-                // Recipient-heterozygous SNPs carry 40–125× less information per
-                // read at f ≤ 1% (cfdna-model.md §2) and, marginalised over the
-                // donor genotype, absorb allelic bias as spurious donor signal:
-                // on SRP434573 they pulled 1% mixtures to 15–50%. Reported, not used.
-                acc.recipient_heterozygous_snps += 1;
-                acc.recipient_het_excluded += 1;
-                excluded_het.push(het_site(alt_n, n, None, q, kappa));
-                continue;
-            }
             (Some(r), None) => {
-                freq_sources[source] += 1;
                 if r != 1 {
                     acc.informative_snps += 1;
                 }
             }
             (None, _) => {
-                freq_sources[source] += 1;
                 acc.informative_snps += 1;
             }
         }
@@ -468,7 +634,7 @@ fn prepare_sample(
             depth: n,
             recipient: r,
             donor: d,
-            alt_frequency: q,
+            frequency: q,
             site_error: error_table.and_then(|t| t.rates(site)),
         });
         if two_donors && let Some(r) = r {
@@ -482,7 +648,7 @@ fn prepare_sample(
                     recipient: r,
                     donor1: d,
                     donor2: d2,
-                    alt_frequency: q,
+                    alt_frequency: q.mean(),
                 });
             }
         }
@@ -505,22 +671,33 @@ fn prepare_sample(
             .count();
         acc.low_depth_fraction = low as f64 / acc.snps_used as f64;
     }
-    let frequencies_from = if freq_sources.iter().sum::<usize>() == 0 {
-        None
-    } else {
-        let names = ["panel", "counts INFO/AF", "batch genotypes"];
-        Some(
-            freq_sources
-                .iter()
-                .zip(names)
-                .filter(|(c, _)| **c > 0)
-                .map(|(c, n)| format!("{n}: {c}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+    // Sites of unknown frequency draw q from a spectrum fitted to the
+    // recipient's heterozygous share (model::frequency); the interval joins
+    // the fitted, a more spread and the flat spectrum.
+    let het_share = match mode {
+        EstimationMode::RecipientOnly => {
+            let typed = acc.recipient_heterozygous_snps + acc.recipient_homozygous_snps;
+            (typed > 0).then(|| (acc.recipient_heterozygous_snps as f64 / typed as f64, typed))
+        }
+        EstimationMode::GenotypeFree => (deep > 0).then(|| (deep_het as f64 / deep as f64, deep)),
+        EstimationMode::TwoGenome => None,
     };
-    let mut model = SampleModel::from_inputs(mode, &inputs, kappa);
-    model.het_sites.extend(excluded_het);
+    let spectra: Vec<Spectrum> = match het_share {
+        Some((h, sites)) if freqs.unknown > 0 => spectrum_scenarios(h, sites),
+        _ => Vec::new(),
+    };
+    let spectrum = spectra.first().copied().unwrap_or(Spectrum::FLAT);
+    let frequencies = (freqs.sites > 0).then(|| {
+        people.sort_by(f64::total_cmp);
+        freqs.median_people = people.get(people.len() / 2).copied();
+        freqs.heterozygous_share = het_share.filter(|_| !spectra.is_empty());
+        freqs.spectra = spectra.clone();
+        freqs
+    });
+    // Recipient-heterozygous SNPs enter every mode's likelihood (cfdna-model.md
+    // §2): with the heterozygous balance b fitted (§7) and beta-binomial reads
+    // they inform f without the allelic bias a fixed ½ read as donor DNA.
+    let model = SampleModel::from_inputs(mode, &inputs, kappa, spectrum);
     PreparedSample {
         row,
         transplant_index,
@@ -530,6 +707,7 @@ fn prepare_sample(
         inputs,
         two_donor: two_donors.then_some(two_donor_snps),
         accounting: acc,
-        frequencies_from,
+        frequencies,
+        spectra,
     }
 }

@@ -11,11 +11,13 @@ use crate::formats::sheet::QuantityUnit;
 use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
 use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::IntervalKind;
-use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch};
+use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch, join_interval};
+use crate::model::frequency::SampleFrequencies;
+use crate::model::frequency::Spectrum;
 use crate::model::likelihood::SnpInput;
 use crate::model::qc::{QcThresholds, QcVerdict, SnpAccounting, assess};
 use crate::model::relatedness::{
-    ADOPTION_LOG_LR, MIN_PLASMA_FRACTION, PlasmaDraw, RelationshipCheck, check_genotypes,
+    MIN_PLASMA_FRACTION, PlasmaDraw, PlasmaEvidence, RelationshipCheck, check_genotypes,
     check_plasma,
 };
 use crate::model::relationship::Kappa;
@@ -37,7 +39,10 @@ pub struct SampleResult {
     pub qc_reasons: Vec<String>,
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
+    /// Where the frequencies of the marginalised SNPs came from, in words
+    /// (recipient-only and genotype-free draws).
     pub allele_frequencies: Option<String>,
+    pub frequencies: Option<SampleFrequencies>,
     /// Third-party DNA (both genotypes known; see model::contamination).
     pub contamination: Option<ContaminationEstimate>,
     /// The second donor's fraction and 95% profile interval (two-donor transplants).
@@ -89,7 +94,9 @@ struct DrawFit {
     mode: Option<EstimationMode>,
     refused: Option<String>,
     accounting: SnpAccounting,
-    frequencies_from: Option<String>,
+    frequencies: Option<SampleFrequencies>,
+    /// More than one plausible frequency spectrum: the interval joins them.
+    has_alternatives: bool,
     estimate: Option<FractionEstimate>,
     contamination: Option<ContaminationEstimate>,
     /// Set for a draw of a two-donor transplant (with an estimate).
@@ -101,10 +108,15 @@ struct DrawFit {
 /// stream through the estimator.
 #[derive(Default)]
 struct CheckEvidence {
-    /// SNPs of the two-genome draw with the most SNPs (genotype-based check).
-    typed: Option<Vec<SnpInput>>,
+    /// SNPs of the two-genome draw with the most SNPs (genotype-based check),
+    /// and whether its frequencies are measured.
+    typed: Option<(Vec<SnpInput>, bool)>,
     /// Recipient-only draws with detectable donor DNA (plasma-based check).
     plasma: Vec<OwnedPlasmaDraw>,
+    /// The first of those draws whose frequencies are not measured, and the
+    /// first whose read model fits poorly (model::relatedness::PlasmaEvidence).
+    frequencies_unmeasured: Option<String>,
+    poor_fit: Option<String>,
 }
 
 struct OwnedPlasmaDraw {
@@ -112,6 +124,7 @@ struct OwnedPlasmaDraw {
     error_rate: f64,
     weights: Vec<f64>,
     molecular: Option<MoleculeDispersion>,
+    spectrum: Spectrum,
 }
 
 /// Estimate `draws` (indices into the batch) in chunks of DRAWS_PER_CHUNK:
@@ -134,8 +147,9 @@ fn estimate_in_chunks(
                 if let Some(kappa) = kappa_for(i)
                     && s.refused.is_none()
                 {
-                    let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa);
-                    m.het_sites = std::mem::take(&mut s.model.het_sites);
+                    let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                    let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+                    m.het_sites.clone_from(&s.model.het_sites);
                     s.model = m;
                 }
                 s
@@ -190,7 +204,7 @@ pub fn run_scan(
         &mut |i, s, estimate| {
             let t = &batch.transplants[s.transplant_index];
             if let Some(e) = &estimate {
-                collect_evidence(&mut evidence[s.transplant_index], t, &s, e);
+                collect_evidence(&mut evidence[s.transplant_index], t, &s, e, qc);
             }
             let is_two_donor = s.two_donor.is_some();
             let contamination = if is_two_donor {
@@ -215,7 +229,8 @@ pub fn run_scan(
                 mode: s.mode,
                 refused: s.refused,
                 accounting: s.accounting,
-                frequencies_from: s.frequencies_from,
+                frequencies: s.frequencies,
+                has_alternatives: s.spectra.len() > 1,
                 estimate,
                 contamination,
                 two_donor,
@@ -242,31 +257,67 @@ pub fn run_scan(
             r => r,
         })
         .collect();
-    let mut redo = Vec::new();
+    let mut redo = vec![false; batch.samples.len()];
     for (ti, check) in checks.iter().enumerate() {
         if let Some(c) = check
             && batch.transplants[ti].relationship == Relationship::Unknown
-            && c.best != Relationship::Unrelated
-            && c.support_over(Relationship::Unrelated) >= ADOPTION_LOG_LR
+            && let Some(adopted) = c.adopted_relationship()
         {
-            modelled[ti] = c.best;
-            redo.extend((0..batch.samples.len()).filter(|&i| {
-                batch.samples[i].transplant_index == ti && fits[i].estimate.is_some()
-            }));
+            modelled[ti] = adopted;
+            for (i, d) in batch.samples.iter().enumerate() {
+                redo[i] |= d.transplant_index == ti && fits[i].estimate.is_some();
+            }
         }
     }
-    if !redo.is_empty() {
-        let kappa_for = |i: usize| Some(modelled[batch.samples[i].transplant_index].kappa());
-        estimate_in_chunks(
-            batch,
-            &redo,
-            &kappa_for,
-            backend,
-            estimator,
-            &mut |i, _, e| {
-                fits[i].estimate = e;
-            },
-        )?;
+    // Second pass, over the draws re-estimated under the adopted relationship
+    // and those whose frequencies are unknown at most sites: the latter are
+    // estimated again under the other plausible frequency spectra, and the
+    // interval spans them all (model::frequency); the point estimate stays
+    // the fitted spectrum's.
+    let again: Vec<usize> = (0..batch.samples.len())
+        .filter(|&i| redo[i] || (fits[i].estimate.is_some() && fits[i].has_alternatives))
+        .collect();
+    for chunk in again.chunks(DRAWS_PER_CHUNK) {
+        let prepared: Vec<(usize, PreparedSample)> =
+            chunk.par_iter().map(|&i| (i, batch.prepare(i))).collect();
+        let rebuilt = |s: &PreparedSample, spectrum: Spectrum| {
+            let kappa = modelled[s.transplant_index].kappa();
+            let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+            m.het_sites.clone_from(&s.model.het_sites);
+            m
+        };
+        let (redo_at, mut models): (Vec<usize>, Vec<SampleModel>) = prepared
+            .iter()
+            .filter(|(i, _)| redo[*i])
+            .map(|(i, s)| {
+                let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                (*i, rebuilt(s, spectrum))
+            })
+            .unzip();
+        if !models.is_empty() {
+            let estimates = estimate_batch(&mut models, backend, estimator)?;
+            for (i, e) in redo_at.into_iter().zip(estimates) {
+                fits[i].estimate = Some(e);
+            }
+        }
+        let (owners, mut models): (Vec<usize>, Vec<SampleModel>) = prepared
+            .iter()
+            .filter(|(i, _)| fits[*i].estimate.is_some())
+            .flat_map(|(i, s)| {
+                s.spectra
+                    .iter()
+                    .skip(1)
+                    .map(move |&spectrum| (*i, rebuilt(s, spectrum)))
+            })
+            .unzip();
+        if !models.is_empty() {
+            let estimates = estimate_batch(&mut models, backend, estimator)?;
+            for (i, other) in owners.into_iter().zip(&estimates) {
+                if let Some(main) = fits[i].estimate.as_mut() {
+                    join_interval(main, other);
+                }
+            }
+        }
     }
 
     let mut samples = Vec::with_capacity(batch.samples.len());
@@ -276,7 +327,8 @@ pub fn run_scan(
             mode,
             refused,
             accounting,
-            frequencies_from,
+            frequencies,
+            has_alternatives: _,
             mut estimate,
             contamination,
             two_donor,
@@ -366,6 +418,14 @@ pub fn run_scan(
             }
             (Some(e), None) => {
                 let (mut v, mut r) = assess(&accounting, e, qc);
+                if mode != Some(EstimationMode::TwoGenome)
+                    && let Some(why) = frequencies
+                        .as_ref()
+                        .and_then(SampleFrequencies::review_reason)
+                {
+                    r.push(why);
+                    v = v.max(QcVerdict::Review);
+                }
                 if let Some(c) = contamination
                     && c.fraction > qc.max_contamination_review
                 {
@@ -408,7 +468,11 @@ pub fn run_scan(
             second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
-            allele_frequencies: frequencies_from,
+            allele_frequencies: frequencies
+                .as_ref()
+                .filter(|_| mode != Some(EstimationMode::TwoGenome))
+                .map(SampleFrequencies::describe),
+            frequencies,
         });
     }
 
@@ -433,32 +497,62 @@ pub fn run_scan(
 /// Keep what the relationship check needs of a freshly estimated draw:
 /// genotype-based when the donor was typed (the two-genome draw with the most
 /// SNPs, the later one on a tie), else plasma-based over the recipient-only
-/// draws with detectable donor DNA that passed the depth bar.
+/// draws with detectable donor DNA that passed the depth bar, with the first
+/// reason to doubt them (unmeasured frequencies, a poor read-model fit).
 fn collect_evidence(
     ev: &mut CheckEvidence,
     t: &crate::formats::sheet::TransplantRow,
     s: &PreparedSample,
     e: &FractionEstimate,
+    qc: &QcThresholds,
 ) {
     if t.relationship == Relationship::IdenticalTwin {
         return;
     }
     match s.mode {
         Some(EstimationMode::TwoGenome)
-            if ev.typed.as_ref().is_none_or(|b| s.inputs.len() >= b.len()) =>
+            if ev
+                .typed
+                .as_ref()
+                .is_none_or(|(b, _)| s.inputs.len() >= b.len()) =>
         {
-            ev.typed = Some(s.inputs.clone());
+            let measured = s
+                .frequencies
+                .as_ref()
+                .is_some_and(SampleFrequencies::measured);
+            ev.typed = Some((s.inputs.clone(), measured));
         }
         Some(EstimationMode::RecipientOnly)
             if e.detected
                 && e.donor_fraction >= MIN_PLASMA_FRACTION
                 && s.accounting.mean_depth >= 10.0 =>
         {
+            if ev.frequencies_unmeasured.is_none()
+                && let Some(f) = s.frequencies.as_ref().filter(|f| !f.measured())
+            {
+                ev.frequencies_unmeasured = Some(format!(
+                    "it rests on the population frequencies, and these are not measured ({})",
+                    f.describe()
+                ));
+            }
+            let worst = e
+                .dispersion
+                .iter()
+                .copied()
+                .filter(|p| p.is_finite())
+                .fold(f64::NAN, f64::max);
+            if ev.poor_fit.is_none() && worst > qc.max_dispersion_review {
+                ev.poor_fit = Some(format!(
+                    "the read model fits draw {} poorly (dispersion {worst:.1} > {})",
+                    s.row.sample_id, qc.max_dispersion_review
+                ));
+            }
             ev.plasma.push(OwnedPlasmaDraw {
                 inputs: s.inputs.clone(),
                 error_rate: s.model.error_rate,
                 weights: s.model.snps.iter().map(|x| x.weight).collect(),
                 molecular: s.model.molecular,
+                spectrum: s.spectra.first().copied().unwrap_or(Spectrum::FLAT),
             });
         }
         _ => {}
@@ -500,8 +594,8 @@ fn relationship_check(
     if t.relationship == Relationship::IdenticalTwin {
         return None;
     }
-    if let Some(inputs) = &ev.typed {
-        return check_genotypes(t.relationship, inputs);
+    if let Some((inputs, measured)) = &ev.typed {
+        return check_genotypes(t.relationship, inputs, *measured);
     }
     let draws: Vec<PlasmaDraw> = ev
         .plasma
@@ -511,7 +605,15 @@ fn relationship_check(
             error_rate: d.error_rate,
             weights: &d.weights,
             molecular: d.molecular,
+            spectrum: d.spectrum,
         })
         .collect();
-    check_plasma(t.relationship, &draws)
+    check_plasma(
+        t.relationship,
+        &draws,
+        &PlasmaEvidence {
+            frequencies_unmeasured: ev.frequencies_unmeasured.clone(),
+            poor_fit: ev.poor_fit.clone(),
+        },
+    )
 }

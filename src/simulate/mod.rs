@@ -6,6 +6,8 @@
 //! functions for recovery and coverage checks.
 
 pub mod batch;
+pub mod cohort;
+pub mod real_reads;
 
 use rand::{Rng, RngExt};
 use rand_distr::{Binomial, Distribution, Gamma, Poisson};
@@ -13,7 +15,8 @@ use rand_distr::{Binomial, Distribution, Gamma, Poisson};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::likelihood::{SampleModel, SnpInput, het_site};
+use crate::model::frequency::{AltFrequency, Spectrum};
+use crate::model::likelihood::{SampleModel, SnpInput};
 use crate::model::{EstimationMode, Relationship};
 
 #[derive(Debug, Clone)]
@@ -125,12 +128,83 @@ pub fn simulate_counts(
     f: f64,
     s: &ReadSettings,
 ) -> Vec<[u32; 2]> {
+    simulate_counts_with_balance(
+        rng,
+        panel,
+        recipient,
+        donor,
+        f,
+        s,
+        &AlleleBalance::default(),
+    )
+}
+
+/// The ALT share that a heterozygous genotype contributes, per SNP and person,
+/// where it is not ½: reference bias of the assay (the same for both people),
+/// or a recipient's loss of heterozygosity or copy-number change (a region of
+/// SNPs whose heterozygous share is shifted to β or 1 − β).
+#[derive(Debug, Clone, Default)]
+pub struct AlleleBalance {
+    /// Per SNP; empty = ½ everywhere.
+    pub recipient: Vec<f64>,
+    pub donor: Vec<f64>,
+}
+
+impl AlleleBalance {
+    fn share(values: &[f64], i: usize, dosage: u8) -> f64 {
+        match dosage {
+            0 => 0.0,
+            2 => 1.0,
+            _ => values.get(i).copied().unwrap_or(0.5),
+        }
+    }
+}
+
+/// A loss-of-heterozygosity region in a recipient: `share` of the SNPs (one
+/// contiguous run, placed at random) where heterozygous SNPs read β or 1 − β
+/// (which allele is lost is a coin flip per region; each SNP's REF/ALT phase is
+/// random), β drawn uniformly from `beta`. Returns the recipient's per-SNP
+/// heterozygous share (½ outside the region) and the region's SNP indices.
+pub fn loh_region(
+    rng: &mut impl Rng,
+    snps: usize,
+    share: f64,
+    beta: std::ops::Range<f64>,
+) -> (Vec<f64>, std::ops::Range<usize>) {
+    let len = ((share * snps as f64).round() as usize).min(snps);
+    let start = if len < snps {
+        rng.random_range(0..=snps - len)
+    } else {
+        0
+    };
+    let b = rng.random_range(beta);
+    let mut balance = vec![0.5; snps];
+    for x in &mut balance[start..start + len] {
+        *x = if rng.random_bool(0.5) { b } else { 1.0 - b };
+    }
+    (balance, start..start + len)
+}
+
+/// Simulated counts with per-SNP heterozygous balances (`AlleleBalance`).
+pub fn simulate_counts_with_balance(
+    rng: &mut impl Rng,
+    panel: &[PanelSnp],
+    recipient: &[u8],
+    donor: &[u8],
+    f: f64,
+    s: &ReadSettings,
+    balance: &AlleleBalance,
+) -> Vec<[u32; 2]> {
     let mut out = Vec::with_capacity(panel.len());
-    for ((snp, &r), &d) in panel.iter().zip(recipient).zip(donor) {
+    for (i, ((snp, &r), &d)) in panel.iter().zip(recipient).zip(donor).enumerate() {
         let n = poisson(rng, s.depth * snp.capture);
+        let (hr, hd) = (
+            AlleleBalance::share(&balance.recipient, i, r),
+            AlleleBalance::share(&balance.donor, i, d),
+        );
         let true_alt = match s.genome_copies {
             None => {
-                let p = (1.0 - f) * f64::from(r) / 2.0 + f * f64::from(d) / 2.0;
+                let p = (1.0 - f) * hr + f * hd;
                 binomial(rng, n, p)
             }
             Some(copies) => {
@@ -140,8 +214,8 @@ pub fn simulate_counts(
                     continue;
                 }
                 let donor_molecules = binomial(rng, molecules, f);
-                let alt_molecules = binomial(rng, donor_molecules, f64::from(d) / 2.0)
-                    + binomial(rng, molecules - donor_molecules, f64::from(r) / 2.0);
+                let alt_molecules = binomial(rng, donor_molecules, hd)
+                    + binomial(rng, molecules - donor_molecules, hr);
                 // PCR: reads resample the finite pool of molecules.
                 binomial(rng, n, alt_molecules as f64 / molecules as f64)
             }
@@ -155,8 +229,7 @@ pub fn simulate_counts(
 
 /// One simulated plasma sample as the scan would model it: a new recipient and
 /// donor drawn from the panel's frequencies under `relationship`, reads at
-/// donor fraction `f`, and the SNPs a `mode` model uses (recipient-
-/// heterozygous SNPs are left out without a donor genotype, as in the scan).
+/// donor fraction `f`, and the SNPs a `mode` model uses.
 pub fn simulated_model(
     panel: &[PanelSnp],
     relationship: Relationship,
@@ -179,32 +252,15 @@ pub fn simulated_model(
     let inputs: Vec<SnpInput> = panel
         .iter()
         .enumerate()
-        .filter(|&(i, _)| {
-            let n = counts[i][0] + counts[i][1];
-            // As the scan does: recipient-heterozygous SNPs are not used
-            // without a donor genotype.
-            n > 0 && !(mode == EstimationMode::RecipientOnly && r[i] == 1)
-        })
+        .filter(|&(i, _)| counts[i][0] + counts[i][1] > 0)
         .map(|(i, s)| SnpInput {
             alt: counts[i][1],
             depth: counts[i][0] + counts[i][1],
             recipient: (mode != EstimationMode::GenotypeFree).then_some(r[i]),
             donor: (mode == EstimationMode::TwoGenome).then_some(d[i]),
-            alt_frequency: s.alt_frequency,
+            frequency: AltFrequency::Exact(s.alt_frequency),
             site_error: None,
         })
         .collect();
-    let mut model = SampleModel::from_inputs(mode, &inputs, relationship.kappa());
-    if mode == EstimationMode::RecipientOnly {
-        // The scan measures ρ_s on the recipient-heterozygous SNPs it leaves out.
-        let kappa = relationship.kappa();
-        model.het_sites = (0..panel.len())
-            .filter(|&i| r[i] == 1 && counts[i][0] + counts[i][1] > 0)
-            .map(|i| {
-                let depth = counts[i][0] + counts[i][1];
-                het_site(counts[i][1], depth, None, panel[i].alt_frequency, kappa)
-            })
-            .collect();
-    }
-    model
+    SampleModel::from_inputs(mode, &inputs, relationship.kappa(), Spectrum::FLAT)
 }

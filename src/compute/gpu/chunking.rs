@@ -155,7 +155,7 @@ pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<Vec<Class
         .map(|(m, g)| {
             let mut rows = Vec::with_capacity(g.len() * GENOTYPE_CLASSES);
             for &f in g {
-                let t = ClassLogProbs::new(f, m.error_rate);
+                let t = ClassLogProbs::with_dispersion(f, m.error_rate, m.het_balance, None);
                 for c in 0..GENOTYPE_CLASSES {
                     let (a_hi, a_lo) = split_f64(t.ln_alt[c]);
                     let (r_hi, r_lo) = split_f64(t.ln_ref[c]);
