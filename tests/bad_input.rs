@@ -1717,17 +1717,6 @@ const CASES: &[Bad] = &[
         ],
     },
     Bad {
-        name: "typing cell with an ambiguity",
-        setup: |c| {
-            c.write(
-                "batch/typings.csv",
-                "person_id,A_1,A_2,B_1,B_2\nR3,A*24:02/A*01:01,A*02:01,B*07:02,\nD3,A*02:01,,B*08:01,\n",
-            );
-            extra(c, &[])
-        },
-        expect: &["typings.csv", "line 2", "field 'A_1'", "alternatives"],
-    },
-    Bad {
         name: "bead with a malformed specificity",
         setup: |c| {
             c.edit("batch/antibodies.csv", ",A80,103", ",A*80:XY,103");

@@ -129,8 +129,8 @@ fn pools_larger_than_one_binding_are_chunked_with_identical_results() {
 #[test]
 fn transplant_pairs_screen_identically_on_cpu_and_gpu() {
     use graftscan::hla::eplets::{EpletGroup, EpletTable, WiebeThresholds};
-    use graftscan::hla::mismatch::{AntigenEquivalence, LevelRequest};
-    use graftscan::hla::screen::{RankBy, ScreenSettings, pair_loads};
+    use graftscan::hla::mismatch::MatchSettings;
+    use graftscan::hla::screen::{ScreenReference, pair_loads};
     use graftscan::hla::typing::Typing;
     let Some(gpu) = gpu() else { return };
     let table = EpletTable::from_rows(
@@ -164,26 +164,19 @@ fn transplant_pairs_screen_identically_on_cpu_and_gpu() {
         .map(|_| (typing(&mut rng), typing(&mut rng)))
         .collect();
     let pairs: Vec<(&Typing, &Typing)> = people.iter().map(|(r, d)| (r, d)).collect();
-    let settings = ScreenSettings {
+    let settings = MatchSettings {
         direction: graftscan::hla::mismatch::Direction::Bidirectional,
         homozygous_count: 2,
-        equivalence: AntigenEquivalence::Split,
-        level: LevelRequest::Auto,
-        top_k: 0,
-        rank_by: RankBy::Mismatches,
-        write_pairs: false,
+        ..MatchSettings::default()
     };
     let th = WiebeThresholds::hlamatchmaker_3_1();
-    let cpu = pair_loads(
-        &pairs,
-        None,
-        Some(&table),
-        Some(&th),
-        &settings,
-        &CpuHlaMismatch::default(),
-    )
-    .unwrap();
-    let on_gpu = pair_loads(&pairs, None, Some(&table), Some(&th), &settings, &gpu).unwrap();
+    let reference = ScreenReference {
+        eplets: Some(&table),
+        thresholds: Some(&th),
+        ..ScreenReference::default()
+    };
+    let cpu = pair_loads(&pairs, reference, &settings, &CpuHlaMismatch::default()).unwrap();
+    let on_gpu = pair_loads(&pairs, reference, &settings, &gpu).unwrap();
     assert_eq!(cpu.len(), 300);
     assert!(cpu.iter().any(|p| p.total_mismatches() > 0));
     assert_eq!(cpu, on_gpu);

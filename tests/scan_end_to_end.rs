@@ -123,49 +123,15 @@ fn demo_scan_on_a_gpu_adapter_matches_the_cpu_path() {
     );
 }
 
-fn batch_with_hla(recipient: &str, donor: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
-        .args([
-            "simulate",
-            "--snps",
-            "60",
-            "--transplants",
-            "1",
-            "--samples-per-transplant",
-            "1",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    let t = dir.path().join("transplants.csv");
-    let mut lines: Vec<String> = std::fs::read_to_string(&t)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    // Replace the simulated antigen typings with the given ones.
-    let mut fields: Vec<String> = lines[1].split(',').map(String::from).collect();
-    let n = fields.len();
-    fields[n - 2] = recipient.into();
-    fields[n - 1] = donor.into();
-    lines[1] = fields.join(",");
-    std::fs::write(&t, lines.join("\n") + "\n").unwrap();
-    std::fs::remove_file(dir.path().join("antibodies.csv")).unwrap();
-    dir
-}
-
 #[test]
 fn allele_typings_are_compared_at_antigen_level_with_the_ipd_release() {
     let Some(db) = common::shared_data("ipd-imgt-hla/3.58.0") else {
         return;
     };
-    let dir = batch_with_hla(
+    let dir = common::batch_with_hla(&[(
         "A*02:01+A*24:02^B*07:02+B*44:02^DRB1*15:01+DRB1*04:01",
         "A*02:01+A*01:01^B*08:01+B*44:02^DRB1*03:01+DRB1*04:01",
-    );
+    )]);
     // Results outside the batch folder: graftscan never writes into an input folder.
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("r");
@@ -200,10 +166,10 @@ fn an_allele_absent_from_the_release_names_the_sheet_line_and_field() {
     let Some(db) = common::shared_data("ipd-imgt-hla/3.58.0") else {
         return;
     };
-    let dir = batch_with_hla(
+    let dir = common::batch_with_hla(&[(
         "A*02:01+A*99:99^B*07:02+B*44:02",
         "A*02:01+A*01:01^B*08:01+B*44:02",
-    );
+    )]);
     // Results outside the batch folder: graftscan never writes into an input folder.
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("r");

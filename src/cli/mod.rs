@@ -7,7 +7,9 @@ pub mod devices;
 pub mod errors;
 pub mod hla;
 pub mod lod;
+pub mod merge;
 pub mod panel;
+pub mod pileup;
 pub mod scan;
 pub mod simulate;
 
@@ -48,6 +50,10 @@ pub enum Command {
     Hla(hla::HlaArgs),
     /// Allele-frequency panels: build one from a genotyped cohort.
     Panel(panel::PanelArgs),
+    /// Count a BAM/CRAM's fragments at the panel's sites (the count TSV scan reads).
+    Pileup(pileup::PileupArgs),
+    /// Combine the results of scans of a batch's shards into one results folder.
+    Merge(merge::MergeArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -70,6 +76,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Hla(a) => hla::run(a),
         Command::Panel(a) => panel::run(a),
+        Command::Pileup(a) => pileup::run(a),
+        Command::Merge(a) => merge::run(a),
     };
     match result {
         Ok(()) => 0,
@@ -78,6 +86,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// `--threads N`: the size of rayon's global pool (default: all cores).
+pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
+    }
+    Ok(())
 }
 
 fn report_error(e: &Error) {

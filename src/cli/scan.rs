@@ -10,24 +10,26 @@ use crate::error::{Error, Result};
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
-use crate::cli::hla::{BackendArg, DirectionArg, check_mfi_cutoff};
+use crate::cli::hla::{MatchArgs, check_mfi_cutoff};
+use crate::cli::pileup::ReadArgs;
 use crate::formats::limits::DetectionLimitTable;
 use crate::formats::panel::PanelOptions;
+use crate::hla::amino_acids::missing_alignments_warning;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
-use crate::hla::mismatch::{Direction, MatchSettings};
 use crate::hla::release::HLA_DB_ENV;
-use crate::hla::transplant::hla_csv;
 use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
+use crate::report::hla::{hla_csv, hla_details, hla_record};
 use crate::report::html::{Provenance, ReportInput, render};
 use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
+use crate::risk::immunology::findings;
 use crate::risk::{RiskAssessment, RiskConfig, assess};
 use crate::scan::checks::shared_reads;
-use crate::scan::hla::{ScanHla, ScanHlaOptions, assess_scan_hla};
-use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions};
-use crate::scan::{DISCLAIMER, ScanOutcome, load_batch, run_scan};
+use crate::scan::hla::{ScanHlaOptions, assess_scan_hla};
+use crate::scan::load::{DEFAULT_MIN_PANEL_COVERAGE, FrequencyOptions, load_batch_with_reads};
+use crate::scan::{DISCLAIMER, ScanOutcome, run_scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverdispersionArg {
@@ -122,12 +124,9 @@ pub struct ScanArgs {
     /// results at or below the LoB are reported "not detected".
     #[arg(long)]
     pub limits: Option<PathBuf>,
-    /// Direction of HLA mismatch counts.
-    #[arg(long, value_enum, default_value_t = DirectionArg::Hvg)]
-    pub direction: DirectionArg,
-    /// 1: distinct donor items (solid-organ counting); 2: a homozygous mismatch counts twice.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub homozygous_count: u8,
+    /// HLA matching options (shared with `hla screen`).
+    #[command(flatten)]
+    pub matching: MatchArgs,
     /// Compute backend: auto (a hardware GPU if present, else CPU), gpu (any
     /// wgpu adapter, software ones included), cpu.
     #[arg(long, value_enum, env = "GRAFTSCAN_BACKEND", default_value_t = BackendChoice::Auto)]
@@ -141,6 +140,9 @@ pub struct ScanArgs {
     /// Seed of the bootstrap resampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How counts given as BAM/CRAM in samples.csv are read.
+    #[command(flatten)]
+    pub reads: ReadArgs,
 }
 
 struct ScanPlan {
@@ -172,7 +174,6 @@ const SCAN_OUTPUTS: &[&str] = &[
 /// useful time or memory.
 const MAX_GRID_POINTS: usize = 100_000;
 const MAX_BOOTSTRAP: u32 = 100_000;
-const MAX_THREADS: usize = 4096;
 
 /// Every file and folder the scan reads that is known before the sheets are
 /// read (the files they refer to are added after).
@@ -313,20 +314,10 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             wiebe_thresholds: a.wiebe_thresholds.clone(),
             antibodies,
             mfi_cutoff: a.mfi_cutoff,
-            settings: MatchSettings {
-                direction: match a.direction {
-                    DirectionArg::Hvg => Direction::HostVsGraft,
-                    DirectionArg::Gvh => Direction::GraftVsHost,
-                    DirectionArg::Bidirectional => Direction::Bidirectional,
-                },
-                homozygous_count: a.homozygous_count,
-                ..MatchSettings::default()
-            },
-            backend: match a.backend {
-                BackendChoice::Auto => BackendArg::Auto,
-                BackendChoice::Gpu => BackendArg::Gpu,
-                BackendChoice::Cpu => BackendArg::Cpu,
-            },
+            settings: a.matching.settings(),
+            aa_mismatch: a.matching.aa_mismatch,
+            aa_positions: a.matching.aa_positions.clone(),
+            backend: a.backend,
             adapter: a.adapter.clone(),
         },
     })
@@ -350,17 +341,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         Some(p) => p.display().to_string(),
         None => "built-in defaults (graftscan config --defaults)".into(),
     };
-    if let Some(n) = a.threads {
-        if !(1..=MAX_THREADS).contains(&n) {
-            return Err(Error::Usage(format!(
-                "--threads must be in 1..={MAX_THREADS}"
-            )));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::Usage(format!("cannot set up {n} threads: {e}")))?;
-    }
+    super::set_threads(a.threads)?;
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = if show {
         let b = ProgressBar::with_draw_target(Some(4), ProgressDrawTarget::stderr());
@@ -379,11 +360,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let t0 = Instant::now();
     bar.set_message("reading sheets and genotype/count files");
     let error_table = a.error_table.as_deref().map(ErrorTable::read).transpose()?;
-    let batch = load_batch(
+    let read_settings = a.reads.settings();
+    let batch = load_batch_with_reads(
         &plan.transplants,
         &plan.samples,
         &plan.frequencies,
         error_table.as_ref(),
+        &read_settings,
     )?;
     // The files the sheets refer to are inputs too.
     folder.refuse_inputs(&InputPaths {
@@ -412,7 +395,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         &risk_config,
         limits.as_ref(),
     )?;
-    let immunology = hla.as_ref().map(ScanHla::findings).unwrap_or_default();
+    let immunology = hla.as_ref().map(findings).unwrap_or_default();
     let risk = assess(&outcome, &risk_config, &immunology);
     let t_estimate = t1.elapsed();
     // The GPU kernel is binomial with one error rate per sample: beta-binomial
@@ -452,7 +435,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         transplants_csv(&outcome.transplants, &risk, hla.as_ref())?,
     );
     if let Some(h) = &hla {
-        set.add("hla.csv", hla_csv(&h.rows, &h.settings)?);
+        set.add("hla.csv", hla_csv(h)?);
     }
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let provenance = Provenance {
@@ -470,7 +453,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
     if let Some(h) = &hla {
         input_warnings.extend(h.warnings.iter().cloned());
     }
-    let hla_details = hla.as_ref().map(ScanHla::details).unwrap_or_default();
+    let hla_details = hla.as_ref().map(hla_details).unwrap_or_default();
     set.add(
         "report.html",
         render(&ReportInput {
@@ -492,9 +475,17 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let mut warnings = batch.warnings.clone();
     warnings.extend(input_warnings.iter().cloned());
     warnings.extend(backend.warnings());
-    for f in &plan.found_in_dir {
-        warnings.push(format!("using {f} found in the batch folder"));
-    }
+    // Files picked up from the batch folder are what the user laid there:
+    // said, but not a warning (nothing to act on).
+    let notes: Vec<String> = plan
+        .found_in_dir
+        .iter()
+        .map(|f| format!("using {f} found in the batch folder"))
+        .collect();
+    warnings.extend(
+        hla.as_ref()
+            .and_then(|h| missing_alignments_warning(&h.aa_missing_alignments)),
+    );
     let run_json = serde_json::json!({
         "tool": "graftscan",
         "version": env!("CARGO_PKG_VERSION"),
@@ -505,20 +496,16 @@ pub fn run(a: ScanArgs) -> Result<()> {
         "parameters": {
             "estimator": plan.estimator,
             "qc": plan.qc,
+            "read_counting": read_settings,
             "threads": rayon::current_num_threads(),
         },
         "backend": backend.info(),
         "risk_rules": {"source": risk_source, "rules": risk_config},
-        "hla": hla.as_ref().map(|h| serde_json::json!({
-            "ipd_imgt_hla_release": h.ipd_release,
-            "ipd_imgt_hla_citation": h.ipd_citation,
-            "eplet_table_version": h.eplet_table_version,
-            "transplants_assessed": h.rows.len(),
-            "pair_kernel_backend": h.kernel_backend,
-            "pair_kernel_disagreements": h.kernel_disagreements,
-        })),
+        "hla": hla.as_ref().map(hla_record),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
+        "input_warnings": input_warnings,
+        "notes": notes,
         "output_recovery": folder.notes(),
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,
@@ -546,6 +533,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             &backend.info().description,
             &batch.frequency_source.description,
             &warnings,
+            &notes,
             &plan.out,
             written.len(),
             t0.elapsed().as_secs_f64(),
@@ -584,6 +572,7 @@ fn print_summary(
     backend: &str,
     frequencies: &str,
     warnings: &[String],
+    notes: &[String],
     out: &Path,
     files: usize,
     seconds: f64,
@@ -626,6 +615,9 @@ fn print_summary(
             t.latest_qc.map(|q| q.as_str()).unwrap_or("-"),
             r.level.as_str()
         );
+    }
+    for n in notes {
+        eprintln!("note: {n}");
     }
     for w in warnings {
         eprintln!("warning: {w}");

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::cpu::CpuBackend;
+use super::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};
+use super::gpu::hla_mismatch::GpuHlaMismatch;
 use super::gpu::{GpuBackend, adapter_label, device_type_name, is_hardware};
 use super::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
@@ -23,6 +25,32 @@ pub enum BackendChoice {
     Gpu,
     /// The CPU path only.
     Cpu,
+}
+
+/// Keeps Mesa's Vulkan device-select layer (an implicit layer, loaded into
+/// every Vulkan instance) from probing the desktop session. wgpu enables the
+/// `VK_KHR_wayland_surface` instance extension whenever the driver offers it;
+/// the layer (Mesa `device_select_layer.c`) then calls `wl_display_connect`
+/// while enumerating devices to find the compositor's GPU, and libwayland
+/// prints `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
+/// on every headless run (measured: gdb breakpoint on `wl_display_connect`
+/// under `vkEnumeratePhysicalDevices` in `libVkLayer_MESA_device_select.so`;
+/// two lines per instance with lavapipe, Mesa 22.3). The layer only reorders
+/// devices for programs that take the first one; graftscan ranks adapters
+/// itself (`preference`, `--adapter`), so turning it off through its manifest's
+/// `disable_environment` (`NODEVICE_SELECT=1`) changes no choice. A user who
+/// steers the layer (`MESA_VK_DEVICE_SELECT`) or set `NODEVICE_SELECT` keeps it.
+///
+/// # Safety
+/// Changes the process environment: call it before any other thread exists
+/// (first thing in `main`).
+pub unsafe fn quiet_device_select_layer() {
+    if std::env::var_os("NODEVICE_SELECT").is_none()
+        && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none()
+    {
+        // SAFETY: the caller guarantees no other thread reads the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
 }
 
 /// The wgpu instance, honouring `WGPU_BACKEND` and the debug flags from the
@@ -138,6 +166,49 @@ pub fn select_backend(
                         "{label} could not be used ({e}): using the CPU path"
                     )],
                 )),
+            }
+        }
+    }
+}
+
+/// The backend of the HLA bitset kernel (`shaders/hla_mismatch.wgsl`) for the
+/// same `--backend` / `--adapter` choice, and a note when `auto` settled on
+/// the CPU. A GPU failure after this choice is an error (the kernel's counts
+/// are exact integers: there is nothing to fall back for mid-batch).
+pub fn select_hla_backend(
+    choice: BackendChoice,
+    adapter_name: Option<&str>,
+) -> Result<(Box<dyn HlaMismatchBackend>, Option<String>)> {
+    let cpu = || -> Box<dyn HlaMismatchBackend> { Box::new(CpuHlaMismatch::default()) };
+    match choice {
+        BackendChoice::Cpu => {
+            if adapter_name.is_some() {
+                return Err(Error::Usage(
+                    "--adapter needs --backend gpu or auto, not cpu".into(),
+                ));
+            }
+            Ok((cpu(), None))
+        }
+        BackendChoice::Gpu => {
+            let adapters = enumerate_adapters();
+            let names = list_names(&adapters);
+            match pick_adapter(adapters, adapter_name, |_| true)? {
+                Some(a) => Ok((Box::new(GpuHlaMismatch::new(&a)?), None)),
+                None => Err(Error::Gpu(format!(
+                    "no wgpu adapter found; available: {names}"
+                ))),
+            }
+        }
+        BackendChoice::Auto => {
+            match pick_adapter(enumerate_adapters(), adapter_name, is_hardware)? {
+                None => Ok((
+                    cpu(),
+                    Some("no hardware GPU found: using the CPU".to_string()),
+                )),
+                Some(a) => match GpuHlaMismatch::new(&a) {
+                    Ok(g) => Ok((Box::new(g), None)),
+                    Err(e) => Ok((cpu(), Some(format!("{e}; using the CPU")))),
+                },
             }
         }
     }

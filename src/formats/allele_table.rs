@@ -14,6 +14,8 @@ pub enum SourceFormat {
     Vcf,
     CountTsv,
     GenotypeTsv,
+    /// Counts from a BAM or CRAM at the panel's sites (`formats::alignment`).
+    Alignments,
 }
 
 #[derive(Debug)]
@@ -46,6 +48,18 @@ impl AlleleTable {
                 self.path.display(),
                 self.samples.len(),
                 self.samples.join(", ")
+            ));
+        }
+        if self.format == SourceFormat::Alignments
+            && !self.samples[0].is_empty()
+            && self.samples[0] != name
+        {
+            // The read groups name the sample: a different name in the sheet
+            // is a swapped file or a typo, not a label.
+            return Err(format!(
+                "sample '{name}' is not the sample of {} (its read groups name '{}')",
+                self.path.display(),
+                self.samples[0]
             ));
         }
         if self.format != SourceFormat::Vcf {
@@ -111,5 +125,34 @@ pub fn read_allele_table(path: &Path) -> Result<AlleleTable> {
         crate::formats::vcf::read_vcf(path, gz)
     } else {
         crate::formats::tsv::read_allele_tsv(path, gz)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads_table(sample: &str) -> AlleleTable {
+        AlleleTable {
+            path: PathBuf::from("draw.bam"),
+            format: SourceFormat::Alignments,
+            samples: vec![sample.to_string()],
+            sites: Vec::new(),
+            alt_frequency: Vec::new(),
+            genotypes: None,
+            depths: Some(Vec::new()),
+            non_snp_sites: 0,
+        }
+    }
+
+    #[test]
+    fn a_read_group_sample_must_match_the_sheet_name() {
+        let t = reads_table("P1");
+        assert_eq!(t.sample_index("P1"), Ok(0));
+        assert_eq!(t.sample_index(""), Ok(0));
+        let err = t.sample_index("P2").unwrap_err();
+        assert!(err.contains("'P2'") && err.contains("'P1'"), "{err}");
+        // No SM in the read groups: the sheet's name is a label.
+        assert_eq!(reads_table("").sample_index("P2"), Ok(0));
     }
 }

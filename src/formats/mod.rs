@@ -1,6 +1,7 @@
 //! Input formats. Each reader yields typed values and errors that name the file,
 //! line and field (style.md, noodles). Nothing stringly-typed leaves this module.
 
+pub mod alignment;
 pub mod allele_table;
 pub mod cohort;
 pub mod input;

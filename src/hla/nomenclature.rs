@@ -242,8 +242,50 @@ impl Antigen {
             Locus::C => "Cw",
             Locus::Drb1 | Locus::Drb345 => "DR",
             Locus::Dqa1 | Locus::Dqb1 => "DQ",
-            Locus::Dpa1 | Locus::Dpb1 => "DP",
+            // DPw1–DPw6: cellular (primed lymphocyte) specificities.
+            Locus::Dpa1 | Locus::Dpb1 => "DPw",
         }
+    }
+
+    /// DPw1–DPw6, the WHO DP specificities (typed by primed-lymphocyte
+    /// testing; rel_ser_ser.txt and rel_dna_ser.txt list none of them).
+    pub fn is_dp_specificity(&self) -> bool {
+        self.locus == Locus::Dpb1 && (1..=6).contains(&self.number)
+    }
+}
+
+/// The public epitopes Bw4 and Bw6, carried by HLA-B (and some HLA-A)
+/// antigens. Typed beside the antigens (`A2 A24 B7 B44 Bw4 Bw6`), they are not
+/// a gene copy of any locus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum PublicEpitope {
+    Bw4,
+    Bw6,
+}
+
+impl PublicEpitope {
+    pub fn name(self) -> &'static str {
+        match self {
+            PublicEpitope::Bw4 => "Bw4",
+            PublicEpitope::Bw6 => "Bw6",
+        }
+    }
+
+    /// `Bw4`, `Bw6` (any case, optional `HLA-`).
+    pub fn parse(text: &str) -> Option<PublicEpitope> {
+        let t = text.trim();
+        let t = t.strip_prefix("HLA-").unwrap_or(t);
+        match t.to_ascii_uppercase().as_str() {
+            "BW4" => Some(PublicEpitope::Bw4),
+            "BW6" => Some(PublicEpitope::Bw6),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PublicEpitope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -395,10 +437,17 @@ pub fn parse_allele(text: &str) -> Result<AlleleName, NameError> {
 }
 
 /// Parse a serologic antigen: `A2`, `B44`, `Cw7` (or `C7`), `DR15`, `DR51/52/53`
-/// (→ DRB5/3/4, pooled locus), `DQ7`. An optional `HLA-` prefix is accepted.
+/// (→ DRB5/3/4, pooled locus), `DQ7`, `DPw1`–`DPw6` (or `DP1`). An optional
+/// `HLA-` prefix is accepted. `Bw4`/`Bw6` are public epitopes, read by
+/// [`PublicEpitope::parse`] where a typing is read.
 pub fn parse_antigen(text: &str) -> Result<Antigen, NameError> {
     let raw = text.trim();
     let s = raw.strip_prefix("HLA-").unwrap_or(raw);
+    if PublicEpitope::parse(s).is_some() {
+        return Err(NameError(format!(
+            "'{raw}' is a public epitope, not an antigen of one locus: list it with the antigens (e.g. 'A2 A24 B7 B44 Bw4 Bw6') or as its own GL String block; see --bw4-bw6"
+        )));
+    }
     let split = s.find(|c: char| c.is_ascii_digit()).ok_or_else(|| {
         NameError(format!(
             "'{raw}' is not a serologic antigen (e.g. A2, DR15)"
@@ -423,10 +472,16 @@ pub fn parse_antigen(text: &str) -> Result<Antigen, NameError> {
         "DR" if matches!(number, 51..=53) => Locus::Drb345,
         "DR" => Locus::Drb1,
         "DQ" => Locus::Dqb1,
+        "DP" | "DPW" if (1..=6).contains(&number) => Locus::Dpb1,
+        "DP" | "DPW" => {
+            return Err(NameError(format!(
+                "'{raw}': the DP specificities are DPw1 to DPw6"
+            )));
+        }
         "" => return Err(NameError(format!("'{raw}': no locus before the number"))),
         other => {
             return Err(NameError(format!(
-                "'{raw}': unknown or unsupported serologic locus '{other}' (A, B, Cw, DR, DQ)"
+                "'{raw}': unknown or unsupported serologic locus '{other}' (A, B, Cw, DR, DQ, DPw)"
             )));
         }
     };
@@ -573,5 +628,30 @@ mod tests {
         }
         assert!(parse_antigen("X5").is_err());
         assert!(parse_antigen("A").is_err());
+    }
+
+    #[test]
+    fn dp_specificities_and_public_epitopes_are_recognised() {
+        for text in ["DPw3", "DP3", "HLA-DPw3"] {
+            let a = parse_antigen(text).unwrap();
+            assert_eq!((a.locus, a.number), (Locus::Dpb1, 3), "{text}");
+            assert_eq!(a.to_string(), "DPw3");
+            assert!(a.is_dp_specificity());
+        }
+        assert!(
+            parse_antigen("DPw7")
+                .unwrap_err()
+                .0
+                .contains("DPw1 to DPw6")
+        );
+        assert_eq!(PublicEpitope::parse("bw4"), Some(PublicEpitope::Bw4));
+        assert_eq!(PublicEpitope::parse("HLA-Bw6"), Some(PublicEpitope::Bw6));
+        assert_eq!(PublicEpitope::parse("B4"), None);
+        assert!(
+            parse_antigen("Bw4")
+                .unwrap_err()
+                .0
+                .contains("public epitope")
+        );
     }
 }

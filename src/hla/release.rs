@@ -153,8 +153,12 @@ pub struct Release {
     by_prefix: HashMap<String, Vec<usize>>,
     /// Every known allele name and its prefixes (Allelelist.txt when present).
     known: HashSet<String>,
-    /// split → broad, associated → parent antigen.
-    parent: HashMap<Antigen, Antigen>,
+    /// split → broad (SPLITS column of rel_ser_ser.txt).
+    split_parent: HashMap<Antigen, Antigen>,
+    /// associated antigen → the antigen it is associated with (A2403 → A24).
+    associated_parent: HashMap<Antigen, Antigen>,
+    /// A short null name (`DRB4*01:03N`) → the full null names it may mean.
+    null_names: HashMap<String, Vec<String>>,
     /// Every antigen the release knows of.
     antigens: HashSet<Antigen>,
     /// Full allele name → P group / G group (own 2- or 3-field name when the
@@ -299,6 +303,15 @@ impl Release {
 
         let allelelist_path = dir.join("Allelelist.txt");
         let mut known = HashSet::new();
+        let mut null_names: HashMap<String, Vec<String>> = HashMap::new();
+        let mut add_null = |a: &AlleleName| {
+            if a.is_null() {
+                for n in 1..a.fields.len() {
+                    let short = format!("{}*{}N", a.gene.name(), a.fields[..n].join(":"));
+                    null_names.entry(short).or_default().push(a.to_string());
+                }
+            }
+        };
         if allelelist_path.is_file() {
             let text = read_text(&allelelist_path)?;
             for (i, line) in text.lines().enumerate() {
@@ -321,13 +334,22 @@ impl Release {
                     Error::from(InputError::new(&allelelist_path, e.0).at_line(i as u64 + 1))
                 })?;
                 known.extend(prefixes(&allele));
+                add_null(&allele);
             }
         } else {
             known.extend(by_prefix.keys().cloned());
+            for r in &records {
+                add_null(&r.allele);
+            }
+        }
+        for names in null_names.values_mut() {
+            names.sort();
+            names.dedup();
         }
 
         let ser_ser_path = dir.join("wmda").join("rel_ser_ser.txt");
-        let mut parent = HashMap::new();
+        let mut split_parent = HashMap::new();
+        let mut associated_parent = HashMap::new();
         if ser_ser_path.is_file() {
             let text = read_text(&ser_ser_path)?;
             for (i, line) in text.lines().enumerate() {
@@ -361,7 +383,10 @@ impl Release {
                 };
                 let broad = Antigen::new(locus, n);
                 antigens.insert(broad);
-                for list in [fields[2], fields[3]] {
+                for (list, parent) in [
+                    (fields[2], &mut split_parent),
+                    (fields[3], &mut associated_parent),
+                ] {
                     for part in list.split('/').map(str::trim).filter(|p| !p.is_empty()) {
                         let m: u16 = part.parse().map_err(|_| bad("split", part))?;
                         let child_locus = ser_ser_locus(fields[0].trim(), m).unwrap_or(locus);
@@ -396,7 +421,9 @@ impl Release {
             records,
             by_prefix,
             known,
-            parent,
+            split_parent,
+            associated_parent,
+            null_names,
             antigens,
             p_groups,
             g_groups,
@@ -434,8 +461,27 @@ impl Release {
         }
     }
 
+    /// Known to the release, or one of the DPw1–DPw6 specificities (which no
+    /// release file lists).
     pub fn knows_antigen(&self, a: &Antigen) -> bool {
-        self.antigens.contains(a)
+        self.antigens.contains(a) || a.is_dp_specificity()
+    }
+
+    /// The full names of the null alleles a short null name (`DRB4*01:03N`,
+    /// not itself a name in the release) may mean; empty when none.
+    pub fn null_candidates(&self, a: &AlleleName) -> &[String] {
+        if !a.is_null() || a.any_in_group {
+            return &[];
+        }
+        self.null_names
+            .get(&a.to_string())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The release's alignments folder (`alignments/<GENE>_prot.txt`).
+    pub fn alignments_dir(&self) -> PathBuf {
+        self.dir.join("alignments")
     }
 
     pub fn records(&self) -> &[SerologyRecord] {
@@ -537,15 +583,29 @@ impl Release {
         v
     }
 
-    /// The broad antigen of a split (A23 → A9), or the parent of an associated
-    /// antigen (A203 → A2), followed to the top (DR1403 → DR14 → DR6).
+    /// The antigen an associated antigen belongs to (A2403 → A24, DR1403 →
+    /// DR14), or the antigen itself.
+    pub fn associated_parent(&self, a: Antigen) -> Antigen {
+        self.associated_parent.get(&a).copied().unwrap_or(a)
+    }
+
+    /// The broad antigen of a split (A23 → A9), or the antigen itself. An
+    /// associated antigen is not a split: map it with
+    /// [`Release::associated_parent`] first when that is wanted.
+    pub fn broad_of_split(&self, a: Antigen) -> Antigen {
+        self.split_parent.get(&a).copied().unwrap_or(a)
+    }
+
+    /// Split and associated relations followed to the top (A203 → A2,
+    /// DR1403 → DR14 → DR6).
     pub fn broad(&self, a: Antigen) -> Antigen {
         let mut cur = a;
         for _ in 0..8 {
-            match self.parent.get(&cur) {
-                Some(&p) if p != cur => cur = p,
-                _ => break,
+            let next = self.broad_of_split(self.associated_parent(cur));
+            if next == cur {
+                break;
             }
+            cur = next;
         }
         cur
     }
@@ -553,8 +613,9 @@ impl Release {
     /// Direct splits and associated antigens of a broad antigen.
     pub fn splits(&self, broad: Antigen) -> Vec<Antigen> {
         let mut v: Vec<Antigen> = self
-            .parent
+            .split_parent
             .iter()
+            .chain(&self.associated_parent)
             .filter(|(_, p)| **p == broad)
             .map(|(c, _)| *c)
             .collect();

@@ -1,21 +1,23 @@
 //! One transplant's HLA assessment, for the scan: typings from the optional
-//! `recipient_hla` / `donor_hla` columns of transplants.csv (GL Strings) →
-//! per-locus rows of `hla.csv` and summary fields (A/B/DR mismatch, DR and DQ
-//! eplet loads, Wiebe category, DSA count).
+//! `recipient_hla` / `donor_hla` columns of transplants.csv (GL Strings) or a
+//! typings file → per-locus results (antigen/allele and amino-acid mismatch,
+//! eplet loads, DSAs) and summary fields (A/B/DR mismatch, DR and DQ eplet
+//! loads, Wiebe category, DSA count, amino-acid total).
 
-use crate::error::{Error, Result};
+use crate::hla::amino_acids::{AaMismatch, AaReference, aa_mismatch};
 use crate::hla::antibodies::{BeadResult, Dsa, donor_specific_antibodies};
 use crate::hla::eplets::{EpletLoads, EpletTable, WiebeCategory, WiebeThresholds, eplet_loads};
 use crate::hla::mismatch::{MatchResult, MatchSettings, compare};
-use crate::hla::nomenclature::Locus;
 use crate::hla::release::Release;
 use crate::hla::typing::Typing;
 
 /// Reference data and settings shared by every transplant of a run.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct HlaContext {
     pub release: Option<Release>,
     pub eplets: Option<EpletTable>,
+    /// Protein alignments, when amino-acid mismatch was asked for.
+    pub amino_acids: Option<AaReference>,
     /// Defaults to the built-in set for the eplet table's version.
     pub thresholds: Option<WiebeThresholds>,
     pub settings: MatchSettings,
@@ -39,6 +41,8 @@ pub struct TransplantHla {
     pub transplant_id: String,
     pub matching: MatchResult,
     pub eplets: Option<EpletLoads>,
+    /// `None` when amino-acid mismatch was not asked for.
+    pub amino_acids: Option<AaMismatch>,
     pub wiebe: Option<WiebeCategory>,
     pub wiebe_thresholds: Option<String>,
     /// `None` when no antibody file was given.
@@ -55,6 +59,7 @@ pub struct HlaSummary {
     pub dq_eplet_load: Option<u32>,
     pub wiebe_category: Option<String>,
     pub dsa_count: Option<u32>,
+    pub aa_mismatch_total: Option<u32>,
 }
 
 impl TransplantHla {
@@ -65,6 +70,7 @@ impl TransplantHla {
             dq_eplet_load: self.eplets.as_ref().and_then(|e| e.dq_load).map(|l| l.all),
             wiebe_category: self.wiebe.map(|w| w.name().to_string()),
             dsa_count: self.dsas.as_ref().map(|d| d.len() as u32),
+            aa_mismatch_total: self.amino_acids.as_ref().and_then(|a| a.total),
         }
     }
 }
@@ -77,10 +83,10 @@ pub fn parse_typing(
     text: &str,
     release: Option<&Release>,
 ) -> std::result::Result<Typing, String> {
-    let t = Typing::parse_gl(text)
+    let mut t = Typing::parse_gl(text)
         .map_err(|e| format!("transplant {transplant_id}, {who} typing: {e}"))?;
     if let Some(r) = release {
-        t.validate(r).map_err(|(locus, value, msg)| {
+        t.check_against(r).map_err(|(locus, value, msg)| {
             format!("transplant {transplant_id}, {who}, locus {locus}, value '{value}': {msg}")
         })?;
     }
@@ -131,6 +137,19 @@ pub fn assess_typed(
         .eplets
         .as_ref()
         .map(|t| eplet_loads(recipient, donor, t));
+    if eplets.is_some() || !ctx.antibodies.is_empty() {
+        for (who, t) in [("recipient", recipient), ("donor", donor)] {
+            if !t.ambiguous.is_empty() {
+                notes.push(format!(
+                    "{who} typing is ambiguous: eplet loads and donor-specific antibodies use its first alternative"
+                ));
+            }
+        }
+    }
+    let amino_acids = ctx
+        .amino_acids
+        .as_ref()
+        .map(|r| aa_mismatch(recipient, donor, r, ctx.settings.direction));
     let thresholds = ctx.wiebe_thresholds();
     let wiebe = match (&eplets, &thresholds) {
         (Some(e), Some(w)) => match (e.dr_single_max, e.dq_single_max) {
@@ -160,91 +179,13 @@ pub fn assess_typed(
         transplant_id: transplant_id.to_string(),
         matching,
         eplets,
+        amino_acids,
         wiebe,
         wiebe_thresholds: thresholds.map(|t| t.name),
         dsas,
         ipd_release: ctx.release.as_ref().map(|r| r.version.clone()),
         notes,
     }
-}
-
-/// `hla.csv`: one row per transplant and compared locus.
-pub fn hla_csv(rows: &[TransplantHla], settings: &MatchSettings) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| Error::Usage(format!("rendering hla.csv: {e}"));
-    w.write_record([
-        "transplant_id",
-        "locus",
-        "direction",
-        "level",
-        "mismatches",
-        "mismatched_items",
-        "hvg_mismatches",
-        "gvh_mismatches",
-        "eplet_load",
-        "eplet_load_antibody_verified",
-        "dsa",
-        "abdr_mismatch",
-        "wiebe_category",
-        "ipd_imgt_hla_release",
-        "eplet_table_version",
-        "notes",
-    ])
-    .map_err(csv_err)?;
-    for t in rows {
-        for m in &t.matching.loci {
-            let load = t.eplets.as_ref().and_then(|e| e.locus(m.locus));
-            let dsa = t
-                .dsas
-                .as_ref()
-                .map(|d| {
-                    d.iter()
-                        .filter(|x| {
-                            x.locus == m.locus
-                                || (m.locus == Locus::Dqb1
-                                    && x.locus == Locus::Dqa1
-                                    && x.specificity.contains('~'))
-                        })
-                        .map(|x| format!("{} (MFI {}, {})", x.specificity, x.mfi, x.serum_date))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .unwrap_or_default();
-            let mut notes = m.notes.clone();
-            if m.locus == Locus::Drb345 {
-                notes.extend(
-                    t.matching
-                        .drb_inconsistencies
-                        .iter()
-                        .map(|s| format!("inconsistent DRB1/DRB3/4/5: {s}")),
-                );
-            }
-            w.write_record([
-                t.transplant_id.as_str(),
-                m.locus.name(),
-                settings.direction.name(),
-                m.level.name(),
-                &m.count.to_string(),
-                &m.items.join(" "),
-                &m.hvg.to_string(),
-                &m.gvh.to_string(),
-                &load.map(|l| l.all.to_string()).unwrap_or_default(),
-                &load.map(|l| l.verified.to_string()).unwrap_or_default(),
-                &dsa,
-                &t.matching.abdr.map(|x| x.to_string()).unwrap_or_default(),
-                t.wiebe.map(|w| w.name()).unwrap_or(""),
-                t.ipd_release.as_deref().unwrap_or(""),
-                t.eplets
-                    .as_ref()
-                    .map(|e| e.table_version.as_str())
-                    .unwrap_or(""),
-                &notes.join("; "),
-            ])
-            .map_err(csv_err)?;
-        }
-    }
-    w.into_inner()
-        .map_err(|e| Error::Usage(format!("rendering hla.csv: {e}")))
 }
 
 #[cfg(test)]
@@ -282,13 +223,16 @@ mod tests {
         assert_eq!(s.dq_eplet_load, Some(1));
         assert_eq!(s.wiebe_category.as_deref(), Some("low"));
         assert_eq!(s.dsa_count, None);
-        let csv = String::from_utf8(hla_csv(&[t], &ctx.settings).unwrap()).unwrap();
-        assert!(csv.starts_with("transplant_id,locus,"));
-        assert!(
-            csv.contains("T1,A,HvG,allele_2field,1,A*03:01,1,1,"),
-            "{csv}"
+        assert_eq!(s.aa_mismatch_total, None);
+        let a = t
+            .matching
+            .locus(crate::hla::nomenclature::Locus::A)
+            .unwrap();
+        assert_eq!(
+            (a.counts.count, a.counts.items.clone()),
+            (1, vec!["A*03:01".to_string()])
         );
-        assert_eq!(csv.lines().count(), 1 + 4);
+        assert_eq!(t.matching.loci.len() + t.matching.not_compared.len(), 9);
     }
 
     #[test]

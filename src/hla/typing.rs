@@ -1,33 +1,71 @@
-//! A person's HLA typing, per comparison locus, from a GL String or from a lab
-//! export with one column per allele (`A_1,A_2,B_1,...`).
+//! A person's HLA typing, per comparison locus, from a GL String, an antigen
+//! list or a lab export with one column per allele (`A_1,A_2,B_1,...`).
 //!
 //! Assumptions are stated, not hidden: one typed copy at a locus (a blank or
 //! repeated second column, or a single allele in a GL String) is read as
-//! homozygous, and a note says so; for GL ambiguity (`/`, `|`) the first
-//! alternative is used, and a note says so. DRB3/4/5 carry 0–2 copies
-//! (DRB1*01/08/10 haplotypes have none), so a single DRB3/4/5 copy is never
-//! "homozygous".
+//! homozygous, and a note says so. DRB3/4/5 carry 0–2 copies (DRB1*01/08/10
+//! haplotypes have none), so a single DRB3/4/5 copy is never "homozygous".
+//!
+//! Ambiguity is kept, not resolved here: every genotype a GL String allows
+//! (`|` alternatives, `/` allele lists; a lab-export cell may hold `A*24:03/A*24:10`)
+//! is stored per locus, and the comparison resolves it by the `--ambiguity`
+//! policy (`hla::mismatch`). `loci` holds the first alternative, which eplet
+//! loads and donor-specific antibodies use (and a note says so).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::input::{FirstSeen, check_id};
 use crate::formats::sheet::CsvTable;
 use crate::hla::gl_string::{GlString, parse_gl_string};
-use crate::hla::nomenclature::parse_antigen;
 use crate::hla::nomenclature::{
-    Gene, Locus, NameError, TypedItem, drb1_family_of_dr_antigen, drb345_expected_from_drb1_family,
-    parse_item,
+    Gene, Locus, NameError, PublicEpitope, TypedItem, drb1_family_of_dr_antigen,
+    drb345_expected_from_drb1_family, parse_antigen, parse_item,
 };
 use crate::hla::release::Release;
 
+/// One gene copy: every allele (or antigen) it may be (`/`); a single
+/// alternative when the copy is unambiguous.
+pub type Copy = Vec<TypedItem>;
+
+/// The copies of one locus in one genotype alternative (0–2 copies).
+pub type Genotype = Vec<Copy>;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Typing {
-    /// Typed gene copies per locus (0–2).
+    /// Typed gene copies per locus (0–2), first alternative of an ambiguous typing.
     pub loci: BTreeMap<Locus, Vec<TypedItem>>,
-    /// Assumptions made while reading (homozygosity, ambiguity resolution).
+    /// Every genotype alternative, for the loci typed ambiguously (`|`, `/`).
+    pub ambiguous: BTreeMap<Locus, Vec<Genotype>>,
+    /// Bw4/Bw6 as typed beside the antigens; `None` when not typed.
+    pub public_epitopes: Option<BTreeSet<PublicEpitope>>,
+    /// Assumptions made while reading (homozygosity, ambiguity, name resolution).
     pub notes: Vec<String>,
+}
+
+fn genotype_text(g: &Genotype) -> String {
+    if g.is_empty() {
+        return "(no gene)".to_string();
+    }
+    g.iter()
+        .map(|copy| {
+            copy.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// A GL String of the alternatives of one locus (`A*24:03/A*24:10+A*01:01|...`).
+pub fn genotypes_text(genotypes: &[Genotype]) -> String {
+    genotypes
+        .iter()
+        .map(genotype_text)
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 impl Typing {
@@ -37,6 +75,19 @@ impl Typing {
 
     pub fn is_typed(&self, locus: Locus) -> bool {
         !self.items(locus).is_empty()
+    }
+
+    /// Is this locus typed ambiguously (more than one genotype or allele possible)?
+    pub fn is_ambiguous(&self, locus: Locus) -> bool {
+        self.ambiguous.contains_key(&locus)
+    }
+
+    /// Every genotype alternative at a locus (one, unambiguous, for most).
+    pub fn genotypes(&self, locus: Locus) -> Vec<Genotype> {
+        match self.ambiguous.get(&locus) {
+            Some(g) => g.clone(),
+            None => vec![self.items(locus).iter().map(|i| vec![i.clone()]).collect()],
+        }
     }
 
     /// Is the DRB3/4/5 content known? Typed, or absent because every DRB1
@@ -60,21 +111,65 @@ impl Typing {
             })
     }
 
-    /// Every item (all loci).
+    /// Every item (all loci, first alternative).
     pub fn all_items(&self) -> impl Iterator<Item = &TypedItem> {
         self.loci.values().flatten()
     }
 
-    fn push(&mut self, item: TypedItem) -> std::result::Result<(), NameError> {
-        let locus = item.locus();
-        let v = self.loci.entry(locus).or_default();
-        if v.len() == 2 {
-            return Err(NameError(format!(
-                "more than two copies at locus {locus} ({}, {}, {item})",
-                v[0], v[1]
-            )));
+    /// Set the genotype alternatives of a locus (the first becomes `loci`).
+    fn set_locus(
+        &mut self,
+        locus: Locus,
+        genotypes: Vec<Genotype>,
+    ) -> std::result::Result<(), NameError> {
+        for g in &genotypes {
+            if g.len() > 2 {
+                return Err(NameError(format!(
+                    "more than two copies at locus {locus} ({})",
+                    genotype_text(g)
+                )));
+            }
         }
-        v.push(item);
+        let ambiguous = genotypes.len() > 1 || genotypes.iter().flatten().any(|c| c.len() > 1);
+        let first: Vec<TypedItem> = genotypes
+            .first()
+            .map(|g| g.iter().filter_map(|c| c.first().cloned()).collect())
+            .unwrap_or_default();
+        if let Some(existing) = self.loci.get_mut(&locus) {
+            // The same locus in two '^' blocks: only unambiguous copies may add up.
+            if ambiguous || self.ambiguous.contains_key(&locus) {
+                return Err(NameError(format!(
+                    "locus {locus} appears in more than one '^' block of an ambiguous typing"
+                )));
+            }
+            if existing.len() + first.len() > 2 {
+                return Err(NameError(format!(
+                    "more than two copies at locus {locus} ({})",
+                    existing
+                        .iter()
+                        .chain(&first)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            existing.extend(first);
+            return Ok(());
+        }
+        if ambiguous {
+            let possible: usize = genotypes
+                .iter()
+                .map(|g| g.iter().map(Vec::len).product::<usize>())
+                .sum();
+            self.notes.push(format!(
+                "{locus}: ambiguous typing {} ({possible} possible genotypes); resolved per comparison by the --ambiguity policy",
+                genotypes_text(&genotypes)
+            ));
+            self.ambiguous.insert(locus, genotypes);
+        }
+        if !first.is_empty() {
+            self.loci.insert(locus, first);
+        }
         Ok(())
     }
 
@@ -89,35 +184,54 @@ impl Typing {
         }
     }
 
-    /// From a parsed GL String; the first genotype of `|` and the first allele
-    /// of `/` are used, with a note.
+    /// From a parsed GL String: every genotype alternative of every locus.
     pub fn from_gl(gl: &GlString) -> std::result::Result<Typing, NameError> {
         let mut typing = Typing::default();
         for locus_block in &gl.loci {
-            let Some(genotype) = locus_block.genotypes.first() else {
-                continue;
-            };
-            if locus_block.genotypes.len() > 1 {
-                typing.notes.push(format!(
-                    "{} alternative genotypes ('|'); the first was used",
-                    locus_block.genotypes.len()
-                ));
-            }
-            for copy in &genotype.copies {
-                for list in &copy.alleles {
-                    let Some(first) = list.alternatives.first() else {
-                        continue;
-                    };
-                    if list.alternatives.len() > 1 {
-                        let all: Vec<String> =
-                            list.alternatives.iter().map(|a| a.to_string()).collect();
-                        typing.notes.push(format!(
-                            "ambiguous allele {}; the first ({first}) was used",
-                            all.join("/")
-                        ));
+            // One map per '|' alternative: locus → copies.
+            let mut alternatives: Vec<BTreeMap<Locus, Genotype>> = Vec::new();
+            for genotype in &locus_block.genotypes {
+                let mut per_locus: BTreeMap<Locus, Genotype> = BTreeMap::new();
+                for copy in &genotype.copies {
+                    for list in &copy.alleles {
+                        let Some(first) = list.alternatives.first() else {
+                            continue;
+                        };
+                        let locus = first.locus();
+                        if let Some(other) = list.alternatives.iter().find(|a| a.locus() != locus) {
+                            return Err(NameError(format!(
+                                "ambiguous alternatives {first}/{other} belong to different loci"
+                            )));
+                        }
+                        per_locus
+                            .entry(locus)
+                            .or_default()
+                            .push(list.alternatives.clone());
                     }
-                    typing.push(first.clone())?;
                 }
+                alternatives.push(per_locus);
+            }
+            let loci: BTreeSet<Locus> = alternatives
+                .iter()
+                .flat_map(|m| m.keys().copied())
+                .collect();
+            for locus in loci {
+                let mut genotypes = Vec::new();
+                for (k, alt) in alternatives.iter().enumerate() {
+                    match alt.get(&locus) {
+                        Some(g) => genotypes.push(g.clone()),
+                        // DRB3/4/5 may be absent from a haplotype pair.
+                        None if locus == Locus::Drb345 => genotypes.push(Vec::new()),
+                        None => {
+                            return Err(NameError(format!(
+                                "genotype alternative {} ('|') has no {locus} copy while another has one",
+                                k + 1
+                            )));
+                        }
+                    }
+                }
+                genotypes.dedup();
+                typing.set_locus(locus, genotypes)?;
             }
         }
         typing.note_homozygous();
@@ -125,41 +239,148 @@ impl Typing {
     }
 
     /// Parse a GL String, or a space-separated antigen list such as
-    /// `A2 A24 B7 B44 DR15 DR4` (grouped by locus into a GL String first).
+    /// `A2 A24 B7 B44 Bw4 Bw6 DR15 DR4` (grouped by locus into a GL String
+    /// first). Bw4/Bw6 are kept as public epitopes, beside the loci.
     pub fn parse_gl(text: &str) -> std::result::Result<Typing, NameError> {
-        match antigen_list_as_gl(text)? {
-            Some(gl) => Typing::from_gl(&parse_gl_string(&gl)?),
-            None => Typing::from_gl(&parse_gl_string(text)?),
+        let (rest, epitopes) = split_public_epitopes(text);
+        let mut typing = match antigen_list_as_gl(&rest)? {
+            Some(gl) => Typing::from_gl(&parse_gl_string(&gl)?)?,
+            None if rest.trim().is_empty() && !epitopes.is_empty() => Typing::default(),
+            None => Typing::from_gl(&parse_gl_string(&rest)?)?,
+        };
+        if !epitopes.is_empty() {
+            typing.public_epitopes = Some(epitopes);
         }
+        Ok(typing)
     }
 
-    /// Check every allele against the release, and every antigen.
-    pub fn validate(&self, release: &Release) -> std::result::Result<(), (Locus, String, String)> {
-        for (locus, items) in &self.loci {
-            for item in items {
-                match item {
-                    TypedItem::Allele(a) => {
-                        release
-                            .require(a)
-                            .map_err(|m| (*locus, item.to_string(), m))?;
+    /// Check every allele (every alternative) and antigen against the release.
+    /// A short null name absent from it (`DRB4*01:03N`) is answered with the
+    /// full name(s) the release has: replaced by it when there is one, kept
+    /// (null, so never a mismatch) with a note naming them when there are several.
+    pub fn check_against(
+        &mut self,
+        release: &Release,
+    ) -> std::result::Result<(), (Locus, String, String)> {
+        let mut renames: Vec<(TypedItem, TypedItem)> = Vec::new();
+        let mut notes = Vec::new();
+        let all: Vec<(Locus, TypedItem)> = self
+            .loci
+            .iter()
+            .flat_map(|(l, v)| v.iter().map(|i| (*l, i.clone())))
+            .chain(
+                self.ambiguous
+                    .iter()
+                    .flat_map(|(l, g)| g.iter().flatten().flatten().map(|i| (*l, i.clone()))),
+            )
+            .collect();
+        for (locus, item) in all {
+            match &item {
+                TypedItem::Allele(a) => {
+                    if release.contains(a) {
+                        continue;
                     }
-                    TypedItem::Antigen(a) => {
-                        if !release.knows_antigen(a) {
-                            return Err((
-                                *locus,
-                                item.to_string(),
-                                format!(
-                                    "antigen {a} is not in IPD-IMGT/HLA release {}",
-                                    release.version
-                                ),
-                            ));
+                    let candidates = release.null_candidates(a);
+                    match candidates {
+                        [] => {
+                            let mut msg = release.require(a).err().unwrap_or_default();
+                            if a.is_null() {
+                                msg.push_str(
+                                    "; no null allele of the release starts with that name",
+                                );
+                            }
+                            return Err((locus, item.to_string(), msg));
                         }
+                        [one] => {
+                            let full = crate::hla::nomenclature::parse_allele(one)
+                                .map_err(|e| (locus, item.to_string(), e.0))?;
+                            if !renames.iter().any(|(from, _)| *from == item) {
+                                notes.push(format!(
+                                    "{locus}: {item} is not a full name in IPD-IMGT/HLA release {}: read as {one}",
+                                    release.version
+                                ));
+                                renames.push((item.clone(), TypedItem::Allele(full)));
+                            }
+                        }
+                        several => {
+                            let note = format!(
+                                "{locus}: {item} is not a full name in IPD-IMGT/HLA release {}: it may be {} (all null, so never a mismatch)",
+                                release.version,
+                                several.join(", ")
+                            );
+                            if !notes.contains(&note) {
+                                notes.push(note);
+                            }
+                        }
+                    }
+                }
+                TypedItem::Antigen(a) => {
+                    if !release.knows_antigen(a) {
+                        return Err((
+                            locus,
+                            item.to_string(),
+                            format!(
+                                "antigen {a} is not in IPD-IMGT/HLA release {}",
+                                release.version
+                            ),
+                        ));
                     }
                 }
             }
         }
+        for (from, to) in &renames {
+            let swap = |i: &mut TypedItem| {
+                if i == from {
+                    *i = to.clone();
+                }
+            };
+            self.loci.values_mut().flatten().for_each(swap);
+            self.ambiguous
+                .values_mut()
+                .flatten()
+                .flatten()
+                .flatten()
+                .for_each(swap);
+        }
+        self.notes.extend(notes);
         Ok(())
     }
+}
+
+/// Remove Bw4/Bw6 from a typing text: tokens of an antigen list, or whole
+/// GL String blocks made of them (`...^Bw4+Bw6`).
+fn split_public_epitopes(text: &str) -> (String, BTreeSet<PublicEpitope>) {
+    let mut found = BTreeSet::new();
+    if !text.contains('^') && !text.contains('*') && text.split_whitespace().count() > 1 {
+        let kept: Vec<&str> = text
+            .split_whitespace()
+            .filter(|t| match PublicEpitope::parse(t) {
+                Some(e) => {
+                    found.insert(e);
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        return (kept.join(" "), found);
+    }
+    let kept: Vec<&str> = text
+        .split('^')
+        .filter(|block| {
+            let tokens: Vec<&str> = block.split(['+', '/', '~', '|']).map(str::trim).collect();
+            let epitopes: Vec<PublicEpitope> = tokens
+                .iter()
+                .filter_map(|t| PublicEpitope::parse(t))
+                .collect();
+            if !tokens.is_empty() && epitopes.len() == tokens.len() {
+                found.extend(epitopes);
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    (kept.join("^"), found)
 }
 
 /// Lab-export column groups, in the order of the documented header.
@@ -179,12 +400,6 @@ pub const TYPING_COLUMNS: [(&str, Locus); 9] = [
 /// `A*02:01`; DRB345 cells must name their gene (`DRB4*01:01`, or `DR53`).
 pub fn parse_cell(column_locus: Locus, value: &str) -> std::result::Result<TypedItem, NameError> {
     let v = value.trim();
-    // An ambiguity must not lose its alternatives in a one-allele cell.
-    if v.contains(['/', '|']) {
-        return Err(NameError(format!(
-            "'{v}' lists alternatives: a lab-export cell holds one allele; give an ambiguous typing as a GL String (gl_string column), where every alternative is kept"
-        )));
-    }
     let item = if !v.contains('*') && v.starts_with(|c: char| c.is_ascii_digit()) {
         let gene = match column_locus {
             Locus::A => Gene::A,
@@ -320,19 +535,31 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
             for (prefix, locus, c1, c2) in &locus_cols {
                 let v1 = c1.and_then(|c| record.get(c)).unwrap_or("");
                 let v2 = c2.and_then(|c| record.get(c)).unwrap_or("");
+                let mut copies: Genotype = Vec::new();
                 for (suffix, v) in [("_1", v1), ("_2", v2)] {
                     if v.is_empty() {
                         continue;
                     }
                     let field = format!("{prefix}{suffix}");
-                    let item = parse_cell(*locus, v).map_err(|e| {
-                        err(
-                            &field,
-                            format!("person {person}, locus {locus}, value '{v}': {e}"),
-                        )
-                    })?;
-                    typing.push(item).map_err(|e| err(&field, e.0))?;
+                    // A cell may list ambiguous alleles: `A*24:03/A*24:10`.
+                    let copy = v
+                        .split('/')
+                        .map(|one| parse_cell(*locus, one))
+                        .collect::<std::result::Result<Copy, _>>()
+                        .map_err(|e| {
+                            err(
+                                &field,
+                                format!("person {person}, locus {locus}, value '{v}': {e}"),
+                            )
+                        })?;
+                    copies.push(copy);
                 }
+                if copies.is_empty() {
+                    continue;
+                }
+                typing
+                    .set_locus(*locus, vec![copies])
+                    .map_err(|e| err(&format!("{prefix}_1"), format!("person {person}: {e}")))?;
                 if *locus != Locus::Drb345 {
                     if !v1.is_empty() && v2.is_empty() {
                         typing.notes.push(format!(
@@ -351,12 +578,14 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
             }
         }
         if let Some(release) = release {
-            typing.validate(release).map_err(|(locus, value, msg)| {
-                err(
-                    &format!("{locus}"),
-                    format!("person {person}, locus {locus}, value '{value}': {msg}"),
-                )
-            })?;
+            typing
+                .check_against(release)
+                .map_err(|(locus, value, msg)| {
+                    err(
+                        &format!("{locus}"),
+                        format!("person {person}, locus {locus}, value '{value}': {msg}"),
+                    )
+                })?;
         }
         out.push(PersonTyping {
             person_id: person,
@@ -384,10 +613,45 @@ mod tests {
     }
 
     #[test]
-    fn gl_ambiguity_uses_the_first_alternative_and_says_so() {
+    fn gl_ambiguity_keeps_every_alternative_and_says_so() {
         let t = Typing::parse_gl("A*02:01/A*02:02+A*03:01").unwrap();
         assert_eq!(t.items(Locus::A)[0].to_string(), "A*02:01");
-        assert!(t.notes.iter().any(|n| n.contains("ambiguous")));
+        assert!(t.is_ambiguous(Locus::A));
+        assert_eq!(t.genotypes(Locus::A)[0][0].len(), 2);
+        assert!(
+            t.notes.iter().any(|n| n.contains("ambiguous")),
+            "{:?}",
+            t.notes
+        );
+        // '|': whole genotypes, kept in order.
+        let t = Typing::parse_gl("A*01:01+A*02:01|A*01:02+A*02:05^B*07:02").unwrap();
+        let g = t.genotypes(Locus::A);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1][1][0].to_string(), "A*02:05");
+        assert!(!t.is_ambiguous(Locus::B));
+    }
+
+    #[test]
+    fn public_epitopes_are_read_beside_the_loci() {
+        let t = Typing::parse_gl("A2 A24 B7 B44 Bw4 Bw6 DR15 DR4").unwrap();
+        assert_eq!(t.items(Locus::B).len(), 2);
+        let e: Vec<_> = t.public_epitopes.clone().unwrap().into_iter().collect();
+        assert_eq!(e, vec![PublicEpitope::Bw4, PublicEpitope::Bw6]);
+        let t = Typing::parse_gl("A*02:01+A*24:02^B*44:02^Bw4").unwrap();
+        assert_eq!(t.items(Locus::A).len(), 2);
+        assert_eq!(t.public_epitopes.unwrap().len(), 1);
+        assert!(Typing::parse_gl("A2 B7").unwrap().public_epitopes.is_none());
+    }
+
+    #[test]
+    fn lab_export_cells_may_list_ambiguous_alleles() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("typing.csv");
+        std::fs::write(&p, "person_id,A_1,A_2\nR1,A*24:03/A*24:10,A*01:01\n").unwrap();
+        let people = read_typing_csv(&p, None).unwrap();
+        let t = &people[0].typing;
+        assert!(t.is_ambiguous(Locus::A));
+        assert_eq!(t.items(Locus::A).len(), 2);
     }
 
     #[test]
@@ -415,13 +679,6 @@ mod tests {
                 .contains("not A")
         );
         assert!(parse_cell(Locus::Drb345, "01:01").is_err());
-        // An ambiguity in a one-allele cell is refused, never cut to its first allele.
-        assert!(
-            parse_cell(Locus::A, "A*24:02/A*01:01")
-                .unwrap_err()
-                .0
-                .contains("GL String")
-        );
     }
 
     #[test]

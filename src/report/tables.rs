@@ -14,7 +14,7 @@ fn pct(x: f64) -> String {
     format!("{:.4}", 100.0 * x)
 }
 
-fn csv_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+pub(crate) fn csv_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.write_record(&r)

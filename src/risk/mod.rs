@@ -3,6 +3,7 @@
 //! combine into a per-transplant level, every step with its reasons in words.
 
 pub mod config;
+pub mod immunology;
 pub mod organ;
 pub mod rules;
 

@@ -1,24 +1,24 @@
 //! HLA matching for the transplants of a scan: typings from transplants.csv
 //! (`recipient_hla`, `donor_hla`) or a `--typings` file (`recipient_id`,
 //! `donor_id`), the IPD-IMGT/HLA release the user supplies, an optional eplet
-//! table and single-antigen-bead results. Produces hla.csv rows, the summary
-//! for transplants.csv and the immunological findings the risk rules use.
+//! table, protein alignments and single-antigen-bead results. Produces plain
+//! per-transplant results; `report` shapes them into hla.csv and the HTML
+//! report, `risk` reads the immunological findings from them.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use crate::cli::hla::{BackendArg, choose_backend};
+use crate::compute::select::{BackendChoice, select_hla_backend};
 use crate::error::{Error, InputError, Result};
 use crate::formats::sheet::TransplantRow;
+use crate::hla::amino_acids::load_for;
 use crate::hla::antibodies::read_antibodies;
-use crate::hla::eplets::{EpletTable, WiebeCategory, WiebeThresholds};
+use crate::hla::eplets::{EpletTable, WiebeThresholds};
 use crate::hla::mismatch::MatchSettings;
 use crate::hla::release::Release;
-use crate::hla::screen::{RankBy, ScreenSettings, pair_loads};
+use crate::hla::screen::{ScreenReference, pair_loads};
 use crate::hla::transplant::{HlaContext, TransplantHla, assess_typed, parse_typing};
 use crate::hla::typing::{Typing, read_typing_csv};
-use crate::report::html::HlaDetail;
-use crate::risk::ImmunologicalFindings;
 
 #[derive(Debug, Clone)]
 pub struct ScanHlaOptions {
@@ -29,9 +29,21 @@ pub struct ScanHlaOptions {
     pub antibodies: Option<PathBuf>,
     pub mfi_cutoff: f64,
     pub settings: MatchSettings,
+    /// Amino-acid mismatch from the release's alignments, optionally
+    /// restricted to a position set.
+    pub aa_mismatch: bool,
+    pub aa_positions: Option<PathBuf>,
     /// Backend for the batched pair kernel (shaders/hla_mismatch.wgsl).
-    pub backend: BackendArg,
+    pub backend: BackendChoice,
     pub adapter: Option<String>,
+}
+
+/// One ambiguous typing resolved for one locus of one transplant.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AmbiguityResolution {
+    pub transplant_id: String,
+    pub locus: String,
+    pub resolution: String,
 }
 
 pub struct ScanHla {
@@ -40,15 +52,38 @@ pub struct ScanHla {
     pub ipd_release: Option<String>,
     pub ipd_citation: Option<String>,
     pub eplet_table_version: Option<String>,
+    /// Alignment files read for amino-acid mismatch, those missing, and the
+    /// position set.
+    pub aa_alignments: Vec<PathBuf>,
+    pub aa_missing_alignments: Vec<PathBuf>,
+    pub aa_position_set: Option<PathBuf>,
     /// Input files to list with their digests in run.json.
     pub files: Vec<PathBuf>,
     /// Which backend ran the batched pair kernel, and any note on its choice.
     pub kernel_backend: String,
     /// Loci where the batched kernel's count differs from the itemised
-    /// comparison (they use the same rules; a difference is worth a look).
+    /// comparison (one counting rule: a difference would be a bug).
     pub kernel_disagreements: Vec<String>,
     /// Bead results and typings no transplant uses (for run.json and the report).
     pub warnings: Vec<String>,
+}
+
+impl ScanHla {
+    /// Every ambiguity resolution, in transplant and locus order.
+    pub fn ambiguity_resolutions(&self) -> Vec<AmbiguityResolution> {
+        self.rows
+            .iter()
+            .flat_map(|t| {
+                t.matching.loci.iter().filter_map(|m| {
+                    m.resolution.as_ref().map(|r| AmbiguityResolution {
+                        transplant_id: t.transplant_id.clone(),
+                        locus: m.locus.name().to_string(),
+                        resolution: r.clone(),
+                    })
+                })
+            })
+            .collect()
+    }
 }
 
 /// None when no transplant carries HLA information.
@@ -60,9 +95,9 @@ pub fn assess_scan_hla(
         .iter()
         .any(|t| t.recipient_hla.is_some() || t.donor_hla.is_some());
     if !any_inline && opts.typings.is_none() {
-        if opts.eplets.is_some() || opts.antibodies.is_some() {
+        if opts.eplets.is_some() || opts.antibodies.is_some() || opts.aa_mismatch {
             return Err(Error::Usage(
-                "--eplets/--antibodies need HLA typings: recipient_hla/donor_hla columns or --typings".into(),
+                "--eplets/--antibodies/--aa-mismatch need HLA typings: recipient_hla/donor_hla columns or --typings".into(),
             ));
         }
         return Ok(None);
@@ -105,32 +140,19 @@ pub fn assess_scan_hla(
         }
         None => HashMap::new(),
     };
-    let ctx = HlaContext {
-        release,
-        eplets,
-        thresholds,
-        settings: opts.settings,
-        antibodies,
-    };
-    let mut rows = Vec::new();
-    let mut pairs: Vec<(Typing, Typing)> = Vec::new();
-    let mut used_people: HashSet<&str> = HashSet::new();
-    // Ids a bead row may carry to reach an assessed transplant (its id or its
-    // recipient's; see hla::transplant::assess_typed).
-    let mut bead_owners: HashSet<&str> = HashSet::new();
+    let mut pairs: Vec<(&TransplantRow, Typing, Typing)> = Vec::new();
     for t in transplants {
         let inline = (t.recipient_hla.as_deref(), t.donor_hla.as_deref());
-        let (recipient, donor, rid) = match inline {
+        let (recipient, donor) = match inline {
             (Some(r), Some(d)) => {
                 let parse = |field: &str, who: &str, text: &str| -> Result<Typing> {
-                    parse_typing(&t.transplant_id, who, text, ctx.release.as_ref()).map_err(|m| {
+                    parse_typing(&t.transplant_id, who, text, release.as_ref()).map_err(|m| {
                         Error::from(InputError::new(&t.sheet, m).at_line(t.line).in_field(field))
                     })
                 };
                 (
                     parse("recipient_hla", "recipient", r)?,
                     parse("donor_hla", "donor", d)?,
-                    t.recipient_id.as_deref(),
                 )
             }
             (Some(_), None) | (None, Some(_)) => {
@@ -154,8 +176,6 @@ pub fn assess_scan_hla(
                 if people.is_empty() {
                     continue;
                 }
-                used_people.insert(rid);
-                used_people.insert(did);
                 let find = |id: &str, field: &str| {
                     people.get(id).cloned().ok_or_else(|| {
                         Error::from(
@@ -168,60 +188,101 @@ pub fn assess_scan_hla(
                         )
                     })
                 };
-                (
-                    find(rid, "recipient_id")?,
-                    find(did, "donor_id")?,
-                    Some(rid.as_str()),
-                )
+                (find(rid, "recipient_id")?, find(did, "donor_id")?)
             }
         };
-        bead_owners.insert(t.transplant_id.as_str());
-        bead_owners.extend(rid);
-        rows.push(assess_typed(
-            &t.transplant_id,
-            rid,
-            &recipient,
-            &donor,
-            &ctx,
-        ));
-        pairs.push((recipient, donor));
+        pairs.push((t, recipient, donor));
     }
-
-    let warnings = unmatched_rows(opts, &ctx, &bead_owners, &typing_lines, &used_people);
-
-    // The same pairs through the batched bitset kernel (shape (a) of
-    // shaders/hla_mismatch.wgsl) on the chosen backend, as a cross-check of
-    // the per-locus counts.
-    let (kernel, note) = choose_backend(opts.backend, opts.adapter.as_deref())?;
-    let pair_refs: Vec<(&Typing, &Typing)> = pairs.iter().map(|(r, d)| (r, d)).collect();
-    let screen_settings = ScreenSettings {
-        direction: ctx.settings.direction,
-        homozygous_count: ctx.settings.homozygous_count,
-        equivalence: ctx.settings.equivalence,
-        level: ctx.settings.level,
-        top_k: 1,
-        rank_by: RankBy::Mismatches,
-        write_pairs: false,
+    // Ids a bead row may carry to reach an assessed transplant (its id or its
+    // recipient's; see hla::transplant::assess_typed), and the people of the
+    // typings file that a transplant names.
+    let bead_owners: HashSet<&str> = pairs
+        .iter()
+        .flat_map(|(t, _, _)| [Some(t.transplant_id.as_str()), t.recipient_id.as_deref()])
+        .flatten()
+        .collect();
+    let used_people: HashSet<&str> = transplants
+        .iter()
+        .filter(|t| t.recipient_hla.is_none() && t.donor_hla.is_none())
+        .flat_map(|t| [t.recipient_id.as_deref(), t.donor_id.as_deref()])
+        .flatten()
+        .collect();
+    let amino_acids = if opts.aa_mismatch {
+        files.extend(opts.aa_positions.iter().cloned());
+        Some(load_for(
+            release.as_ref(),
+            pairs.iter().flat_map(|(_, r, d)| [r, d]),
+            opts.aa_positions.as_deref(),
+        )?)
+    } else {
+        None
     };
+    let (aa_alignments, aa_missing_alignments) = amino_acids
+        .as_ref()
+        .map(|a| (a.files(), a.missing.clone()))
+        .unwrap_or_default();
+    files.extend(aa_alignments.iter().cloned());
+    let ctx = HlaContext {
+        release,
+        eplets,
+        amino_acids,
+        thresholds,
+        settings: opts.settings,
+        antibodies,
+    };
+    let warnings = unmatched_rows(opts, &ctx, &bead_owners, &typing_lines, &used_people);
+    let rows: Vec<TransplantHla> = pairs
+        .iter()
+        .map(|(t, r, d)| assess_typed(&t.transplant_id, t.recipient_id.as_deref(), r, d, &ctx))
+        .collect();
+
+    // The same pairs through the batched bitset kernel (paired shape of
+    // shaders/hla_mismatch.wgsl) on the chosen backend, as a run-time check
+    // that the itemised and bitset evaluations of the one counting rule agree.
+    let (kernel, note) = select_hla_backend(opts.backend, opts.adapter.as_deref())?;
+    let pair_refs: Vec<(&Typing, &Typing)> = pairs.iter().map(|(_, r, d)| (r, d)).collect();
     let thresholds = ctx.wiebe_thresholds();
     let loads = pair_loads(
         &pair_refs,
-        ctx.release.as_ref(),
-        ctx.eplets.as_ref(),
-        thresholds.as_ref(),
-        &screen_settings,
+        ScreenReference {
+            release: ctx.release.as_ref(),
+            eplets: ctx.eplets.as_ref(),
+            thresholds: thresholds.as_ref(),
+            amino_acids: ctx.amino_acids.as_ref(),
+        },
+        &ctx.settings,
         kernel.as_ref(),
     )?;
     let mut kernel_disagreements = Vec::new();
     for (row, load) in rows.iter().zip(&loads) {
         for m in &row.matching.loci {
-            if let Some(k) = load.mismatches[m.locus.index()]
-                && k != m.count
-            {
+            if load.mismatches[m.locus.index()] != Some(m.counts.count) {
                 kernel_disagreements.push(format!(
-                    "{} {}: kernel {k}, itemised {} (levels may differ: the kernel uses one level per locus for the whole batch)",
-                    row.transplant_id, m.locus, m.count
+                    "{} {}: kernel {:?}, itemised {}",
+                    row.transplant_id,
+                    m.locus,
+                    load.mismatches[m.locus.index()],
+                    m.counts.count
                 ));
+            }
+        }
+        if load.abdr != row.matching.abdr {
+            kernel_disagreements.push(format!(
+                "{} A/B/DR: kernel {:?}, itemised {:?}",
+                row.transplant_id, load.abdr, row.matching.abdr
+            ));
+        }
+        if let Some(aa) = &row.amino_acids {
+            for l in &aa.loci {
+                if load.aa[l.locus.index()] != Some(l.counts.count) {
+                    kernel_disagreements.push(format!(
+                        "{} amino acids {}: kernel {:?}, itemised {}",
+                        row.transplant_id,
+                        l.locus,
+                        load.aa[l.locus.index()],
+                        l.counts.count
+                    ));
+                }
             }
         }
     }
@@ -235,6 +296,12 @@ pub fn assess_scan_hla(
         ipd_release: ctx.release.as_ref().map(|r| r.version.clone()),
         ipd_citation: ctx.release.as_ref().map(Release::citation),
         eplet_table_version: ctx.eplets.as_ref().map(|e| e.version.clone()),
+        aa_alignments,
+        aa_missing_alignments,
+        aa_position_set: ctx
+            .amino_acids
+            .as_ref()
+            .and_then(|a| a.positions.as_ref().map(|p| p.source.clone())),
         files,
         kernel_backend,
         kernel_disagreements,
@@ -302,88 +369,3 @@ fn unmatched_rows(
 
 /// Ids listed in one warning before "and N more".
 const MAX_LISTED: usize = 10;
-
-impl ScanHla {
-    /// Findings for the risk rules, keyed by transplant id.
-    pub fn findings(&self) -> HashMap<String, ImmunologicalFindings> {
-        self.rows
-            .iter()
-            .map(|t| {
-                let s = t.summary();
-                let mut summary = match s.abdr_mismatch {
-                    Some(m) => format!("A/B/DR antigen mismatch {m}/6"),
-                    None => "A/B/DR antigen mismatch not assessable (typing incomplete)".to_string(),
-                };
-                if let (Some(dr), Some(dq)) = (s.dr_eplet_load, s.dq_eplet_load) {
-                    summary.push_str(&format!("; DR eplet load {dr}, DQ eplet load {dq}"));
-                }
-                let wiebe_reason = t.wiebe.map(|w| {
-                    let e = t.eplets.as_ref();
-                    format!(
-                        "Wiebe {} (largest single-molecule eplet mismatch DR {}, DQ {}; thresholds {})",
-                        w.name(),
-                        e.and_then(|e| e.dr_single_max).map(|x| x.to_string()).unwrap_or_default(),
-                        e.and_then(|e| e.dq_single_max).map(|x| x.to_string()).unwrap_or_default(),
-                        t.wiebe_thresholds.clone().unwrap_or_default()
-                    )
-                });
-                let dsas = t
-                    .dsas
-                    .as_ref()
-                    .map(|d| {
-                        d.iter()
-                            .map(|x| format!("{} ({}) MFI {:.0} on {}", x.specificity, x.locus, x.mfi, x.serum_date))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (
-                    t.transplant_id.clone(),
-                    ImmunologicalFindings {
-                        summary,
-                        wiebe_category: t.wiebe.map(|w| w.name().to_string()),
-                        wiebe_high: t.wiebe == Some(WiebeCategory::High),
-                        wiebe_reason,
-                        donor_specific_antibodies: dsas,
-                    },
-                )
-            })
-            .collect()
-    }
-
-    /// Per-locus tables for the HTML report.
-    pub fn details(&self) -> HashMap<String, HlaDetail> {
-        self.rows
-            .iter()
-            .map(|t| {
-                let header = [
-                    "locus",
-                    "level",
-                    "mismatches",
-                    "mismatched",
-                    "eplet load",
-                    "notes",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                let rows = t
-                    .matching
-                    .loci
-                    .iter()
-                    .map(|m| {
-                        let load = t.eplets.as_ref().and_then(|e| e.locus(m.locus));
-                        vec![
-                            m.locus.to_string(),
-                            m.level.name().to_string(),
-                            m.count.to_string(),
-                            m.items.join(" "),
-                            load.map(|l| l.all.to_string()).unwrap_or_default(),
-                            m.notes.join("; "),
-                        ]
-                    })
-                    .collect();
-                (t.transplant_id.clone(), HlaDetail { header, rows })
-            })
-            .collect()
-    }
-}

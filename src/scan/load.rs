@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::alignment::{PileupSettings, is_alignment_path, pileup};
 use crate::formats::allele_table::SourceFormat;
 use crate::formats::panel::{Panel, PanelOptions, read_panel};
 use crate::formats::sheet::{
@@ -238,16 +239,14 @@ fn leave_pair_out(counts: Option<&(u32, u32)>, own: &[Option<u8>]) -> AltFrequen
     }
 }
 
-/// Read the panel, harmonise its chromosome names with the count files and
-/// refuse one that covers too little of what was counted.
-fn load_panel(
-    opts: &FrequencyOptions,
+/// Harmonise the panel's chromosome names with the count files and refuse one
+/// that covers too little of what was counted.
+fn check_panel(
+    mut panel: Panel,
+    min_coverage: f64,
     tables: &HashMap<PathBuf, Arc<AlleleTable>>,
-) -> Result<Option<(Panel, PanelSummary)>> {
-    let Some(path) = &opts.panel else {
-        return Ok(None);
-    };
-    let mut panel = read_panel(path, &opts.panel_options)?;
+) -> Result<(Panel, PanelSummary)> {
+    let path = panel.path.clone();
     let counted: BTreeSet<&SiteKey> = tables
         .values()
         .filter(|t| t.depths.is_some())
@@ -264,18 +263,18 @@ fn load_panel(
     } else {
         covered as f64 / counted.len() as f64
     };
-    if share < opts.min_panel_coverage {
+    if share < min_coverage {
         let example = |names: Vec<&str>| names.into_iter().take(3).collect::<Vec<_>>().join(", ");
         let panel_chroms: BTreeSet<&str> = panel.sites.keys().map(|s| &*s.chrom).collect();
         let count_names: BTreeSet<&str> = counted.iter().map(|s| &*s.chrom).collect();
         return Err(InputError::new(
-            path,
+            &path,
             format!(
                 "the panel covers {covered} of the {} counted SNPs ({:.1}%), below the required {:.0}% (--min-panel-coverage): \
                  wrong panel, genome build or chromosome names? (panel chromosomes: {}; count files: {})",
                 counted.len(),
                 100.0 * share,
-                100.0 * opts.min_panel_coverage,
+                100.0 * min_coverage,
                 example(panel_chroms.into_iter().collect()),
                 example(count_names.into_iter().collect()),
             ),
@@ -292,7 +291,7 @@ fn load_panel(
         flat: panel.is_flat(),
         chromosome_note: panel.chromosome_note.clone(),
     };
-    Ok(Some((panel, summary)))
+    Ok((panel, summary))
 }
 
 pub fn load_batch(
@@ -301,8 +300,46 @@ pub fn load_batch(
     frequencies: &FrequencyOptions,
     error_table: Option<&ErrorTable>,
 ) -> Result<Batch> {
+    load_batch_with_reads(
+        transplants_sheet,
+        samples_sheet,
+        frequencies,
+        error_table,
+        &PileupSettings::default(),
+    )
+}
+
+/// A genotype or count file; a BAM or CRAM is counted at the panel's sites.
+fn read_input(path: &Path, panel: Option<&Panel>, reads: &PileupSettings) -> Result<AlleleTable> {
+    if !is_alignment_path(path) {
+        return read_allele_table(path);
+    }
+    let panel = panel.ok_or_else(|| {
+        InputError::new(
+            path,
+            "aligned reads are counted at the panel's sites: put panel.tsv in the batch folder or give --panel",
+        )
+    })?;
+    let mut sites: Vec<SiteKey> = panel.sites.keys().cloned().collect();
+    sites.sort();
+    Ok(pileup(path, &sites, reads)?.into_table())
+}
+
+/// `load_batch`, with the read-counting settings for counts given as BAM/CRAM.
+pub fn load_batch_with_reads(
+    transplants_sheet: &Path,
+    samples_sheet: &Path,
+    frequencies: &FrequencyOptions,
+    error_table: Option<&ErrorTable>,
+    reads: &PileupSettings,
+) -> Result<Batch> {
     let transplants = read_transplants(transplants_sheet)?;
     let rows = read_samples(samples_sheet, &transplants)?;
+    let mut panel = frequencies
+        .panel
+        .as_deref()
+        .map(|p| read_panel(p, &frequencies.panel_options))
+        .transpose()?;
 
     // Every file once, parsed in parallel.
     let mut files: Vec<PathBuf> = Vec::new();
@@ -319,7 +356,7 @@ pub fn load_batch(
     files.dedup();
     let loaded: Vec<(PathBuf, AlleleTable)> = files
         .par_iter()
-        .map(|p| read_allele_table(p).map(|t| (p.clone(), t)))
+        .map(|p| read_input(p, panel.as_ref(), reads).map(|t| (p.clone(), t)))
         .collect::<Result<_>>()?;
     let tables: HashMap<PathBuf, Arc<AlleleTable>> =
         loaded.into_iter().map(|(p, t)| (p, Arc::new(t))).collect();
@@ -373,7 +410,10 @@ pub fn load_batch(
     people.sort();
     people.dedup();
     let batch_counts = batch_allele_counts(&tables, &people);
-    let loaded_panel = load_panel(frequencies, &tables)?;
+    let loaded_panel = match panel.take() {
+        Some(p) => Some(check_panel(p, frequencies.min_panel_coverage, &tables)?),
+        None => None,
+    };
     let any_counts_af = rows.iter().any(|r| {
         tables
             .get(&r.counts.path)

@@ -52,3 +52,35 @@ pub fn shared_data(sub: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A small simulated batch (60 SNPs, one sample per transplant) whose
+/// transplants carry the given (recipient_hla, donor_hla) typings, one
+/// transplant per pair, without bead results.
+pub fn batch_with_hla(pairs: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_graftscan"))
+        .args(["simulate", "--snps", "60", "--transplants"])
+        .arg(pairs.len().to_string())
+        .args(["--samples-per-transplant", "1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let t = dir.path().join("transplants.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&t)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    // Replace the simulated antigen typings with the given ones.
+    for (line, (recipient, donor)) in lines.iter_mut().skip(1).zip(pairs) {
+        let mut fields: Vec<String> = line.split(',').map(String::from).collect();
+        let n = fields.len();
+        fields[n - 2] = recipient.to_string();
+        fields[n - 1] = donor.to_string();
+        *line = fields.join(",");
+    }
+    std::fs::write(&t, lines.join("\n") + "\n").unwrap();
+    std::fs::remove_file(dir.path().join("antibodies.csv")).unwrap();
+    dir
+}

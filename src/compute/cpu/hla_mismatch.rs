@@ -141,16 +141,21 @@ pub trait HlaMismatchBackend {
 /// Counts of one pair (the kernel body).
 #[inline]
 pub fn pair_counts(recipient: &[u32], donor: &[u32], segments: &[HlaSegment], out: &mut [u32]) {
+    let popcount =
+        |d: &[u32], r: &[u32]| -> u32 { d.iter().zip(r).map(|(x, y)| (x & !y).count_ones()).sum() };
     for (s, o) in segments.iter().zip(out.iter_mut()) {
-        let mut acc = 0u32;
-        for w in 0..s.words as usize {
-            let mut x = donor[s.donor_a as usize + w] & !recipient[s.recipient_a as usize + w];
-            if s.has_b == 1 {
-                x |= donor[s.donor_b as usize + w] & !recipient[s.recipient_b as usize + w];
-            }
-            acc += x.count_ones();
-        }
-        *o = acc;
+        let w = s.words as usize;
+        let d = &donor[s.donor_a as usize..][..w];
+        let r = &recipient[s.recipient_a as usize..][..w];
+        *o = if s.has_b == 1 {
+            let d2 = &donor[s.donor_b as usize..][..w];
+            let r2 = &recipient[s.recipient_b as usize..][..w];
+            (0..w)
+                .map(|k| ((d[k] & !r[k]) | (d2[k] & !r2[k])).count_ones())
+                .sum()
+        } else {
+            popcount(d, r)
+        };
     }
 }
 
