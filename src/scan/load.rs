@@ -102,10 +102,59 @@ pub struct Batch {
     pub samples_sheet: PathBuf,
     pub panel: Option<PathBuf>,
     pub transplants: Vec<TransplantRow>,
-    pub samples: Vec<PreparedSample>,
+    /// One row per blood draw, in sheet order. Its likelihood model is built
+    /// on demand ([`Batch::prepare`]): a model holds every SNP of the draw
+    /// (~150 kB at 1,000 SNPs), so thousands of draws are never held at once.
+    pub samples: Vec<DrawRow>,
     pub files: Vec<PathBuf>,
     pub frequency_source: FrequencySource,
     pub warnings: Vec<String>,
+    /// Genotype and count files parsed: each distinct file once per run,
+    /// however many rows refer to it.
+    pub files_parsed: usize,
+    /// Everything `prepare` needs besides the row: parsed once per run.
+    context: PrepareContext,
+}
+
+/// A blood draw's sheet row and the parsed count file it reads.
+pub struct DrawRow {
+    pub row: SampleRow,
+    pub transplant_index: usize,
+    counts: Arc<AlleleTable>,
+    column: usize,
+}
+
+struct PrepareContext {
+    recipient_maps: Vec<Option<Genotypes>>,
+    donor_maps: Vec<Option<Genotypes>>,
+    donor2_maps: Vec<Option<Genotypes>>,
+    /// The panel and whether it is flat (every site one frequency).
+    panel: Option<(Panel, bool)>,
+    batch_counts: HashMap<SiteKey, (u32, u32)>,
+    error_table: Option<ErrorTable>,
+}
+
+impl Batch {
+    /// The likelihood model and SNP accounting of draw `i` (the same every
+    /// time it is asked for).
+    pub fn prepare(&self, i: usize) -> PreparedSample {
+        let d = &self.samples[i];
+        let ti = d.transplant_index;
+        let c = &self.context;
+        prepare_sample(
+            d.row.clone(),
+            ti,
+            &self.transplants[ti],
+            &d.counts,
+            d.column,
+            c.recipient_maps[ti].as_ref(),
+            c.donor_maps[ti].as_ref(),
+            c.donor2_maps[ti].as_ref(),
+            c.panel.as_ref().map(|(p, flat)| (p, *flat)),
+            &c.batch_counts,
+            c.error_table.as_ref(),
+        )
+    }
 }
 
 type Genotypes = HashMap<SiteKey, u8>;
@@ -435,7 +484,6 @@ pub fn load_batch_with_reads(
     {
         warnings.push(note);
     }
-    let panel_sites = loaded_panel.as_ref().map(|(p, s)| (p, s.flat));
 
     let index_of: HashMap<&str, usize> = transplants
         .iter()
@@ -445,7 +493,6 @@ pub fn load_batch_with_reads(
     let mut samples = Vec::with_capacity(rows.len());
     for row in rows {
         let ti = index_of[row.transplant_id.as_str()];
-        let t = &transplants[ti];
         let (table, idx) = column(&tables, &row.counts, &row.sheet, row.line, "counts_sample")?;
         if table.depths.is_none() {
             let what = match table.format {
@@ -456,19 +503,12 @@ pub fn load_batch_with_reads(
             };
             return Err(InputError::new(&table.path, what).into());
         }
-        samples.push(prepare_sample(
+        samples.push(DrawRow {
             row,
-            ti,
-            t,
-            &table,
-            idx,
-            recipient_maps[ti].as_ref(),
-            donor_maps[ti].as_ref(),
-            donor2_maps[ti].as_ref(),
-            panel_sites,
-            &batch_counts,
-            error_table,
-        ));
+            transplant_index: ti,
+            counts: table,
+            column: idx,
+        });
     }
     let mut file_list: Vec<PathBuf> =
         vec![transplants_sheet.to_path_buf(), samples_sheet.to_path_buf()];
@@ -485,6 +525,15 @@ pub fn load_batch_with_reads(
         files: file_list,
         frequency_source,
         warnings,
+        files_parsed: tables.len(),
+        context: PrepareContext {
+            recipient_maps,
+            donor_maps,
+            donor2_maps,
+            panel: loaded_panel.map(|(p, summary)| (p, summary.flat)),
+            batch_counts,
+            error_table: error_table.cloned(),
+        },
     })
 }
 
