@@ -11,7 +11,9 @@ use graftscan::compute::LoglikBackend;
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::compute::synthetic::{SyntheticSpec, synthetic_models};
 use graftscan::model::dispersion::{HetSite, MoleculeDispersion};
-use graftscan::model::estimate::{EstimatorSettings, Overdispersion, estimate_batch, fraction_grid};
+use graftscan::model::estimate::{
+    EstimatorSettings, Overdispersion, estimate_batch, fraction_grid,
+};
 use graftscan::model::likelihood::{DispersionGroup, EstimationMode};
 use graftscan::model::{Relationship, SampleModel};
 
@@ -118,7 +120,10 @@ fn beta_binomial_and_error_table_fits_report_the_same_fractions_on_both_backends
     let cpu = estimate_batch(&mut a, &CpuBackend, &settings).unwrap();
     let before = gpu.draws_on_adapter();
     let got = estimate_batch(&mut b, &gpu, &settings).unwrap();
-    assert!(gpu.draws_on_adapter() - before >= 3 * a.len(), "grid passes ran on the adapter");
+    assert!(
+        gpu.draws_on_adapter() - before >= 3 * a.len(),
+        "grid passes ran on the adapter"
+    );
     for (s, (x, y)) in cpu.iter().zip(&got).enumerate() {
         assert!(x.molecular.is_some() && y.molecular.is_some());
         for (what, p, q) in [

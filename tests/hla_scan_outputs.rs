@@ -56,12 +56,14 @@ fn an_ambiguous_typing_follows_the_policy_and_is_reported_in_every_output() {
         "A*24:02/A*24:03+A*01:01^B*07:02+B*08:01^DRB1*15:01+DRB1*03:01^DQB1*06:02+DQB1*02:01",
     )]);
     let db = db.to_str().unwrap();
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let outs = tempfile::tempdir().unwrap();
     for (policy, count, chosen) in [
         ("worst", "1", "A*24:03+A*01:01 (A2403+A1)"),
         ("first", "0", "A*24:02+A*01:01 (A24+A1)"),
         ("best", "0", "A*24:02+A*01:01 (A24+A1)"),
     ] {
-        let out = dir.path().join(policy);
+        let out = outs.path().join(policy);
         scan(
             dir.path(),
             &out,

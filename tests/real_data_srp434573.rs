@@ -112,7 +112,9 @@ fn scan_sheets(
 ) -> BTreeMap<String, (f64, bool)> {
     std::fs::write(work.join("transplants.csv"), transplants).unwrap();
     std::fs::write(work.join("samples.csv"), samples).unwrap();
-    let out = work.join("out");
+    // Results go outside the sheets' folder: graftscan never writes into an input folder.
+    let out_root = tempfile::tempdir().unwrap();
+    let out = out_root.path().join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
         .arg("scan")
         .arg(work)
@@ -422,7 +424,9 @@ fn a_batch_of_one_without_a_panel_says_its_frequencies_are_unknown_and_raises_no
         }
         std::fs::write(work.path().join("transplants.csv"), transplants).unwrap();
         std::fs::write(work.path().join("samples.csv"), samples).unwrap();
-        let out = work.path().join("out");
+        // Results outside the sheets' folder: graftscan never writes into an input folder.
+        let out_root = tempfile::tempdir().unwrap();
+        let out = out_root.path().join("out");
         let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
             .args(["scan", "--quiet", "--backend", "cpu"])
             .arg(work.path())

@@ -183,7 +183,9 @@ struct Row {
 }
 
 fn scan(work: &Path, extra: &[&str]) -> HashMap<String, Row> {
-    let out = work.join("out");
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let out_root = tempfile::tempdir().unwrap();
+    let out = out_root.path().join("out");
     let output = Command::new(env!("CARGO_BIN_EXE_graftscan"))
         .args(["scan", "--quiet", "--backend", "cpu"])
         .arg(work)

@@ -316,6 +316,7 @@ fn user_supplied_ids_are_escaped_in_the_html_report() {
             command_line: "graftscan scan <dir>".into(),
             ..Provenance::default()
         },
+        input_warnings: &[],
     });
     assert!(!html.contains("<script>"), "raw script tag in the report");
     assert!(!html.contains("<b>"));

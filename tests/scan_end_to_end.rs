@@ -131,7 +131,9 @@ fn allele_typings_are_compared_at_antigen_level_with_the_ipd_release() {
         "A*02:01+A*24:02^B*07:02+B*44:02^DRB1*15:01+DRB1*04:01",
         "A*02:01+A*01:01^B*08:01+B*44:02^DRB1*03:01+DRB1*04:01",
     )]);
-    let out = dir.path().join("r");
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("r");
     let run = scan(
         dir.path(),
         &out,
@@ -167,7 +169,9 @@ fn an_allele_absent_from_the_release_names_the_sheet_line_and_field() {
         "A*02:01+A*99:99^B*07:02+B*44:02",
         "A*02:01+A*01:01^B*08:01+B*44:02",
     )]);
-    let out = dir.path().join("r");
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("r");
     let run = scan(
         dir.path(),
         &out,
@@ -210,7 +214,9 @@ fn results_at_or_below_the_limit_of_blank_are_not_detected() {
          full_sibling,two_genome,120,0.001,90.0\n",
     )
     .unwrap();
-    let out = dir.path().join("r");
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("r");
     let run = scan(dir.path(), &out, &["--backend", "cpu"]);
     assert!(
         run.status.success(),

@@ -132,7 +132,9 @@ fn scan_reports_both_donor_fractions() {
         "sample_id,transplant_id,collected,counts,counts_sample\nS1,T1,2025-03-01,c.tsv,\n",
     )
     .unwrap();
-    let out = dir.path().join("out");
+    // Results outside the batch folder: graftscan never writes into an input folder.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("out");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_graftscan"))
         .args(["scan", "--backend", "cpu", "--quiet", "--out"])
         .arg(&out)

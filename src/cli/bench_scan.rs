@@ -19,9 +19,10 @@ use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::fraction_grid;
 use crate::model::likelihood::EstimationMode;
 use crate::model::{Relationship, SampleModel};
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::risk::Organ;
 use crate::simulate::ReadSettings;
-use crate::simulate::batch::{SimulationConfig, TransplantPlan, Trajectory, write_batch};
+use crate::simulate::batch::{SimulationConfig, Trajectory, TransplantPlan, simulate_batch};
 
 /// Draws per simulated transplant (the simulator's most).
 const DRAWS_PER_TRANSPLANT: usize = 6;
@@ -171,7 +172,19 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         for (i, &mode) in a.modes.iter().enumerate() {
             let batch: PathBuf = work.join(format!("{}-batch", mode.name()));
             let out: PathBuf = work.join(format!("{}-results", mode.name()));
-            write_batch(&simulation(mode, a.draws, snps, 2026 + i as u64), &batch)?;
+            let folder = ResultsFolder::prepare(
+                &batch,
+                "--work",
+                true,
+                super::simulate::SIMULATED,
+                &InputPaths::default(),
+            )?;
+            folder.commit(simulate_batch(&simulation(
+                mode,
+                a.draws,
+                snps,
+                2026 + i as u64,
+            ))?)?;
             let (total, [load, estimate, write], description) = scan(&batch, &out, backend)?;
             let draws = a.draws.div_ceil(DRAWS_PER_TRANSPLANT) * DRAWS_PER_TRANSPLANT;
             let row = ScanRow {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::report::output::write_atomic;
+use crate::report::output::{refuse_input_as_output, write_atomic};
 use crate::risk::RiskConfig;
 
 #[derive(Debug, Args)]
@@ -20,6 +20,9 @@ pub struct ConfigArgs {
 }
 
 pub fn run(a: ConfigArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        refuse_input_as_output("--out", out, a.check.as_slice())?;
+    }
     let cfg = match (&a.check, a.defaults) {
         (Some(p), _) => RiskConfig::load(p)?,
         (None, true) => RiskConfig::default(),

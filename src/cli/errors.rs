@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use crate::error::{Error, InputError, Result};
 use crate::formats::read_allele_table;
 use crate::model::error_table::{ErrorTable, MIN_DEPTH};
-use crate::report::output::write_atomic;
+use crate::report::output::{refuse_input_as_output, write_atomic};
 
 #[derive(Debug, Args)]
 pub struct ErrorsArgs {
@@ -39,16 +39,21 @@ pub fn run(a: ErrorsArgs) -> Result<()> {
     }
 }
 
+/// `FILE` or `FILE:SAMPLE`.
+fn input_spec(spec: &str) -> (PathBuf, Option<&str>) {
+    match spec.rsplit_once(':') {
+        Some((p, s)) if !p.is_empty() && PathBuf::from(p).exists() => (PathBuf::from(p), Some(s)),
+        _ => (PathBuf::from(spec), None),
+    }
+}
+
 fn learn(a: LearnArgs) -> Result<()> {
+    let inputs: Vec<PathBuf> = a.inputs.iter().map(|s| input_spec(s).0).collect();
+    refuse_input_as_output("--out", &a.out, &inputs)?;
     let mut table = ErrorTable::default();
     let mut columns = 0;
     for spec in &a.inputs {
-        let (path, sample) = match spec.rsplit_once(':') {
-            Some((p, s)) if !p.is_empty() && PathBuf::from(p).exists() => {
-                (PathBuf::from(p), Some(s))
-            }
-            _ => (PathBuf::from(spec), None),
-        };
+        let (path, sample) = input_spec(spec);
         let t = read_allele_table(&path)?;
         if t.genotypes.is_none() || t.depths.is_none() {
             return Err(InputError::new(&path, "needs both FORMAT/GT and FORMAT/AD").into());

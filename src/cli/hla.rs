@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::compute::select::{BackendChoice, select_hla_backend};
 use crate::error::{Error, Result};
 use crate::hla::amino_acids::{AaReference, load_for, missing_alignments_warning};
-use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, read_antibodies};
+use crate::hla::antibodies::{DEFAULT_MFI_CUTOFF, MAX_MFI, read_antibodies};
 use crate::hla::eplets::{EpletTable, WiebeThresholds};
 use crate::hla::mismatch::{
     Ambiguity, AntigenEquivalence, AssociatedAntigens, Direction, LevelRequest, MatchSettings,
@@ -22,6 +22,7 @@ use crate::hla::release::{HLA_DB_ENV, Release};
 use crate::hla::screen::{RankBy, ScreenReference, ScreenSettings, screen};
 use crate::hla::typing::{PersonTyping, read_typing_csv};
 use crate::report::OutputSet;
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::run_record::input_digests;
 
 #[derive(Debug, Args)]
@@ -227,9 +228,12 @@ pub struct ScreenArgs {
     /// Use the adapter whose name contains this text (case-insensitive).
     #[arg(long)]
     pub adapter: Option<String>,
-    /// Output folder.
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long, default_value = "graftscan-hla-screen")]
     pub out: PathBuf,
+    /// Replace an existing results folder of `hla screen`.
+    #[arg(long)]
+    pub force: bool,
     /// Skip pairs.csv (one row per donor × recipient); top_donors.csv is kept.
     #[arg(long)]
     pub no_pairs: bool,
@@ -306,8 +310,36 @@ fn typing_notes(
     (notes, n_notes, n_inconsistent)
 }
 
+/// Everything `hla screen` writes.
+const SCREEN_OUTPUTS: &[&str] = &[
+    "typing_notes.csv",
+    "pairs.csv",
+    "top_donors.csv",
+    "screen.json",
+];
+
+/// `--mfi-cutoff`: an MFI in (0, MAX_MFI] (a bead is positive above it).
+pub fn check_mfi_cutoff(cutoff: f64) -> Result<()> {
+    if !(cutoff > 0.0 && cutoff <= MAX_MFI) {
+        return Err(Error::Usage(format!(
+            "--mfi-cutoff must be an MFI in (0, {MAX_MFI}]"
+        )));
+    }
+    Ok(())
+}
+
 fn run_screen(a: ScreenArgs) -> Result<()> {
     let started = Instant::now();
+    // Before any work: the results folder can be written and touches no input.
+    let mut inputs = InputPaths::default();
+    inputs.files([
+        Some(&a.recipients),
+        Some(&a.donors),
+        a.eplets.as_ref(),
+        a.antibodies.as_ref(),
+    ]);
+    inputs.hla_references(a.wiebe_thresholds.as_deref(), a.hla_db.as_deref());
+    let folder = ResultsFolder::prepare(&a.out, "--out", a.force, SCREEN_OUTPUTS, &inputs)?;
     super::set_threads(a.threads)?;
     let matching = a.matching.settings();
     if a.rank_by == RankByArg::AminoAcids && !a.matching.aa_mismatch {
@@ -335,9 +367,7 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
         (None, Some(t)) => WiebeThresholds::for_table_version(&t.version),
         (None, None) => None,
     };
-    if !(a.mfi_cutoff.is_finite() && a.mfi_cutoff >= 0.0) {
-        return Err(Error::Usage("--mfi-cutoff must be a number ≥ 0".into()));
-    }
+    check_mfi_cutoff(a.mfi_cutoff)?;
     let antibodies = a
         .antibodies
         .as_deref()
@@ -422,7 +452,10 @@ fn run_screen(a: ScreenArgs) -> Result<()> {
     let json = serde_json::to_vec_pretty(&record)
         .map_err(|e| Error::Usage(format!("rendering screen.json: {e}")))?;
     set.add("screen.json", json);
-    let written = set.commit(&a.out)?;
+    let written = folder.commit(set)?;
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     if !a.quiet {
         if let Some(n) = &backend_note {
             eprintln!("note: {n}");

@@ -11,7 +11,7 @@ use crate::model::detection_limits::{
 };
 use crate::model::estimate::EstimatorSettings;
 use crate::model::{EstimationMode, Relationship};
-use crate::report::output::write_atomic;
+use crate::report::output::{refuse_input_as_output, write_atomic};
 use crate::simulate::PanelSnp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +66,10 @@ pub struct LodArgs {
     pub adapter: Option<String>,
 }
 
+/// Bounds that keep the simulation within time and memory.
+const MAX_REPLICATES: usize = 100_000;
+const MAX_LEVELS: usize = 1_000;
+
 fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
     let file = if path.is_dir() {
         path.join("panel.tsv")
@@ -89,14 +93,29 @@ fn load_panel(path: &Path) -> Result<Vec<PanelSnp>> {
 }
 
 pub fn run(a: LodArgs) -> Result<()> {
-    if a.replicates < 20
-        || a.levels < 2
-        || a.min_level_pct <= 0.0
-        || a.max_level_pct <= a.min_level_pct
-    {
-        return Err(Error::Usage(
-            "need --replicates ≥ 20, --levels ≥ 2 and 0 < --min-level-pct < --max-level-pct".into(),
-        ));
+    let valid = (20..=MAX_REPLICATES).contains(&a.replicates)
+        && (2..=MAX_LEVELS).contains(&a.levels)
+        && a.min_level_pct > 0.0
+        && a.max_level_pct > a.min_level_pct
+        && a.max_level_pct <= 100.0
+        && a.depth > 0.0
+        && a.depth <= 1e7
+        && (0.0..=1e9).contains(&a.genome_copies)
+        && (0.0..0.5).contains(&a.error_rate);
+    if !valid {
+        return Err(Error::Usage(format!(
+            "need --replicates in 20..={MAX_REPLICATES}, --levels in 2..={MAX_LEVELS}, \
+             0 < --min-level-pct < --max-level-pct ≤ 100, --depth in (0, 1e7], \
+             --genome-copies in [0, 1e9] and --error-rate in [0, 0.5)"
+        )));
+    }
+    if let Some(out) = &a.out {
+        let panel_file = if a.panel.is_dir() {
+            a.panel.join("panel.tsv")
+        } else {
+            a.panel.clone()
+        };
+        refuse_input_as_output("--out", out, &[panel_file])?;
     }
     let relationships: Vec<Relationship> = a
         .relationships

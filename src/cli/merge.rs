@@ -24,6 +24,8 @@ use clap::Args;
 use crate::error::{Error, InputError, Result};
 use crate::formats::sheet::CsvTable;
 use crate::report::OutputSet;
+use crate::report::html::{INPUT_WARNINGS_HEADING, input_warnings_html};
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::scan::DISCLAIMER;
 
 #[derive(Debug, Args)]
@@ -34,9 +36,12 @@ pub struct MergeArgs {
     /// The whole batch's folder (its transplants.csv and samples.csv give the order).
     #[arg(long)]
     pub batch: PathBuf,
-    /// Output folder.
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing merged results folder whole.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -253,6 +258,7 @@ fn merge_reports(
     transplant_order: &HashMap<String, usize>,
     transplants_csv: &[u8],
     samples_csv: &[u8],
+    input_warnings: &[String],
 ) -> Result<Vec<u8>> {
     let levels: HashMap<String, String> = column_values(transplants_csv, "risk_level")?
         .into_iter()
@@ -317,7 +323,13 @@ fn merge_reports(
     entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let count_level = |n: usize| entries.iter().filter(|e| e.0 == n).count();
     let count_qc = |v: &str| qc.iter().filter(|(_, q)| q == v).count();
+    // The first shard's head, with the input warnings of every shard.
     let mut html = head.unwrap_or_default();
+    if let Some(at) = html.find(INPUT_WARNINGS_HEADING) {
+        let end = at + html[at..].find("</ul>").map_or(0, |e| e + "</ul>".len());
+        html.replace_range(at..end.max(at), "");
+    }
+    html.push_str(&input_warnings_html(input_warnings));
     html.push_str(&format!(
         "{OVERVIEW}<p>{} transplants, {} blood draws: {} high, {} moderate, {} low, {} not assessable. \
          QC: {} PASS, {} REVIEW, {} FAIL.</p>",
@@ -360,7 +372,23 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
         .map_err(|e| InputError::new(path, format!("not JSON: {e}")).into())
 }
 
+/// Everything `merge` writes.
+const MERGED_OUTPUTS: &[&str] = &[
+    "samples.csv",
+    "transplants.csv",
+    "hla.csv",
+    "report.html",
+    "run.json",
+];
+
 pub fn run(a: MergeArgs) -> Result<()> {
+    // Before any work: the merged folder can be written and is none of the inputs.
+    let mut inputs = InputPaths::default();
+    inputs.folder(&a.batch);
+    for shard in &a.shards {
+        inputs.folder(shard);
+    }
+    let folder = ResultsFolder::prepare(&a.out, "--out", a.force, MERGED_OUTPUTS, &inputs)?;
     let transplant_order = sheet_order(&a.batch.join("transplants.csv"), "transplant_id")?;
     let sample_order = sheet_order(&a.batch.join("samples.csv"), "sample_id")?;
     let mut runs = Vec::new();
@@ -423,11 +451,15 @@ pub fn run(a: MergeArgs) -> Result<()> {
         &transplant_order,
         false,
     )?;
-    let report = merge_reports(&a.shards, &transplant_order, &transplants, &samples)?;
     let mut warnings: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+    let mut input_warnings: Vec<String> = Vec::new();
     for r in &runs {
-        for (list, key) in [(&mut warnings, "warnings"), (&mut notes, "notes")] {
+        for (list, key) in [
+            (&mut warnings, "warnings"),
+            (&mut notes, "notes"),
+            (&mut input_warnings, "input_warnings"),
+        ] {
             for w in r["run"][key].as_array().into_iter().flatten() {
                 if let Some(s) = w.as_str()
                     && !list.iter().any(|x| x == s)
@@ -437,6 +469,13 @@ pub fn run(a: MergeArgs) -> Result<()> {
             }
         }
     }
+    let report = merge_reports(
+        &a.shards,
+        &transplant_order,
+        &transplants,
+        &samples,
+        &input_warnings,
+    )?;
     let run_json = serde_json::json!({
         "tool": "graftscan",
         "version": env!("CARGO_PKG_VERSION"),
@@ -444,6 +483,7 @@ pub fn run(a: MergeArgs) -> Result<()> {
         "disclaimer": DISCLAIMER,
         "merged_from": runs,
         "warnings": warnings,
+        "input_warnings": input_warnings,
         "notes": notes,
         "counts": {
             "transplants": merged_ids.len(),
@@ -463,7 +503,10 @@ pub fn run(a: MergeArgs) -> Result<()> {
         serde_json::to_vec_pretty(&run_json)
             .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?,
     );
-    let written = set.commit(&a.out)?;
+    let written = folder.commit(set)?;
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     if !a.quiet {
         eprintln!(
             "graftscan merge: {} transplants from {} shards → {} files in {}",

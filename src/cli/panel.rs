@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::error::{Error, InputError, Result};
+use crate::error::{InputError, Result};
 use crate::formats::cohort::{AlleleCount, count_cohort, read_populations};
-use crate::report::output::write_atomic;
+use crate::report::output::{refuse_input_as_output, write_atomic};
 
 #[derive(Debug, Args)]
 pub struct PanelArgs {
@@ -51,11 +51,10 @@ fn push_count(line: &mut String, (ac, an): AlleleCount) {
 }
 
 fn build(a: BuildArgs) -> Result<()> {
-    if a.out == a.vcf || a.populations.as_ref() == Some(&a.out) {
-        return Err(Error::Usage(
-            "--out must not be one of the inputs".to_string(),
-        ));
-    }
+    // Symbolic links and relative spellings of an input are resolved too.
+    let mut inputs = vec![a.vcf.clone()];
+    inputs.extend(a.populations.iter().cloned());
+    refuse_input_as_output("--out", &a.out, &inputs)?;
     let populations = a.populations.as_deref().map(read_populations).transpose()?;
     let counts = count_cohort(&a.vcf, a.populations.as_deref().zip(populations.as_ref()))?;
     if counts.sites.is_empty() {

@@ -13,7 +13,7 @@ use crate::formats::alignment::{
 };
 use crate::formats::panel::{PanelOptions, read_panel};
 use crate::formats::site::SiteKey;
-use crate::report::output::write_atomic;
+use crate::report::output::{refuse_input_as_output, write_atomic};
 
 /// How aligned reads are counted (shared by `pileup` and `scan`).
 #[derive(Debug, Clone, Args)]
@@ -80,6 +80,9 @@ pub struct PileupArgs {
 }
 
 pub fn run(a: PileupArgs) -> Result<()> {
+    let mut inputs = vec![a.bam.clone(), a.panel.clone()];
+    inputs.extend(a.reads.reference.iter().cloned());
+    refuse_input_as_output("--out", &a.out, &inputs)?;
     super::set_threads(a.threads)?;
     let mut settings = a.reads.settings();
     settings.reads_not_fragments = a.count_reads;

@@ -6,16 +6,16 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::compute::select::{BackendChoice, select_backend};
-use crate::model::backend::CountingBackend;
 use crate::error::{Error, Result};
+use crate::model::backend::CountingBackend;
 use crate::model::estimate::{EstimatorSettings, Overdispersion};
 use crate::model::qc::{QcThresholds, QcVerdict};
 
-use crate::cli::hla::MatchArgs;
+use crate::cli::hla::{MatchArgs, check_mfi_cutoff};
 use crate::cli::pileup::ReadArgs;
 use crate::formats::limits::DetectionLimitTable;
-use crate::formats::sheet::read_transplants;
 use crate::formats::panel::PanelOptions;
+use crate::formats::sheet::read_transplants;
 use crate::hla::amino_acids::missing_alignments_warning;
 use crate::hla::antibodies::DEFAULT_MFI_CUTOFF;
 use crate::hla::release::HLA_DB_ENV;
@@ -23,6 +23,7 @@ use crate::model::error_table::ErrorTable;
 use crate::report::OutputSet;
 use crate::report::hla::{hla_csv, hla_details, hla_record};
 use crate::report::html::{Provenance, ReportInput, render};
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::report::run_record::input_digests;
 use crate::report::tables::{samples_csv, transplants_csv};
 use crate::risk::immunology::findings;
@@ -69,9 +70,13 @@ pub struct ScanArgs {
     /// Refuse a panel covering less than this share of the counted SNPs.
     #[arg(long, default_value_t = DEFAULT_MIN_PANEL_COVERAGE)]
     pub min_panel_coverage: f64,
-    /// Output folder.
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long, default_value = "graftscan-results")]
     pub out: PathBuf,
+    /// Replace an existing results folder whole (never mixed: the old results
+    /// stay until the new ones are complete).
+    #[arg(long)]
+    pub force: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -155,10 +160,51 @@ struct ScanPlan {
     out: PathBuf,
     estimator: EstimatorSettings,
     qc: QcThresholds,
-    risk: RiskConfig,
-    risk_source: String,
     hla: ScanHlaOptions,
     limits: Option<PathBuf>,
+}
+
+/// Everything `scan` writes (an existing folder holding anything else is
+/// never replaced).
+const SCAN_OUTPUTS: &[&str] = &[
+    "samples.csv",
+    "transplants.csv",
+    "hla.csv",
+    "report.html",
+    "run.json",
+    "samples.json",
+    "transplants.json",
+];
+
+/// Bounds on the numeric options: beyond them a run does not finish in any
+/// useful time or memory.
+const MAX_GRID_POINTS: usize = 100_000;
+const MAX_BOOTSTRAP: u32 = 100_000;
+
+/// Every file and folder the scan reads that is known before the sheets are
+/// read (the files they refer to are added after).
+fn plan_inputs(a: &ScanArgs, plan: &ScanPlan) -> InputPaths {
+    let mut inputs = InputPaths::default();
+    if let Some(dir) = &a.dir {
+        inputs.folder(dir);
+    }
+    for sheet in [&plan.transplants, &plan.samples] {
+        inputs.file(sheet);
+        // The sheets' folder holds the batch: results never go into it.
+        let folder = sheet.parent().filter(|p| !p.as_os_str().is_empty());
+        inputs.folder(folder.unwrap_or(Path::new(".")));
+    }
+    inputs.files([
+        plan.frequencies.panel.as_ref(),
+        a.config.as_ref(),
+        a.error_table.as_ref(),
+        plan.limits.as_ref(),
+        plan.hla.typings.as_ref(),
+        plan.hla.antibodies.as_ref(),
+        plan.hla.eplets.as_ref(),
+    ]);
+    inputs.hla_references(a.wiebe_thresholds.as_deref(), a.hla_db.as_deref());
+    inputs
 }
 
 fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
@@ -215,12 +261,20 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
         "limits of blank and detection",
         &mut found_in_dir,
     );
-    if a.grid_points < 10 {
-        return Err(Error::Usage("--grid-points must be at least 10".into()));
+    if !(10..=MAX_GRID_POINTS).contains(&a.grid_points) {
+        return Err(Error::Usage(format!(
+            "--grid-points must be in 10..={MAX_GRID_POINTS}"
+        )));
     }
     if !(a.detection_alpha > 0.0 && a.detection_alpha < 1.0) {
         return Err(Error::Usage("--detection-alpha must be in (0, 1)".into()));
     }
+    if a.bootstrap > MAX_BOOTSTRAP {
+        return Err(Error::Usage(format!(
+            "--bootstrap must be at most {MAX_BOOTSTRAP} replicates"
+        )));
+    }
+    check_mfi_cutoff(a.mfi_cutoff)?;
     if !(0.0..=1.0).contains(&a.min_panel_coverage) {
         return Err(Error::Usage(
             "--min-panel-coverage must be in [0, 1]".into(),
@@ -258,10 +312,6 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             ..EstimatorSettings::default()
         },
         qc: QcThresholds::default(),
-        risk: match &a.config {
-            Some(p) => RiskConfig::load(p)?,
-            None => RiskConfig::default(),
-        },
         limits,
         hla: ScanHlaOptions {
             hla_db: a.hla_db.clone(),
@@ -276,15 +326,27 @@ fn resolve(a: &ScanArgs) -> Result<ScanPlan> {
             backend: a.backend,
             adapter: a.adapter.clone(),
         },
-        risk_source: match &a.config {
-            Some(p) => p.display().to_string(),
-            None => "built-in defaults (graftscan config --defaults)".into(),
-        },
     })
 }
 
 pub fn run(a: ScanArgs) -> Result<()> {
     let plan = resolve(&a)?;
+    // Before any work: the results can be committed and touch no input.
+    let folder = ResultsFolder::prepare(
+        &plan.out,
+        "--out",
+        a.force,
+        SCAN_OUTPUTS,
+        &plan_inputs(&a, &plan),
+    )?;
+    let risk_config = match &a.config {
+        Some(p) => RiskConfig::load(p)?,
+        None => RiskConfig::default(),
+    };
+    let risk_source = match &a.config {
+        Some(p) => p.display().to_string(),
+        None => "built-in defaults (graftscan config --defaults)".into(),
+    };
     super::set_threads(a.threads)?;
     // On a terminal: draws done of the total, rate and time left; nothing in
     // pipes or with --quiet.
@@ -330,7 +392,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
             reads: &read_settings,
             estimator: &plan.estimator,
             qc: &plan.qc,
-            risk: &plan.risk,
+            risk: &risk_config,
             limits: limits.as_ref(),
             chunk_draws: a.chunk_draws,
         },
@@ -342,13 +404,18 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let draw_counts = counted.counts();
     let outcome = streamed.outcome;
     let immunology = hla.as_ref().map(findings).unwrap_or_default();
-    let risk = assess(&outcome, &plan.risk, &immunology);
+    let risk = assess(&outcome, &risk_config, &immunology);
     let t_load = streamed.load;
     let t_estimate = streamed.estimate;
-    let frequency_source = streamed.frequency_source.ok_or_else(|| {
-        Error::Usage("the samples sheet lists no draws to scan".into())
-    })?;
+    let frequency_source = streamed
+        .frequency_source
+        .ok_or_else(|| Error::Usage("the samples sheet lists no draws to scan".into()))?;
 
+    // The files the sheets refer to are inputs too.
+    folder.refuse_inputs(&InputPaths {
+        folders: Vec::new(),
+        files: streamed.files.clone(),
+    })?;
     bar.set_message("writing outputs");
     let t2 = Instant::now();
     let mut inputs = streamed.files.clone();
@@ -373,21 +440,27 @@ pub fn run(a: ScanArgs) -> Result<()> {
         generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         backend: backend.info().description,
         allele_frequencies: frequency_source.description.clone(),
-        risk_config: plan.risk_source.clone(),
+        risk_config: risk_source.clone(),
         ipd_release: hla.as_ref().and_then(|h| h.ipd_release.clone()),
         eplet_table: hla.as_ref().and_then(|h| h.eplet_table_version.clone()),
         command_line,
     };
+    // Rows that match nothing or repeat another reach run.json and the report.
+    let mut input_warnings = streamed.shared_reads.iter().cloned().collect::<Vec<_>>();
+    if let Some(h) = &hla {
+        input_warnings.extend(h.warnings.iter().cloned());
+    }
     let hla_details = hla.as_ref().map(hla_details).unwrap_or_default();
     set.add(
         "report.html",
         render(&ReportInput {
             outcome: &outcome,
             risk: &risk,
-            config: &plan.risk,
+            config: &risk_config,
             immunology: &immunology,
             hla: &hla_details,
             provenance: &provenance,
+            input_warnings: &input_warnings,
         })
         .into_bytes(),
     );
@@ -397,6 +470,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         set.add("transplants.json", transplants_json);
     }
     let mut warnings = streamed.warnings.clone();
+    warnings.extend(input_warnings.iter().cloned());
     warnings.extend(backend.warnings());
     // Files picked up from the batch folder are what the user laid there:
     // said, but not a warning (nothing to act on).
@@ -423,11 +497,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "threads": rayon::current_num_threads(),
         },
         "backend": backend.info(),
-        "risk_rules": {"source": plan.risk_source, "rules": plan.risk},
+        "risk_rules": {"source": risk_source, "rules": risk_config},
         "hla": hla.as_ref().map(hla_record),
         "backend_selection": { "requested": a.backend, "adapter": a.adapter, "notes": backend_notes },
         "warnings": warnings,
+        "input_warnings": input_warnings,
         "notes": notes,
+        "output_recovery": folder.notes(),
         "timings_ms": {
             "load": t_load.as_secs_f64() * 1e3,
             "estimate": t_estimate.as_secs_f64() * 1e3,
@@ -438,6 +514,8 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "samples": outcome.samples.len(),
             "chunks": streamed.chunks,
             "chunk_draws": a.chunk_draws,
+            "genotype_and_count_files_parsed": streamed.files_parsed,
+            "genotype_files_read_for_batch_frequencies": streamed.genotype_files_pooled,
         },
         // One count per draw and likelihood grid pass (every read model and
         // error table runs on the kernel; two-donor fits run on the CPU).
@@ -447,8 +525,11 @@ pub fn run(a: ScanArgs) -> Result<()> {
     let json = serde_json::to_vec_pretty(&run_json)
         .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?;
     set.add("run.json", json);
-    let written = set.commit(&plan.out)?;
+    let written = folder.commit(set)?;
     bar.finish_and_clear();
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     if !a.quiet {
         print_summary(
             &outcome,

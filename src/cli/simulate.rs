@@ -4,16 +4,32 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::model::Relationship;
+use crate::report::output::{InputPaths, ResultsFolder};
 use crate::simulate::ReadSettings;
 use crate::simulate::batch::{
-    SimulationConfig, Trajectory, TransplantPlan, demo_plans, write_batch,
+    SimulationConfig, Trajectory, TransplantPlan, demo_plans, simulate_batch,
 };
+
+/// Everything `simulate` writes (an existing batch folder is replaced only
+/// with --force, and only when it holds nothing else).
+pub(super) const SIMULATED: &[&str] = &[
+    "counts",
+    "genotypes",
+    "transplants.csv",
+    "antibodies.csv",
+    "samples.csv",
+    "panel.tsv",
+    "truth.csv",
+];
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Output folder (created; files are written atomically).
+    /// Output folder (written as one unit: it appears only when complete).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing batch folder written by `graftscan simulate`.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Number of panel SNPs.
@@ -50,17 +66,27 @@ pub struct SimulateArgs {
     pub mode: Option<super::bench::ScanMode>,
 }
 
+/// Bounds that keep a simulation within memory and time (and its numbers finite).
+const MAX_DEPTH: f64 = 1e7;
+const MAX_GENOME_COPIES: f64 = 1e9;
+const MAX_SNPS: usize = 1_000_000;
+const MAX_TRANSPLANTS: usize = 100_000;
+
 pub fn run(a: SimulateArgs) -> Result<()> {
-    if a.depth.is_nan()
-        || a.depth <= 0.0
-        || !(0.0..0.5).contains(&a.error_rate)
-        || a.snps == 0
-        || a.transplants == 0
-    {
-        return Err(Error::Usage(
-            "--depth must be > 0, --error-rate in [0, 0.5), --snps and --transplants ≥ 1".into(),
-        ));
+    let valid = a.depth > 0.0
+        && a.depth <= MAX_DEPTH
+        && (0.0..0.5).contains(&a.error_rate)
+        && (0.0..=MAX_GENOME_COPIES).contains(&a.genome_copies)
+        && (1..=MAX_SNPS).contains(&a.snps)
+        && (1..=MAX_TRANSPLANTS).contains(&a.transplants);
+    if !valid {
+        return Err(Error::Usage(format!(
+            "--depth must be in (0, {MAX_DEPTH}], --error-rate in [0, 0.5), --genome-copies in \
+             [0, {MAX_GENOME_COPIES}], --snps in 1..={MAX_SNPS} and --transplants in 1..={MAX_TRANSPLANTS}"
+        )));
     }
+    let folder =
+        ResultsFolder::prepare(&a.out, "--out", a.force, SIMULATED, &InputPaths::default())?;
     let relationship: Option<Relationship> = a
         .relationship
         .as_deref()
@@ -103,7 +129,10 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         samples_per_transplant: a.samples_per_transplant,
         plans,
     };
-    write_batch(&cfg, &a.out)?;
+    folder.commit(simulate_batch(&cfg)?)?;
+    for n in folder.notes() {
+        eprintln!("graftscan: {n}");
+    }
     eprintln!(
         "graftscan: simulated {} transplants × {} draws, {} SNPs, into {} (truth in truth.csv)",
         a.transplants,

@@ -7,7 +7,6 @@ pub mod gpu;
 pub mod select;
 pub mod synthetic;
 
-
 // The estimator owns the interface it drives (model::backend); the backends
 // here implement it.
 pub use crate::model::backend::{BackendInfo, LoglikBackend};

@@ -5,8 +5,8 @@
 //! - auto: a hardware GPU if one exists, else the CPU. A GPU failure mid-run
 //!   falls back to the CPU for the remaining work, with a warning.
 
-use std::sync::{Arc, Mutex, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::cpu::CpuBackend;
 use super::cpu::hla_mismatch::{CpuHlaMismatch, HlaMismatchBackend};

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::{check_bgzf_complete, check_input_file, check_text_encoding};
 use crate::formats::site::SiteKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,9 +98,7 @@ pub(crate) fn starts_with_gzip(path: &Path) -> Result<bool> {
 /// Read a genotype or count file, detecting VCF (plain or bgzipped) by extension
 /// or content, else a TSV by its header.
 pub fn read_allele_table(path: &Path) -> Result<AlleleTable> {
-    if !path.exists() {
-        return Err(InputError::new(path, "file not found").into());
-    }
+    check_input_file(path)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -112,6 +111,11 @@ pub fn read_allele_table(path: &Path) -> Result<AlleleTable> {
         .into());
     }
     let gz = starts_with_gzip(path)?;
+    if gz {
+        check_bgzf_complete(path)?;
+    } else {
+        check_text_encoding(path)?;
+    }
     let is_vcf =
         name.ends_with(".vcf") || name.ends_with(".vcf.gz") || name.ends_with(".vcf.bgz") || {
             let head = crate::formats::tsv::first_line(path, gz)?;

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::FirstSeen;
 use crate::formats::sheet::CsvTable;
 use crate::model::{EstimationMode, Relationship};
 
@@ -32,6 +33,9 @@ impl DetectionLimitTable {
             table.require("limit_of_detection_pct")?,
         );
         let mut rows = Vec::new();
+        // Rows are looked up by κ: two rows of one κ and mode (half_sibling and
+        // grandparent, say) would leave the choice to the row order.
+        let mut seen = FirstSeen::default();
         for (line, record) in &table.rows {
             let line = *line;
             let err = |field: &str, m: String| {
@@ -48,15 +52,38 @@ impl DetectionLimitTable {
             let pct = |field: &str, raw: &str| -> Result<f64> {
                 raw.parse::<f64>()
                     .ok()
-                    .filter(|x| x.is_finite() && *x >= 0.0)
+                    .filter(|x| (0.0..=100.0).contains(x))
                     .map(|x| x / 100.0)
-                    .ok_or_else(|| err(field, format!("'{raw}' is not a percentage")))
+                    .ok_or_else(|| err(field, format!("'{raw}' is not a percentage in [0, 100]")))
             };
             let limit_of_blank = pct("limit_of_blank_pct", &record[cb])?;
             let limit_of_detection = match &record[cd] {
                 "not reached" | "" => None,
                 raw => Some(pct("limit_of_detection_pct", raw)?),
             };
+            // CLSI EP17-A2: LoD = LoB + 1.645 σ of a low-level sample, so LoD ≥ LoB.
+            if let Some(lod) = limit_of_detection
+                && lod < limit_of_blank
+            {
+                return Err(err(
+                    "limit_of_detection_pct",
+                    format!(
+                        "limit of detection {} % is below the limit of blank {} % (CLSI EP17: LoD ≥ LoB)",
+                        &record[cd], &record[cb]
+                    ),
+                ));
+            }
+            let kappa = relationship.kappa();
+            let key = ([kappa.k0, kappa.k1, kappa.k2].map(f64::to_bits), mode);
+            if let Err(first) = seen.insert(key, line) {
+                return Err(err(
+                    "relationship",
+                    format!(
+                        "{relationship}, {} repeats line {first} (same relationship coefficients and mode)",
+                        mode.as_str()
+                    ),
+                ));
+            }
             rows.push(LimitRow {
                 relationship,
                 mode,

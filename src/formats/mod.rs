@@ -4,6 +4,7 @@
 pub mod alignment;
 pub mod allele_table;
 pub mod cohort;
+pub mod input;
 pub mod limits;
 pub mod panel;
 pub mod sheet;

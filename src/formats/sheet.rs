@@ -2,12 +2,15 @@
 //! `samples.csv` (one row per blood draw). Paths inside a sheet are relative to
 //! the sheet. Unknown extra columns are kept and ignored.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::{
+    FirstSeen, check_date, check_id, check_input_file, check_text_encoding, file_problem,
+};
 use crate::model::Relationship;
 use crate::risk::Organ;
 
@@ -50,6 +53,29 @@ pub enum QuantityUnit {
     GePerMl,
 }
 
+/// Upper bound of a plausible total cfDNA concentration. Plasma holds a few to
+/// a few hundred ng/mL even in sepsis or after trauma; 10 µg/mL is two orders
+/// above that, so a larger value is a unit slip (µg for ng) or a typo, and would
+/// flow unchecked into copies/mL and the quantity trend plot.
+pub const MAX_TOTAL_CFDNA_NG_PER_ML: f64 = 10_000.0;
+
+impl QuantityUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuantityUnit::NgPerMl => "ng_per_ml",
+            QuantityUnit::GePerMl => "ge_per_ml",
+        }
+    }
+
+    /// MAX_TOTAL_CFDNA_NG_PER_ML in this unit (3.3 pg per haploid genome).
+    pub fn plausible_max(self) -> f64 {
+        match self {
+            QuantityUnit::NgPerMl => MAX_TOTAL_CFDNA_NG_PER_ML,
+            QuantityUnit::GePerMl => MAX_TOTAL_CFDNA_NG_PER_ML * 1000.0 / 3.3,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SampleRow {
     pub sample_id: String,
@@ -73,9 +99,8 @@ pub struct CsvTable {
 impl CsvTable {
     /// `comment`: lines starting with this byte are skipped (e.g. `#`).
     pub fn read(path: &Path, comment: Option<u8>) -> Result<CsvTable> {
-        if !path.exists() {
-            return Err(InputError::new(path, "file not found").into());
-        }
+        check_input_file(path)?;
+        check_text_encoding(path)?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
@@ -131,8 +156,8 @@ struct Sheet {
 
 impl Sheet {
     fn read(path: &Path) -> Result<Sheet> {
-        if !path.exists() {
-            return Err(InputError::new(path, "sheet not found").into());
+        if let Some(problem) = file_problem(path) {
+            return Err(InputError::new(path, format!("sheet {problem}")).into());
         }
         let table = CsvTable::read(path, None)?;
         Ok(Sheet {
@@ -187,8 +212,32 @@ impl Sheet {
 
     fn date(&self, line: u64, record: &csv::StringRecord, name: &str) -> Result<NaiveDate> {
         let raw = self.required(line, record, name)?;
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| self.err(line, name, format!("'{raw}' is not a date (YYYY-MM-DD)")))
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| self.err(line, name, format!("'{raw}' is not a date (YYYY-MM-DD)")))?;
+        check_date(date).map_err(|m| self.err(line, name, m))?;
+        Ok(date)
+    }
+
+    /// A required identifier, bounded in length (see `formats::input`).
+    fn id(&self, line: u64, record: &csv::StringRecord, name: &str) -> Result<String> {
+        let v = self.required(line, record, name)?;
+        check_id(v).map_err(|m| self.err(line, name, m))?;
+        Ok(v.to_string())
+    }
+
+    /// An optional identifier, bounded like a required one.
+    fn optional_id(
+        &self,
+        line: u64,
+        record: &csv::StringRecord,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let v = self.get(record, name);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        check_id(v).map_err(|m| self.err(line, name, m))?;
+        Ok(Some(v.to_string()))
     }
 
     /// A path relative to the sheet's folder; the file must exist.
@@ -199,8 +248,8 @@ impl Sheet {
         }
         let base = self.path.parent().unwrap_or(Path::new("."));
         let p = base.join(raw);
-        if !p.is_file() {
-            return Err(self.err(line, name, format!("file '{}' not found", p.display())));
+        if let Some(problem) = file_problem(&p) {
+            return Err(self.err(line, name, format!("file '{}': {problem}", p.display())));
         }
         Ok(Some(p))
     }
@@ -215,16 +264,16 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
         "relationship",
         "recipient_genotypes",
     ])?;
-    let mut seen = HashSet::new();
+    let mut seen = FirstSeen::default();
     let mut out = Vec::new();
     for (line, record) in &sheet.rows {
         let line = *line;
-        let id = sheet.required(line, record, "transplant_id")?.to_string();
-        if !seen.insert(id.clone()) {
+        let id = sheet.id(line, record, "transplant_id")?;
+        if let Err(first) = seen.insert(id.clone(), line) {
             return Err(sheet.err(
                 line,
                 "transplant_id",
-                format!("duplicate transplant_id '{id}'"),
+                format!("duplicate transplant_id '{id}' (first at line {first})"),
             ));
         }
         let organ_raw = sheet.required(line, record, "organ")?;
@@ -255,6 +304,8 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
             let v = sheet.get(record, name);
             (!v.is_empty()).then(|| v.to_string())
         };
+        let recipient_id = sheet.optional_id(line, record, "recipient_id")?;
+        let donor_id = sheet.optional_id(line, record, "donor_id")?;
         let donor2 = sheet
             .file(line, record, "donor2_genotypes")?
             .map(|path| GenotypeSource {
@@ -288,8 +339,8 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
             second_donor,
             recipient_hla: optional("recipient_hla"),
             donor_hla: optional("donor_hla"),
-            recipient_id: optional("recipient_id"),
-            donor_id: optional("donor_id"),
+            recipient_id,
+            donor_id,
             transplant_id: id,
             organ,
             transplant_date: sheet.date(line, record, "transplant_date")?,
@@ -309,24 +360,43 @@ pub fn read_transplants(path: &Path) -> Result<Vec<TransplantRow>> {
 pub fn read_samples(path: &Path, transplants: &[TransplantRow]) -> Result<Vec<SampleRow>> {
     let sheet = Sheet::read(path)?;
     sheet.require_columns(&["sample_id", "transplant_id", "collected", "counts"])?;
-    let known: HashSet<&str> = transplants
+    let known: HashMap<&str, &TransplantRow> = transplants
         .iter()
-        .map(|t| t.transplant_id.as_str())
+        .map(|t| (t.transplant_id.as_str(), t))
         .collect();
-    let mut seen = HashSet::new();
+    let mut seen = FirstSeen::default();
     let mut out = Vec::new();
     for (line, record) in &sheet.rows {
         let line = *line;
-        let id = sheet.required(line, record, "sample_id")?.to_string();
-        if !seen.insert(id.clone()) {
-            return Err(sheet.err(line, "sample_id", format!("duplicate sample_id '{id}'")));
+        let id = sheet.id(line, record, "sample_id")?;
+        if let Err(first) = seen.insert(id.clone(), line) {
+            return Err(sheet.err(
+                line,
+                "sample_id",
+                format!("duplicate sample_id '{id}' (first at line {first})"),
+            ));
         }
         let tid = sheet.required(line, record, "transplant_id")?.to_string();
-        if !known.contains(tid.as_str()) {
+        let Some(transplant) = known.get(tid.as_str()) else {
             return Err(sheet.err(
                 line,
                 "transplant_id",
                 format!("transplant_id '{tid}' is not in the transplants sheet"),
+            ));
+        };
+        // No donor DNA circulates before the graft: a draw dated earlier is a
+        // wrong date or a wrong transplant_id.
+        let collected = sheet.date(line, record, "collected")?;
+        if collected < transplant.transplant_date {
+            return Err(sheet.err(
+                line,
+                "collected",
+                format!(
+                    "{collected} is before the transplant date {} of {tid} ({}, line {})",
+                    transplant.transplant_date,
+                    transplant.sheet.display(),
+                    transplant.line
+                ),
             ));
         }
         let counts = sheet
@@ -358,12 +428,23 @@ pub fn read_samples(path: &Path, transplants: &[TransplantRow]) -> Result<Vec<Sa
                     ));
                 }
             };
+            let max = unit.plausible_max();
+            if value > max {
+                return Err(sheet.err(
+                    line,
+                    "total_cfdna",
+                    format!(
+                        "{total_raw} {} is above {max:.0} (no plasma holds that much cfDNA: a unit or typing error?)",
+                        unit.as_str()
+                    ),
+                ));
+            }
             Some((value, unit))
         };
         out.push(SampleRow {
             sample_id: id,
             transplant_id: tid,
-            collected: sheet.date(line, record, "collected")?,
+            collected,
             counts: GenotypeSource {
                 path: counts,
                 sample: sheet.get(record, "counts_sample").to_string(),

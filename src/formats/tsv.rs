@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::allele_table::{AlleleTable, SourceFormat};
+use crate::formats::input::{FirstSeen, check_text_encoding};
 use crate::formats::site::{ChromInterner, SiteKey};
 
 fn open_text(path: &Path, gz: bool) -> Result<Box<dyn Read>> {
@@ -36,6 +38,9 @@ pub struct TsvTable {
 }
 
 pub fn open_tsv(path: &Path, gz: bool) -> Result<TsvTable> {
+    if !gz {
+        check_text_encoding(path)?;
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b'\t')
         .has_headers(true)
@@ -76,6 +81,41 @@ pub fn row_error(path: &Path, record: &csv::StringRecord, field: &str, msg: Stri
         .at_line(line)
         .in_field(field)
         .into()
+}
+
+/// The largest position a VCF may hold (VCF 4.3 §1.6.2: POS is a 32-bit signed integer).
+pub const MAX_POSITION: u64 = (1 << 31) - 1;
+
+/// A 1-based position: 0 means a 0-based (BED-like) file, which would join
+/// with the VCF genotypes one base off and silently match nothing.
+pub fn parse_position(path: &Path, record: &csv::StringRecord, idx: usize) -> Result<u64> {
+    let pos = parse_u64(path, record, idx, "pos")?;
+    if pos == 0 || pos > MAX_POSITION {
+        return Err(row_error(
+            path,
+            record,
+            "pos",
+            format!("{pos} is not a 1-based position in 1..={MAX_POSITION}"),
+        ));
+    }
+    Ok(pos)
+}
+
+/// Refuse a second SNP row at a position already read: counted twice, its
+/// reads would narrow the interval; for genotypes, the later row would
+/// silently win.
+pub fn duplicate_site_error(
+    path: &Path,
+    record: &csv::StringRecord,
+    site: &SiteKey,
+    first: u64,
+) -> Error {
+    row_error(
+        path,
+        record,
+        "pos",
+        format!("site {site} is listed twice (first at line {first}); each site once"),
+    )
 }
 
 pub fn parse_u64(path: &Path, record: &csv::StringRecord, idx: usize, field: &str) -> Result<u64> {
@@ -129,6 +169,7 @@ pub fn read_allele_tsv(path: &Path, gz: bool) -> Result<AlleleTable> {
     let mut genotypes = Vec::new();
     let mut depths = Vec::new();
     let mut non_snp = 0;
+    let mut seen: FirstSeen<(Arc<str>, u64)> = FirstSeen::default();
     let mut record = csv::StringRecord::new();
     loop {
         match table.reader.read_record(&mut record) {
@@ -141,7 +182,7 @@ pub fn read_allele_tsv(path: &Path, gz: bool) -> Result<AlleleTable> {
                     .into());
             }
         }
-        let pos = parse_u64(path, &record, base[1], "pos")?;
+        let pos = parse_position(path, &record, base[1])?;
         let site = SiteKey::new(
             chroms.get(record.get(base[0]).unwrap_or("")),
             pos,
@@ -152,6 +193,10 @@ pub fn read_allele_tsv(path: &Path, gz: bool) -> Result<AlleleTable> {
             non_snp += 1;
             continue;
         };
+        let line = record.position().map(|p| p.line()).unwrap_or(0).max(2);
+        if let Err(first) = seen.insert((site.chrom.clone(), site.pos), line) {
+            return Err(duplicate_site_error(path, &record, &site, first));
+        }
         if is_counts {
             let r = parse_u64(path, &record, value_cols[0], "ref_count")?;
             let a = parse_u64(path, &record, value_cols[1], "alt_count")?;

@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead};
 use std::path::Path;
+use std::sync::Arc;
 
 use noodles_vcf::{
     self as vcf,
@@ -17,6 +18,7 @@ use noodles_vcf::{
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::allele_table::{AlleleTable, SourceFormat};
+use crate::formats::input::FirstSeen;
 use crate::formats::site::{ChromInterner, SiteKey};
 
 /// Number of header lines, counted only when an error needs a line number.
@@ -153,6 +155,7 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
     let mut genotypes = Vec::new();
     let mut depths = Vec::new();
     let mut non_snp = 0usize;
+    let mut seen: FirstSeen<(Arc<str>, u64)> = FirstSeen::default();
     let mut header_lines: Option<u64> = None;
     let mut line_of = |idx: usize| -> u64 {
         let h = *header_lines.get_or_insert_with(|| header_line_count(path, gz));
@@ -199,11 +202,32 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
             non_snp += 1;
             continue;
         };
-        afs.push(if has_af {
+        if let Err(first_idx) = seen.insert((site.chrom.clone(), site.pos), idx as u64) {
+            let first = line_of(first_idx as usize);
+            return Err(InputError::new(
+                path,
+                format!("site {site} is listed twice (first at line {first}); each site once (join split records with `bcftools norm -m+`)"),
+            )
+            .at_line(line_of(idx))
+            .in_field("POS")
+            .into());
+        }
+        let af = if has_af {
             info_af(&record, &header)
         } else {
             None
-        });
+        };
+        if let Some(q) = af
+            && !(0.0..=1.0).contains(&q)
+        {
+            return Err(
+                InputError::new(path, format!("{q} is not a frequency in [0, 1]"))
+                    .at_line(line_of(idx))
+                    .in_field("INFO/AF")
+                    .into(),
+            );
+        }
+        afs.push(af);
         let record_samples = record.samples();
         for (i, sample_name) in samples.iter().enumerate() {
             let sample = record_samples.get_index(i);

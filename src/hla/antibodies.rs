@@ -11,12 +11,19 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::{FirstSeen, check_date, check_id};
 use crate::formats::sheet::CsvTable;
 use crate::hla::nomenclature::{Locus, TypedItem, parse_item};
 use crate::hla::release::Release;
 use crate::hla::typing::Typing;
 
 pub const DEFAULT_MFI_CUTOFF: f64 = 1000.0;
+
+/// MFI bounds: Luminex single-antigen-bead readers saturate near 30,000;
+/// baseline-corrected values dip a little below 0. Outside these a value is a
+/// typo or a unit error.
+pub const MIN_MFI: f64 = -10_000.0;
+pub const MAX_MFI: f64 = 100_000.0;
 
 #[derive(Debug, Clone)]
 pub struct BeadResult {
@@ -75,6 +82,9 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
     let (date_col, spec_col, mfi_col) = (need("serum_date")?, need("specificity")?, need("mfi")?);
     let cutoff_col = col("cutoff");
     let mut out = Vec::new();
+    // One result per serum and bead: a repeated bead with another MFI would
+    // leave the DSA call to the row order.
+    let mut seen = FirstSeen::default();
     for (line, rec) in &table.rows {
         let line = *line;
         let get = |i: usize| rec.get(i).unwrap_or("");
@@ -88,12 +98,24 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
         if owner.is_empty() {
             return Err(err(&headers[owner_col], "empty id".into()));
         }
+        check_id(&owner).map_err(|m| err(&headers[owner_col], m))?;
         let serum_date = NaiveDate::parse_from_str(get(date_col), "%Y-%m-%d").map_err(|_| {
             err(
                 "serum_date",
                 format!("'{}' is not a YYYY-MM-DD date", get(date_col)),
             )
         })?;
+        // Pre-transplant sera are normal (DSA screening); future ones are not.
+        check_date(serum_date).map_err(|m| err("serum_date", m))?;
+        if get(spec_col).contains(['/', '|']) {
+            return Err(err(
+                "specificity",
+                format!(
+                    "'{}' lists alternatives: a bead carries one specificity (one row per bead)",
+                    get(spec_col)
+                ),
+            ));
+        }
         let specificity = get(spec_col)
             .split('~')
             .map(|s| {
@@ -104,16 +126,37 @@ pub fn read_antibodies(path: &Path, default_cutoff: f64) -> Result<Vec<BeadResul
         let mfi: f64 = get(mfi_col)
             .parse()
             .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| err("mfi", format!("'{}' is not a number", get(mfi_col))))?;
+            .filter(|v: &f64| (MIN_MFI..=MAX_MFI).contains(v))
+            .ok_or_else(|| {
+                err(
+                    "mfi",
+                    format!("'{}' is not an MFI in [{MIN_MFI}, {MAX_MFI}]", get(mfi_col)),
+                )
+            })?;
         let cutoff = match cutoff_col.map(get).filter(|c| !c.is_empty()) {
             None => default_cutoff,
             Some(c) => c
                 .parse()
                 .ok()
-                .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| err("cutoff", format!("'{c}' is not a number")))?,
+                .filter(|v: &f64| *v > 0.0 && *v <= MAX_MFI)
+                .ok_or_else(|| {
+                    err(
+                        "cutoff",
+                        format!("'{c}' is not an MFI cut-off in (0, {MAX_MFI}]"),
+                    )
+                })?,
         };
+        let label = specificity
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("~");
+        if let Err(first) = seen.insert((owner.clone(), serum_date, label.clone()), line) {
+            return Err(err(
+                "specificity",
+                format!("{owner}, serum {serum_date}, bead {label} repeats line {first}"),
+            ));
+        }
         out.push(BeadResult {
             owner,
             serum_date,

@@ -13,6 +13,7 @@
 //! shared/docs/hla-matching.md. Thresholds are configuration, versioned with the
 //! eplet table.
 
+use crate::formats::input::{check_input_file, check_text_encoding};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -128,6 +129,8 @@ impl EpletTable {
     /// Read a table: `# version: ...` comment, then CSV
     /// `allele,eplet,group,antibody_verified` (one row per allele–eplet pair).
     pub fn read(path: &Path) -> Result<EpletTable> {
+        check_input_file(path)?;
+        check_text_encoding(path)?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let version = text
             .lines()

@@ -388,14 +388,16 @@ pub fn parse_allele(text: &str) -> Result<AlleleName, NameError> {
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         let mut body = *part;
+        // The expression suffix is one character, possibly not ASCII in a
+        // malformed name: split at its char boundary (found by fuzzing).
         if last
-            && let Some(c) = body.chars().last()
-            && body.len() > 1
-            && body[..body.len() - 1].chars().all(|c| c.is_ascii_digit())
+            && let Some((at, c)) = body.char_indices().last()
+            && at > 0
+            && body[..at].chars().all(|c| c.is_ascii_digit())
             && let Some(e) = Expression::from_char(c.to_ascii_uppercase())
         {
             expression = Some(e);
-            body = &body[..body.len() - 1];
+            body = &body[..at];
         }
         if body.is_empty() {
             return Err(NameError(format!("'{raw}': empty field {}", i + 1)));
@@ -529,6 +531,14 @@ pub fn drb1_family_of_dr_antigen(number: u16) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_ascii_last_character_is_an_error_not_a_panic() {
+        // Found by the hla_names fuzz target (fuzz/regressions/hla_names/).
+        assert!(parse_allele("A*02:0\u{cf}").is_err());
+        assert!(parse_allele("A*0\u{1}\u{0}:01\u{cf}\u{ce}").is_err());
+        assert_eq!(parse_allele("A*24:02N").unwrap().to_string(), "A*24:02N");
+    }
 
     #[test]
     fn allele_names_parse_with_or_without_hla_prefix() {

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::{FirstSeen, check_id};
 use crate::formats::sheet::CsvTable;
 use crate::hla::gl_string::{GlString, parse_gl_string};
 use crate::hla::nomenclature::{
@@ -504,6 +505,7 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
         .into());
     }
     let mut out = Vec::new();
+    let mut seen = FirstSeen::default();
     for (line, record) in &table.rows {
         let line = *line;
         let person = record.get(id_col).unwrap_or("").to_string();
@@ -515,6 +517,14 @@ pub fn read_typing_csv(path: &Path, release: Option<&Release>) -> Result<Vec<Per
         };
         if person.is_empty() {
             return Err(err("person_id", "empty person_id".into()));
+        }
+        check_id(&person).map_err(|m| err("person_id", m))?;
+        // A second row for a person would silently replace the first typing.
+        if let Err(first) = seen.insert(person.clone(), line) {
+            return Err(err(
+                "person_id",
+                format!("person {person} is typed twice (first at line {first})"),
+            ));
         }
         let mut typing = Typing::default();
         if let Some(g) = gl_col.filter(|&g| !record.get(g).unwrap_or("").is_empty()) {

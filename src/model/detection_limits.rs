@@ -8,10 +8,10 @@
 
 use rayon::prelude::*;
 
+use super::backend::LoglikBackend;
 use super::estimate::{EstimatorSettings, estimate_point_fractions};
 use super::likelihood::SampleModel;
 use super::{EstimationMode, Relationship};
-use super::backend::LoglikBackend;
 use crate::error::Result;
 use crate::simulate::{PanelSnp, ReadSettings, simulated_model};
 

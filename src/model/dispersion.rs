@@ -189,7 +189,8 @@ impl pulp::WithSimd for HetKernel<'_> {
                 }
             }
             for l in 0..LANES {
-                let v = (1.0 - HET_OUTLIER_SHARE) * model[l] + HET_OUTLIER_SHARE / (h.n[at + l] + 1.0);
+                let v =
+                    (1.0 - HET_OUTLIER_SHARE) * model[l] + HET_OUTLIER_SHARE / (h.n[at + l] + 1.0);
                 acc[l] += h.mask[at + l] * lane_ln(v);
             }
             at += LANES;

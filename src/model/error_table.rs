@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::error::{InputError, Result};
 use crate::formats::AlleleTable;
+use crate::formats::input::{FirstSeen, check_input_file};
 use crate::formats::site::{ChromInterner, SiteKey};
-use crate::formats::tsv::{open_tsv, parse_u64, row_error};
+use crate::formats::tsv::{duplicate_site_error, open_tsv, parse_position, parse_u64, row_error};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SiteErrorCounts {
@@ -31,6 +32,17 @@ pub struct ErrorTable {
 
 /// A direction needs this many reads before its own rate is trusted.
 pub const MIN_DEPTH: u64 = 500;
+
+/// Error rates at or above one half are not errors: at ε = ½ a read says
+/// nothing about the allele it came from, above it REF and ALT swap meaning;
+/// `simulate --error-rate` refuses the same range.
+pub const MAX_ERROR_RATE: f64 = 0.5;
+
+/// A site-direction's rate from k error reads in n (a half read each way keeps
+/// it off 0 and 1).
+fn site_rate(k: u64, n: u64) -> f64 {
+    ((k as f64 + 0.5) / (n as f64 + 1.0)).max(1e-6)
+}
 
 impl ErrorTable {
     /// Add every column of `table` that has both genotypes (GT) and depths (AD).
@@ -74,7 +86,7 @@ impl ErrorTable {
         let fallback = self.fallback.or_else(|| self.pooled_rate())?;
         let rate = |(k, n): (u64, u64)| {
             if n >= MIN_DEPTH {
-                ((k as f64 + 0.5) / (n as f64 + 1.0)).max(1e-6)
+                site_rate(k, n)
             } else {
                 fallback
             }
@@ -107,31 +119,28 @@ impl ErrorTable {
     }
 
     pub fn read(path: &Path) -> Result<ErrorTable> {
-        if !path.is_file() {
-            return Err(InputError::new(path, "error table not found").into());
-        }
+        check_input_file(path)?;
+        const COLUMNS: [&str; 8] = [
+            "chrom",
+            "pos",
+            "ref",
+            "alt",
+            "alt_reads_at_hom_ref",
+            "depth_at_hom_ref",
+            "ref_reads_at_hom_alt",
+            "depth_at_hom_alt",
+        ];
         let mut t = open_tsv(path, false)?;
-        let cols = t.require(
-            path,
-            &[
-                "chrom",
-                "pos",
-                "ref",
-                "alt",
-                "alt_reads_at_hom_ref",
-                "depth_at_hom_ref",
-                "ref_reads_at_hom_alt",
-                "depth_at_hom_alt",
-            ],
-        )?;
+        let cols = t.require(path, &COLUMNS)?;
         let mut chroms = ChromInterner::default();
         let mut sites = HashMap::new();
+        let mut seen = FirstSeen::default();
         for rec in t.reader.records() {
             let rec = rec.map_err(|e| {
                 InputError::new(path, format!("malformed row: {e}"))
                     .at_line(e.position().map(|p| p.line()).unwrap_or(0))
             })?;
-            let pos = parse_u64(path, &rec, cols[1], "pos")?;
+            let pos = parse_position(path, &rec, cols[1])?;
             let Some(site) = SiteKey::new(
                 chroms.get(rec.get(cols[0]).unwrap_or("")),
                 pos,
@@ -140,32 +149,38 @@ impl ErrorTable {
             ) else {
                 continue;
             };
+            let line = rec.position().map(|p| p.line()).unwrap_or(0).max(2);
+            if let Err(first) = seen.insert(site.clone(), line) {
+                return Err(duplicate_site_error(path, &rec, &site, first));
+            }
             let v: Vec<u64> = (4..8)
-                .map(|i| {
-                    parse_u64(
+                .map(|i| parse_u64(path, &rec, cols[i], COLUMNS[i]))
+                .collect::<Result<_>>()?;
+            // Each direction: reads (column 4 or 6) within its depth (5 or 7), and
+            // a rate that can be a sequencing error: at 0.5 or above the
+            // "homozygous" call itself is wrong, and such a rate would turn every
+            // read into donor signal or none.
+            for (reads, depth) in [(4, 5), (6, 7)] {
+                let (k, n) = (v[reads - 4], v[depth - 4]);
+                if k > n {
+                    return Err(row_error(
                         path,
                         &rec,
-                        cols[i],
-                        [
-                            "",
-                            "",
-                            "",
-                            "",
-                            "alt_reads_at_hom_ref",
-                            "depth_at_hom_ref",
-                            "ref_reads_at_hom_alt",
-                            "depth_at_hom_alt",
-                        ][i],
-                    )
-                })
-                .collect::<Result<_>>()?;
-            if v[0] > v[1] || v[2] > v[3] {
-                return Err(row_error(
-                    path,
-                    &rec,
-                    "depth_at_hom_ref",
-                    "reads exceed depth".into(),
-                ));
+                        COLUMNS[reads],
+                        format!("{k} reads exceed {} {n}", COLUMNS[depth]),
+                    ));
+                }
+                if n >= MIN_DEPTH && site_rate(k, n) >= MAX_ERROR_RATE {
+                    return Err(row_error(
+                        path,
+                        &rec,
+                        COLUMNS[reads],
+                        format!(
+                            "error rate {k}/{n} = {:.3} is not below {MAX_ERROR_RATE} (a wrong genotype call, not a sequencing error)",
+                            k as f64 / n as f64
+                        ),
+                    ));
+                }
             }
             sites.insert(
                 site,
@@ -175,9 +190,21 @@ impl ErrorTable {
                 },
             );
         }
-        Ok(ErrorTable {
+        let table = ErrorTable {
             sites,
             fallback: None,
-        })
+        };
+        if let Some(p) = table.pooled_rate()
+            && p >= MAX_ERROR_RATE
+        {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "pooled error rate {p:.3} over all sites is not below {MAX_ERROR_RATE}: not an error table of pure samples"
+                ),
+            )
+            .into());
+        }
+        Ok(table)
     }
 }

@@ -18,11 +18,11 @@ use super::dispersion::{
 /// imbalance per site), and a binomial weight would let the deepest sites
 /// decide b alone.
 const DEFAULT_BALANCE_RHO: f64 = 1e-3;
+use super::backend::{LoglikBackend, percentile_interval};
 use super::likelihood::{
     ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
     class_genotypes, class_log_probs, posterior_alt_probability,
 };
-use super::backend::{LoglikBackend, percentile_interval};
 use super::refine::{brent_max, crossing};
 use crate::error::Result;
 

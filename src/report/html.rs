@@ -56,6 +56,9 @@ pub struct ReportInput<'a> {
     pub immunology: &'a HashMap<String, ImmunologicalFindings>,
     pub hla: &'a HashMap<String, HlaDetail>,
     pub provenance: &'a Provenance,
+    /// Input rows that matched nothing or repeat another (bead results of no
+    /// transplant, unused typings, draws sharing reads): shown above the results.
+    pub input_warnings: &'a [String],
 }
 
 const CSS: &str = r#"
@@ -117,6 +120,23 @@ fn qc_cell(s: &SampleResult) -> String {
     }
 }
 
+/// Heading of the report's input-warnings section (`merge` finds it by it).
+pub const INPUT_WARNINGS_HEADING: &str = "<h2>Warnings about the inputs</h2>";
+
+/// The input-warnings section placed above the batch overview; empty when
+/// there is nothing to say.
+pub fn input_warnings_html(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut html = format!("{INPUT_WARNINGS_HEADING}<ul class=\"reasons\">");
+    for w in warnings {
+        let _ = write!(html, "<li>{}</li>", escape(w));
+    }
+    html.push_str("</ul>");
+    html
+}
+
 pub fn render(input: &ReportInput) -> String {
     let ReportInput {
         outcome,
@@ -125,6 +145,7 @@ pub fn render(input: &ReportInput) -> String {
         immunology,
         hla,
         provenance,
+        input_warnings,
     } = input;
     let sample_risk: HashMap<&str, &SampleRisk> = risk
         .samples
@@ -150,6 +171,7 @@ pub fn render(input: &ReportInput) -> String {
         escape(&provenance.backend),
         escape(DISCLAIMER)
     );
+    html.push_str(&input_warnings_html(input_warnings));
 
     // Overview, sorted by level then id.
     let mut order: Vec<usize> = (0..outcome.transplants.len()).collect();

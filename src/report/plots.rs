@@ -26,9 +26,25 @@ const ACCENT: RGBColor = RGBColor(31, 94, 168);
 const MUTED: RGBColor = RGBColor(150, 150, 150);
 const WARN: RGBColor = RGBColor(190, 40, 40);
 
-/// Render a trend as an SVG string; `None` when there is nothing to draw.
+/// Largest axis value drawn. plotters' key-point search loops without end on
+/// an infinite or astronomically wide range (a total of 1e307 ng/mL made
+/// copies/mL infinite and hung the report); inputs are range-checked where they
+/// are read, and the plot refuses what still falls outside.
+const MAX_AXIS: f64 = 1e12;
+
+/// Render a trend as an SVG string; `None` when there is nothing to draw (or
+/// nothing drawable: non-finite or out-of-range values).
 pub fn trend_svg(plot: &TrendPlot) -> Option<String> {
     if plot.points.is_empty() {
+        return None;
+    }
+    let drawable = |x: f64| x.is_finite() && (0.0..=MAX_AXIS).contains(&x.abs());
+    if !plot
+        .points
+        .iter()
+        .all(|p| drawable(p.day) && drawable(p.value) && drawable(p.low) && drawable(p.high))
+        || plot.threshold.is_some_and(|t| !drawable(t))
+    {
         return None;
     }
     let max_day = plot.points.iter().map(|p| p.day).fold(1.0f64, f64::max);
@@ -99,4 +115,49 @@ pub fn trend_svg(plot: &TrendPlot) -> Option<String> {
         root.present().ok()?;
     }
     Some(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(value: f64) -> TrendPoint {
+        TrendPoint {
+            day: 30.0,
+            value,
+            low: 0.0,
+            high: value,
+            detected: true,
+            muted: false,
+        }
+    }
+
+    #[test]
+    fn infinite_or_huge_values_are_not_drawn_instead_of_hanging() {
+        for bad in [f64::INFINITY, f64::NAN, 1e300] {
+            let points = [point(1.0), point(bad)];
+            let plot = TrendPlot {
+                title: "t",
+                y_label: "y",
+                points: &points,
+                threshold: None,
+            };
+            assert!(trend_svg(&plot).is_none(), "{bad}");
+        }
+        let points = [point(1.0)];
+        let plot = TrendPlot {
+            title: "t",
+            y_label: "y",
+            points: &points,
+            threshold: Some(f64::INFINITY),
+        };
+        assert!(trend_svg(&plot).is_none());
+        let plot = TrendPlot {
+            title: "t",
+            y_label: "y",
+            points: &points,
+            threshold: Some(0.5),
+        };
+        assert!(trend_svg(&plot).unwrap().contains("<svg"));
+    }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, InputError, Result};
+use crate::formats::input::{FirstSeen, check_input_file, check_text_encoding};
 use crate::risk::Organ;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -74,6 +75,58 @@ impl RcvConfig {
             RcvForm::LogNormal => self.log_normal(),
         }
     }
+}
+
+/// Day counts in the rules (early window, threshold start): ten years.
+const MAX_DAYS: i64 = 3650;
+
+/// One step of a path into the TOML document.
+#[derive(Debug, Clone, Copy)]
+enum TomlKey<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+fn dotted(keys: &[TomlKey]) -> String {
+    let mut out = String::new();
+    for k in keys {
+        match k {
+            TomlKey::Key(n) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(n);
+            }
+            TomlKey::Item(i) => out.push_str(&format!("[{}]", i + 1)),
+        }
+    }
+    out
+}
+
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> u64 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// Line of the value at `keys`, from the spans of toml's document parser.
+fn toml_line(text: &str, keys: &[TomlKey]) -> Option<u64> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let top = toml::de::DeValue::Table(root.into_inner());
+    let mut value = &top;
+    let mut start = 0;
+    for k in keys {
+        let next = match k {
+            TomlKey::Key(n) => value.get(*n)?,
+            TomlKey::Item(i) => value.get(*i)?,
+        };
+        start = next.span().start;
+        value = next.get_ref();
+    }
+    Some(line_at(text, start))
 }
 
 /// Points each finding adds to a transplant's score, and the score at which a
@@ -155,45 +208,139 @@ impl Default for RiskConfig {
 
 impl RiskConfig {
     pub fn load(path: &Path) -> Result<RiskConfig> {
+        check_input_file(path)?;
+        check_text_encoding(path)?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let cfg: RiskConfig = toml::from_str(&text).map_err(|e| {
             let mut err = InputError::new(path, e.message().to_string());
             if let Some(span) = e.span() {
-                let line = text[..span.start.min(text.len())].lines().count().max(1) as u64;
-                err = err.at_line(line);
+                err = err.at_line(line_at(&text, span.start));
             }
             Error::from(err)
         })?;
-        cfg.validate(path)?;
+        cfg.validate(path, &text)?;
         Ok(cfg)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |m: String| Err(Error::from(InputError::new(path, m)));
-        for t in &self.fraction_threshold {
+    /// Every number in its domain, each error with the TOML line and key: a
+    /// NaN CV prints "+NaN%", an infinite copies/mL hangs the trend plot, a
+    /// negative early window makes a day-5 draw interpretable.
+    fn validate(&self, path: &Path, text: &str) -> Result<()> {
+        use TomlKey::{Item, Key};
+        let bad = |keys: &[TomlKey], m: String| -> Result<()> {
+            let mut err = InputError::new(path, m).in_field(dotted(keys));
+            if let Some(line) = toml_line(text, keys) {
+                err = err.at_line(line);
+            }
+            Err(Error::from(err))
+        };
+        let finite_in = |x: f64, lo: f64, hi: f64| x.is_finite() && x >= lo && x <= hi;
+        if !(0..=MAX_DAYS).contains(&self.early_window_days) {
+            return bad(
+                &[Key("early_window_days")],
+                format!(
+                    "{} is not a number of days in 0..={MAX_DAYS}",
+                    self.early_window_days
+                ),
+            );
+        }
+        // 1 ng of human DNA holds 303 haploid genomes (3.3 pg each).
+        if !(self.genome_equivalents_per_ng > 0.0 && self.genome_equivalents_per_ng <= 1000.0) {
+            return bad(
+                &[Key("genome_equivalents_per_ng")],
+                format!(
+                    "{} is not in (0, 1000] (1 ng of human DNA is 303 haploid genomes)",
+                    self.genome_equivalents_per_ng
+                ),
+            );
+        }
+        let mut fraction_keys = FirstSeen::default();
+        for (i, t) in self.fraction_threshold.iter().enumerate() {
+            let here = |k| [Key("fraction_threshold"), Item(i), Key(k)];
             if !(t.percent > 0.0 && t.percent < 100.0) {
-                return bad(format!(
-                    "fraction_threshold for {}: percent must be in (0, 100)",
-                    t.organ
-                ));
+                return bad(
+                    &here("percent"),
+                    format!(
+                        "fraction_threshold for {}: percent {} must be in (0, 100)",
+                        t.organ, t.percent
+                    ),
+                );
+            }
+            if !(-1..=MAX_DAYS).contains(&t.after_day) {
+                return bad(
+                    &here("after_day"),
+                    format!(
+                        "fraction_threshold for {}: after_day {} must be in -1..={MAX_DAYS}",
+                        t.organ, t.after_day
+                    ),
+                );
+            }
+            if let Err(first) = fraction_keys.insert((t.organ, t.after_day), i as u64) {
+                return bad(
+                    &here("organ"),
+                    format!(
+                        "a second fraction_threshold for {} after day {} (the first is entry {}); one per organ and day",
+                        t.organ,
+                        t.after_day,
+                        first + 1
+                    ),
+                );
             }
         }
-        for t in &self.quantity_threshold {
-            if t.copies_per_ml.is_nan() || t.copies_per_ml <= 0.0 {
-                return bad(format!(
-                    "quantity_threshold for {}: copies_per_ml must be > 0",
-                    t.organ
-                ));
+        let mut quantity_keys = FirstSeen::default();
+        for (i, t) in self.quantity_threshold.iter().enumerate() {
+            let here = |k| [Key("quantity_threshold"), Item(i), Key(k)];
+            if !(t.copies_per_ml > 0.0 && t.copies_per_ml.is_finite()) {
+                return bad(
+                    &here("copies_per_ml"),
+                    format!(
+                        "quantity_threshold for {}: copies_per_ml {} must be a finite number > 0",
+                        t.organ, t.copies_per_ml
+                    ),
+                );
+            }
+            if let Err(first) = quantity_keys.insert(t.organ, i as u64) {
+                return bad(
+                    &here("organ"),
+                    format!(
+                        "a second quantity_threshold for {} (the first is entry {})",
+                        t.organ,
+                        first + 1
+                    ),
+                );
             }
         }
-        if self.rcv.analytical_cv_pct < 0.0
-            || self.rcv.within_person_cv_pct < 0.0
-            || self.rcv.z <= 0.0
-        {
-            return bad("rcv: CVs must be ≥ 0 and z > 0".into());
+        for (key, v) in [
+            ("analytical_cv_pct", self.rcv.analytical_cv_pct),
+            ("within_person_cv_pct", self.rcv.within_person_cv_pct),
+        ] {
+            if !finite_in(v, 0.0, 1000.0) {
+                return bad(
+                    &[Key("rcv"), Key(key)],
+                    format!("rcv: {key} {v} must be in [0, 1000]"),
+                );
+            }
+        }
+        if !(self.rcv.z > 0.0 && self.rcv.z <= 10.0) {
+            return bad(
+                &[Key("rcv"), Key("z")],
+                format!("rcv: z {} must be in (0, 10]", self.rcv.z),
+            );
+        }
+        if !finite_in(self.levels.marked_elevation_multiple, 1.0, 1000.0) {
+            return bad(
+                &[Key("levels"), Key("marked_elevation_multiple")],
+                format!(
+                    "levels: marked_elevation_multiple {} must be in [1, 1000]",
+                    self.levels.marked_elevation_multiple
+                ),
+            );
         }
         if self.levels.high_score < self.levels.moderate_score || self.levels.moderate_score == 0 {
-            return bad("levels: need 0 < moderate_score ≤ high_score".into());
+            return bad(
+                &[Key("levels"), Key("moderate_score")],
+                "levels: need 0 < moderate_score ≤ high_score".into(),
+            );
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! per-transplant results; `report` shapes them into hla.csv and the HTML
 //! report, `risk` reads the immunological findings from them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::compute::select::{BackendChoice, select_hla_backend};
@@ -64,6 +64,8 @@ pub struct ScanHla {
     /// Loci where the batched kernel's count differs from the itemised
     /// comparison (one counting rule: a difference would be a bug).
     pub kernel_disagreements: Vec<String>,
+    /// Bead results and typings no transplant uses (for run.json and the report).
+    pub warnings: Vec<String>,
 }
 
 impl ScanHla {
@@ -124,12 +126,16 @@ pub fn assess_scan_hla(
         }
         None => Vec::new(),
     };
+    let mut typing_lines: Vec<(String, u64)> = Vec::new();
     let people: HashMap<String, Typing> = match &opts.typings {
         Some(p) => {
             files.push(p.clone());
             read_typing_csv(p, release.as_ref())?
                 .into_iter()
-                .map(|t| (t.person_id, t.typing))
+                .map(|t| {
+                    typing_lines.push((t.person_id.clone(), t.line));
+                    (t.person_id, t.typing)
+                })
                 .collect()
         }
         None => HashMap::new(),
@@ -187,6 +193,20 @@ pub fn assess_scan_hla(
         };
         pairs.push((t, recipient, donor));
     }
+    // Ids a bead row may carry to reach an assessed transplant (its id or its
+    // recipient's; see hla::transplant::assess_typed), and the people of the
+    // typings file that a transplant names.
+    let bead_owners: HashSet<&str> = pairs
+        .iter()
+        .flat_map(|(t, _, _)| [Some(t.transplant_id.as_str()), t.recipient_id.as_deref()])
+        .flatten()
+        .collect();
+    let used_people: HashSet<&str> = transplants
+        .iter()
+        .filter(|t| t.recipient_hla.is_none() && t.donor_hla.is_none())
+        .flat_map(|t| [t.recipient_id.as_deref(), t.donor_id.as_deref()])
+        .flatten()
+        .collect();
     let amino_acids = if opts.aa_mismatch {
         files.extend(opts.aa_positions.iter().cloned());
         Some(load_for(
@@ -210,6 +230,7 @@ pub fn assess_scan_hla(
         settings: opts.settings,
         antibodies,
     };
+    let warnings = unmatched_rows(opts, &ctx, &bead_owners, &typing_lines, &used_people);
     let rows: Vec<TransplantHla> = pairs
         .iter()
         .map(|(t, r, d)| assess_typed(&t.transplant_id, t.recipient_id.as_deref(), r, d, &ctx))
@@ -284,5 +305,67 @@ pub fn assess_scan_hla(
         files,
         kernel_backend,
         kernel_disagreements,
+        warnings,
     }))
 }
+
+/// Rows of the bead and typing files that no assessed transplant uses: a bead
+/// whose id matches nothing would drop a donor-specific antibody without a
+/// word, and an unused typing usually means a mistyped id in transplants.csv.
+fn unmatched_rows(
+    opts: &ScanHlaOptions,
+    ctx: &HlaContext,
+    owners: &HashSet<&str>,
+    typing_lines: &[(String, u64)],
+    used_people: &HashSet<&str>,
+) -> Vec<String> {
+    let listed = |items: &[(String, u64)]| {
+        let shown: Vec<String> = items
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(id, line)| format!("'{id}' (line {line})"))
+            .collect();
+        let more = items.len().saturating_sub(MAX_LISTED);
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let mut warnings = Vec::new();
+    if let Some(path) = &opts.antibodies {
+        let mut unmatched: Vec<(String, u64)> = Vec::new();
+        for b in &ctx.antibodies {
+            if !owners.contains(b.owner.as_str()) && !unmatched.iter().any(|(o, _)| *o == b.owner) {
+                unmatched.push((b.owner.clone(), b.line));
+            }
+        }
+        if !unmatched.is_empty() {
+            warnings.push(format!(
+                "{}: bead results for {} id(s) match no HLA-typed transplant of this batch and were not assessed for donor-specific antibodies: {}",
+                path.display(),
+                unmatched.len(),
+                listed(&unmatched)
+            ));
+        }
+    }
+    if let Some(path) = &opts.typings {
+        let unused: Vec<(String, u64)> = typing_lines
+            .iter()
+            .filter(|(id, _)| !used_people.contains(id.as_str()))
+            .cloned()
+            .collect();
+        if !unused.is_empty() {
+            warnings.push(format!(
+                "{}: {} typed person(s) are the recipient or donor of no transplant (a mistyped recipient_id/donor_id?): {}",
+                path.display(),
+                unused.len(),
+                listed(&unused)
+            ));
+        }
+    }
+    warnings
+}
+
+/// Ids listed in one warning before "and N more".
+const MAX_LISTED: usize = 10;

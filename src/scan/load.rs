@@ -102,10 +102,59 @@ pub struct Batch {
     pub samples_sheet: PathBuf,
     pub panel: Option<PathBuf>,
     pub transplants: Vec<TransplantRow>,
-    pub samples: Vec<PreparedSample>,
+    /// One row per blood draw, in sheet order. Its likelihood model is built
+    /// on demand ([`Batch::prepare`]): a model holds every SNP of the draw
+    /// (~150 kB at 1,000 SNPs), so thousands of draws are never held at once.
+    pub samples: Vec<DrawRow>,
     pub files: Vec<PathBuf>,
     pub frequency_source: FrequencySource,
     pub warnings: Vec<String>,
+    /// Genotype and count files parsed: each distinct file once per run,
+    /// however many rows refer to it.
+    pub files_parsed: usize,
+    /// Everything `prepare` needs besides the row: parsed once per run.
+    context: PrepareContext,
+}
+
+/// A blood draw's sheet row and the parsed count file it reads.
+pub struct DrawRow {
+    pub row: SampleRow,
+    pub transplant_index: usize,
+    counts: Arc<AlleleTable>,
+    column: usize,
+}
+
+struct PrepareContext {
+    recipient_maps: Vec<Option<Genotypes>>,
+    donor_maps: Vec<Option<Genotypes>>,
+    donor2_maps: Vec<Option<Genotypes>>,
+    /// The panel and whether it is flat (every site one frequency).
+    panel: Option<(Panel, bool)>,
+    batch_counts: HashMap<SiteKey, (u32, u32)>,
+    error_table: Option<ErrorTable>,
+}
+
+impl Batch {
+    /// The likelihood model and SNP accounting of draw `i` (the same every
+    /// time it is asked for).
+    pub fn prepare(&self, i: usize) -> PreparedSample {
+        let d = &self.samples[i];
+        let ti = d.transplant_index;
+        let c = &self.context;
+        prepare_sample(
+            d.row.clone(),
+            ti,
+            &self.transplants[ti],
+            &d.counts,
+            d.column,
+            c.recipient_maps[ti].as_ref(),
+            c.donor_maps[ti].as_ref(),
+            c.donor2_maps[ti].as_ref(),
+            c.panel.as_ref().map(|(p, flat)| (p, *flat)),
+            &c.batch_counts,
+            c.error_table.as_ref(),
+        )
+    }
 }
 
 type Genotypes = HashMap<SiteKey, u8>;
@@ -297,7 +346,71 @@ pub fn load_batch_with_reads(
         error_table,
         reads,
         None,
+        None,
     )
+}
+
+/// Parsed genotype and count files shared by the chunks of a streamed scan:
+/// a file is parsed the first time a chunk reads it and dropped after the
+/// last chunk that reads it, so each distinct file is parsed once per run
+/// while memory holds only what the current and later chunks still need.
+#[derive(Debug, Default)]
+pub struct ParsedFiles {
+    tables: HashMap<PathBuf, Arc<AlleleTable>>,
+    /// Chunks still to read each file (files not listed are dropped after use).
+    chunks_left: HashMap<PathBuf, usize>,
+}
+
+impl ParsedFiles {
+    /// A cache for chunks that read these files (one list per chunk).
+    pub fn for_chunks<'a>(chunks: impl IntoIterator<Item = Vec<&'a Path>>) -> ParsedFiles {
+        let mut chunks_left: HashMap<PathBuf, usize> = HashMap::new();
+        for mut files in chunks {
+            files.sort();
+            files.dedup();
+            for f in files {
+                *chunks_left.entry(f.to_path_buf()).or_default() += 1;
+            }
+        }
+        ParsedFiles {
+            tables: HashMap::new(),
+            chunks_left,
+        }
+    }
+
+    /// Parse (in parallel) those of `files` not held yet; returns how many.
+    fn load(
+        &mut self,
+        files: &[PathBuf],
+        parse: impl Fn(&Path) -> Result<AlleleTable> + Sync,
+    ) -> Result<usize> {
+        let missing: Vec<&PathBuf> = files
+            .iter()
+            .filter(|p| !self.tables.contains_key(*p))
+            .collect();
+        let loaded: Vec<(PathBuf, AlleleTable)> = missing
+            .par_iter()
+            .map(|p| parse(p).map(|t| ((*p).clone(), t)))
+            .collect::<Result<_>>()?;
+        let n = loaded.len();
+        self.tables
+            .extend(loaded.into_iter().map(|(p, t)| (p, Arc::new(t))));
+        Ok(n)
+    }
+
+    /// One chunk is done with `files`: drop those no later chunk reads.
+    fn release(&mut self, files: &[PathBuf]) {
+        for f in files {
+            let left = self.chunks_left.get_mut(f).map(|n| {
+                *n = n.saturating_sub(1);
+                *n
+            });
+            if left.unwrap_or(0) == 0 {
+                self.tables.remove(f);
+                self.chunks_left.remove(f);
+            }
+        }
+    }
 }
 
 /// The batch's genotyped people and their ALT allele counts per site: what
@@ -308,9 +421,15 @@ pub fn load_batch_with_reads(
 pub struct BatchPool {
     counts: HashMap<SiteKey, (u32, u32)>,
     people: usize,
+    files: usize,
 }
 
 impl BatchPool {
+    /// Genotype files read to count the pool.
+    pub fn files(&self) -> usize {
+        self.files
+    }
+
     pub fn count(transplants: &[TransplantRow]) -> Result<BatchPool> {
         let mut by_file: HashMap<&Path, Vec<&GenotypeSource>> = HashMap::new();
         for t in transplants {
@@ -343,7 +462,10 @@ impl BatchPool {
                 Ok((counts, columns.len()))
             })
             .collect::<Result<_>>()?;
-        let mut pool = BatchPool::default();
+        let mut pool = BatchPool {
+            files: parts.len(),
+            ..BatchPool::default()
+        };
         for (counts, people) in parts {
             pool.people += people;
             for (site, (alt, n)) in counts {
@@ -369,6 +491,7 @@ pub fn load_batch_part(
     error_table: Option<&ErrorTable>,
     reads: &PileupSettings,
     pool: Option<&BatchPool>,
+    cache: Option<&mut ParsedFiles>,
 ) -> Result<Batch> {
     let mut panel = frequencies
         .panel
@@ -389,12 +512,14 @@ pub fn load_batch_part(
     }
     files.sort();
     files.dedup();
-    let loaded: Vec<(PathBuf, AlleleTable)> = files
-        .par_iter()
-        .map(|p| read_input(p, panel.as_ref(), reads).map(|t| (p.clone(), t)))
-        .collect::<Result<_>>()?;
-    let tables: HashMap<PathBuf, Arc<AlleleTable>> =
-        loaded.into_iter().map(|(p, t)| (p, Arc::new(t))).collect();
+    let mut own_cache = ParsedFiles::default();
+    let cache = cache.unwrap_or(&mut own_cache);
+    let files_parsed = cache.load(&files, |p| read_input(p, panel.as_ref(), reads))?;
+    let tables: HashMap<PathBuf, Arc<AlleleTable>> = files
+        .iter()
+        .filter_map(|p| cache.tables.get(p).map(|t| (p.clone(), Arc::clone(t))))
+        .collect();
+    cache.release(&files);
 
     let mut warnings = Vec::new();
     let mut recipient_maps = Vec::with_capacity(transplants.len());
@@ -444,13 +569,9 @@ pub fn load_batch_part(
     }
     people.sort();
     people.dedup();
-    let own_counts;
     let batch_counts = match pool {
-        Some(p) => &p.counts,
-        None => {
-            own_counts = batch_allele_counts(&tables, &people);
-            &own_counts
-        }
+        Some(p) => p.counts.clone(),
+        None => batch_allele_counts(&tables, &people),
     };
     let loaded_panel = match panel.take() {
         Some(p) => Some(check_panel(p, frequencies.min_panel_coverage, &tables)?),
@@ -524,7 +645,6 @@ pub fn load_batch_part(
     {
         warnings.push(note);
     }
-    let panel_sites = loaded_panel.as_ref().map(|(p, s)| (p, s.flat));
 
     let index_of: HashMap<&str, usize> = transplants
         .iter()
@@ -534,7 +654,6 @@ pub fn load_batch_part(
     let mut samples = Vec::with_capacity(rows.len());
     for row in rows {
         let ti = index_of[row.transplant_id.as_str()];
-        let t = &transplants[ti];
         let (table, idx) = column(&tables, &row.counts, &row.sheet, row.line, "counts_sample")?;
         if table.depths.is_none() {
             let what = match table.format {
@@ -545,19 +664,12 @@ pub fn load_batch_part(
             };
             return Err(InputError::new(&table.path, what).into());
         }
-        samples.push(prepare_sample(
+        samples.push(DrawRow {
             row,
-            ti,
-            t,
-            &table,
-            idx,
-            recipient_maps[ti].as_ref(),
-            donor_maps[ti].as_ref(),
-            donor2_maps[ti].as_ref(),
-            panel_sites,
-            batch_counts,
-            error_table,
-        ));
+            transplant_index: ti,
+            counts: table,
+            column: idx,
+        });
     }
     let mut file_list: Vec<PathBuf> =
         vec![transplants_sheet.to_path_buf(), samples_sheet.to_path_buf()];
@@ -574,6 +686,15 @@ pub fn load_batch_part(
         files: file_list,
         frequency_source,
         warnings,
+        files_parsed,
+        context: PrepareContext {
+            recipient_maps,
+            donor_maps,
+            donor2_maps,
+            panel: loaded_panel.map(|(p, summary)| (p, summary.flat)),
+            batch_counts,
+            error_table: error_table.cloned(),
+        },
     })
 }
 

@@ -2,6 +2,7 @@
 //! sites, build one likelihood model per sample, estimate through a compute
 //! backend, and assemble per-sample and per-transplant results.
 
+pub mod checks;
 pub mod hla;
 pub mod load;
 pub mod results;

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::model::backend::LoglikBackend;
 use crate::error::Result;
+use crate::model::backend::LoglikBackend;
 use rayon::prelude::*;
 
 use crate::formats::limits::DetectionLimitTable;
@@ -12,19 +12,22 @@ use crate::model::allele_shift::{
     BalanceFit, BalanceSite, MIN_HET_RHO, ShiftedRegion, shifted_regions,
 };
 use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
+use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch, join_interval};
 use crate::model::frequency::SampleFrequencies;
 use crate::model::frequency::Spectrum;
+use crate::model::likelihood::SnpInput;
 use crate::model::qc::{QcThresholds, QcVerdict, SEARCH_LIMIT_SHARE, SnpAccounting, assess};
 use crate::model::relatedness::{
     MIN_PLASMA_FRACTION, PlasmaDraw, PlasmaEvidence, RelationshipCheck, check_genotypes,
     check_plasma,
 };
+use crate::model::relationship::Kappa;
 use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
-use crate::scan::load::Batch;
+use crate::scan::load::{Batch, PreparedSample};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleResult {
@@ -83,44 +86,207 @@ pub struct ScanOutcome {
     pub transplants: Vec<TransplantSummary>,
 }
 
+/// What the later stages need of one draw once its model is dropped.
+struct DrawFit {
+    mode: Option<EstimationMode>,
+    refused: Option<String>,
+    accounting: SnpAccounting,
+    frequencies: Option<SampleFrequencies>,
+    /// More than one plausible frequency spectrum: the interval joins them.
+    has_alternatives: bool,
+    estimate: Option<FractionEstimate>,
+    contamination: Option<ContaminationEstimate>,
+    /// Set for a draw of a two-donor transplant (with an estimate).
+    two_donor: Option<TwoDonorEstimate>,
+    is_two_donor: bool,
+    /// Regions of shifted recipient allele balance, left out of the estimate.
+    shifted: Vec<ShiftedRegion>,
+}
+
+/// Evidence for one transplant's relationship check, kept while its draws
+/// stream through the estimator.
+#[derive(Default)]
+struct CheckEvidence {
+    /// SNPs of the two-genome draw with the most SNPs (genotype-based check),
+    /// and whether its frequencies are measured.
+    typed: Option<(Vec<SnpInput>, bool)>,
+    /// Recipient-only draws with detectable donor DNA (plasma-based check).
+    plasma: Vec<OwnedPlasmaDraw>,
+    /// The first of those draws whose frequencies are not measured, and the
+    /// first whose read model fits poorly (model::relatedness::PlasmaEvidence).
+    frequencies_unmeasured: Option<String>,
+    poor_fit: Option<String>,
+}
+
+struct OwnedPlasmaDraw {
+    inputs: Vec<SnpInput>,
+    error_rate: f64,
+    weights: Vec<f64>,
+    molecular: Option<MoleculeDispersion>,
+    spectrum: Spectrum,
+}
+
+/// Estimate `draws` (indices into the batch) in groups of at most
+/// `chunk_draws` (the scan's `--chunk-draws`; a streamed chunk of whole
+/// transplants fits in one group unless one transplant alone has more draws):
+/// build each group's models (under `kappa_for`'s relationship), estimate them
+/// through the backend and hand each prepared draw with its estimate to
+/// `keep`; the models are dropped before the next chunk.
+fn estimate_in_chunks(
+    batch: &Batch,
+    draws: &[usize],
+    kappa_for: &(dyn Fn(usize) -> Option<Kappa> + Sync),
+    backend: &dyn LoglikBackend,
+    estimator: &EstimatorSettings,
+    qc: &QcThresholds,
+    chunk_draws: usize,
+    keep: &mut dyn FnMut(usize, PreparedSample, Option<FractionEstimate>, Vec<ShiftedRegion>),
+) -> Result<()> {
+    for chunk in draws.chunks(chunk_draws.max(1)) {
+        let mut prepared: Vec<PreparedSample> = chunk
+            .par_iter()
+            .map(|&i| {
+                let mut s = batch.prepare(i);
+                if let Some(kappa) = kappa_for(i)
+                    && s.refused.is_none()
+                {
+                    let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                    let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+                    m.het_sites.clone_from(&s.model.het_sites);
+                    s.model = m;
+                }
+                s
+            })
+            .collect();
+        let estimable: Vec<usize> = (0..prepared.len())
+            .filter(|&k| prepared[k].refused.is_none())
+            .collect();
+        let mut models: Vec<SampleModel> = estimable
+            .iter()
+            .map(|&k| {
+                std::mem::replace(
+                    &mut prepared[k].model,
+                    SampleModel::new(EstimationMode::TwoGenome),
+                )
+            })
+            .collect();
+        let estimates = estimate_batch(&mut models, backend, estimator)?;
+        let mut per_draw: Vec<Option<FractionEstimate>> = vec![None; prepared.len()];
+        for ((&k, m), e) in estimable.iter().zip(models).zip(estimates) {
+            prepared[k].model = m;
+            per_draw[k] = Some(e);
+        }
+        // Regional allele-balance shifts in the recipient: their SNPs leave
+        // the draw, which is estimated again without them.
+        let shifts: Vec<Vec<ShiftedRegion>> = prepared
+            .par_iter()
+            .zip(per_draw.par_iter())
+            .map(|(s, e)| {
+                e.as_ref()
+                    .map_or_else(Vec::new, |e| find_allele_shifts(s, e, qc))
+            })
+            .collect();
+        let redo: Vec<usize> = (0..prepared.len())
+            .filter(|&k| !shifts[k].is_empty())
+            .collect();
+        if !redo.is_empty() {
+            let mut models: Vec<SampleModel> = redo
+                .iter()
+                .map(|&k| {
+                    let s = &mut prepared[k];
+                    let kappa = kappa_for(chunk[k]).unwrap_or_else(|| {
+                        batch.transplants[s.transplant_index].relationship.kappa()
+                    });
+                    exclude_shifted(s, &shifts[k], kappa);
+                    std::mem::replace(&mut s.model, SampleModel::new(EstimationMode::TwoGenome))
+                })
+                .collect();
+            let estimates = estimate_batch(&mut models, backend, estimator)?;
+            for ((&k, m), e) in redo.iter().zip(models).zip(estimates) {
+                prepared[k].model = m;
+                per_draw[k] = Some(e);
+            }
+        }
+        for (((&i, s), e), shifted) in chunk.iter().zip(prepared).zip(per_draw).zip(shifts) {
+            keep(i, s, e, shifted);
+        }
+    }
+    Ok(())
+}
+
 pub fn run_scan(
-    batch: &mut Batch,
+    batch: &Batch,
     backend: &dyn LoglikBackend,
     estimator: &EstimatorSettings,
     qc: &QcThresholds,
     risk: &RiskConfig,
     limits: Option<&DetectionLimitTable>,
+    chunk_draws: usize,
 ) -> Result<ScanOutcome> {
-    // Estimate every estimable sample in one batch through the backend.
-    let idx: Vec<usize> = (0..batch.samples.len())
-        .filter(|&i| batch.samples[i].refused.is_none())
+    // Every draw once through the estimator under its transplant's declared
+    // relationship, keeping only what later stages need.
+    let all: Vec<usize> = (0..batch.samples.len()).collect();
+    let mut fits: Vec<Option<DrawFit>> = (0..batch.samples.len()).map(|_| None).collect();
+    let mut evidence: Vec<CheckEvidence> = (0..batch.transplants.len())
+        .map(|_| CheckEvidence::default())
         .collect();
-    let mut models: Vec<SampleModel> = idx
-        .iter()
-        .map(|&i| {
-            std::mem::replace(
-                &mut batch.samples[i].model,
-                SampleModel::new(EstimationMode::TwoGenome),
-            )
-        })
-        .collect();
-    let estimates = estimate_batch(&mut models, backend, estimator)?;
-    let mut per_sample: Vec<Option<FractionEstimate>> = vec![None; batch.samples.len()];
-    for ((i, m), e) in idx.iter().zip(models).zip(estimates) {
-        batch.samples[*i].model = m;
-        per_sample[*i] = Some(e);
-    }
-    let shifts = exclude_allele_shifts(batch, &mut per_sample, backend, estimator, qc)?;
+    estimate_in_chunks(
+        batch,
+        &all,
+        &|_| None,
+        backend,
+        estimator,
+        qc,
+        chunk_draws,
+        &mut |i, s, estimate, shifted| {
+            let t = &batch.transplants[s.transplant_index];
+            if let Some(e) = &estimate {
+                collect_evidence(&mut evidence[s.transplant_index], t, &s, e, qc);
+            }
+            let is_two_donor = s.two_donor.is_some();
+            let contamination = if is_two_donor {
+                None
+            } else {
+                estimate_contamination(&s.inputs, 30)
+            };
+            // Two donors: both fractions and the error rate on the simplex
+            // (CPU); donor 1's numbers replace the single-donor fit below.
+            let two_donor = match (&s.two_donor, &estimate, &t.second_donor) {
+                (Some(snps), Some(_), Some(second)) => {
+                    let mut model = TwoDonorModel::new(
+                        snps,
+                        t.relationship.kappa(),
+                        second.relationship.kappa(),
+                    );
+                    Some(estimate_two_donors(&mut model))
+                }
+                _ => None,
+            };
+            fits[i] = Some(DrawFit {
+                mode: s.mode,
+                refused: s.refused,
+                accounting: s.accounting,
+                frequencies: s.frequencies,
+                has_alternatives: s.spectra.len() > 1,
+                estimate,
+                contamination,
+                two_donor,
+                is_two_donor,
+                shifted,
+            });
+        },
+    )?;
+    let mut fits: Vec<DrawFit> = fits.into_iter().flatten().collect();
 
     // Relationship check per transplant; an unknown relationship is replaced by
     // the best-supported one and that transplant's draws are re-estimated.
-    let checks: Vec<Option<RelationshipCheck>> = {
-        let batch = &*batch;
-        (0..batch.transplants.len())
-            .into_par_iter()
-            .map(|ti| relationship_check(batch, ti, &per_sample, qc))
-            .collect()
-    };
+    let checks: Vec<Option<RelationshipCheck>> = batch
+        .transplants
+        .par_iter()
+        .zip(evidence.par_iter())
+        .map(|(t, ev)| relationship_check(t, ev))
+        .collect();
+    drop(evidence);
     let mut modelled: Vec<Relationship> = batch
         .transplants
         .iter()
@@ -129,99 +295,98 @@ pub fn run_scan(
             r => r,
         })
         .collect();
-    let mut redo = Vec::new();
+    let mut redo = vec![false; batch.samples.len()];
     for (ti, check) in checks.iter().enumerate() {
         if let Some(c) = check
             && batch.transplants[ti].relationship == Relationship::Unknown
             && let Some(adopted) = c.adopted_relationship()
         {
             modelled[ti] = adopted;
-            redo.extend(
-                (0..batch.samples.len()).filter(|&i| {
-                    batch.samples[i].transplant_index == ti && per_sample[i].is_some()
-                }),
-            );
+            for (i, d) in batch.samples.iter().enumerate() {
+                redo[i] |= d.transplant_index == ti && fits[i].estimate.is_some();
+            }
         }
     }
-    if !redo.is_empty() {
-        let mut models: Vec<SampleModel> = redo
-            .iter()
+    // Second pass, over the draws re-estimated under the adopted relationship
+    // and those whose frequencies are unknown at most sites: the latter are
+    // estimated again under the other plausible frequency spectra, and the
+    // interval spans them all (model::frequency); the point estimate stays
+    // the fitted spectrum's.
+    let again: Vec<usize> = (0..batch.samples.len())
+        .filter(|&i| redo[i] || (fits[i].estimate.is_some() && fits[i].has_alternatives))
+        .collect();
+    for chunk in again.chunks(chunk_draws.max(1)) {
+        let prepared: Vec<(usize, PreparedSample)> = chunk
+            .par_iter()
             .map(|&i| {
-                let s = &batch.samples[i];
-                let kappa = modelled[s.transplant_index].kappa();
-                let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
-                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
-                m.het_sites.clone_from(&s.model.het_sites);
-                m
+                let mut s = batch.prepare(i);
+                if !fits[i].shifted.is_empty() {
+                    let kappa = modelled[s.transplant_index].kappa();
+                    exclude_shifted(&mut s, &fits[i].shifted, kappa);
+                }
+                (i, s)
             })
             .collect();
-        let estimates = estimate_batch(&mut models, backend, estimator)?;
-        for ((i, m), e) in redo.iter().zip(models).zip(estimates) {
-            batch.samples[*i].model = m;
-            per_sample[*i] = Some(e);
-        }
-    }
-
-    // Draws whose frequencies are unknown at most sites: the same draw under
-    // the other plausible frequency spectra, and the interval spans them all
-    // (model::frequency). The point estimate stays the fitted spectrum's.
-    let alternatives: Vec<(usize, SampleModel)> = batch
-        .samples
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| per_sample[*i].is_some())
-        .flat_map(|(i, s)| {
+        let rebuilt = |s: &PreparedSample, spectrum: Spectrum| {
             let kappa = modelled[s.transplant_index].kappa();
-            s.spectra.iter().skip(1).map(move |&spectrum| {
-                let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
-                m.het_sites.clone_from(&s.model.het_sites);
-                (i, m)
+            let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+            m.het_sites.clone_from(&s.model.het_sites);
+            m
+        };
+        let (redo_at, mut models): (Vec<usize>, Vec<SampleModel>) = prepared
+            .iter()
+            .filter(|(i, _)| redo[*i])
+            .map(|(i, s)| {
+                let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                (*i, rebuilt(s, spectrum))
             })
-        })
-        .collect();
-    if !alternatives.is_empty() {
-        let (owners, mut models): (Vec<usize>, Vec<SampleModel>) = alternatives.into_iter().unzip();
-        let estimates = estimate_batch(&mut models, backend, estimator)?;
-        for (i, other) in owners.into_iter().zip(&estimates) {
-            if let Some(main) = per_sample[i].as_mut() {
-                join_interval(main, other);
+            .unzip();
+        if !models.is_empty() {
+            let estimates = estimate_batch(&mut models, backend, estimator)?;
+            for (i, e) in redo_at.into_iter().zip(estimates) {
+                fits[i].estimate = Some(e);
+            }
+        }
+        let (owners, mut models): (Vec<usize>, Vec<SampleModel>) = prepared
+            .iter()
+            .filter(|(i, _)| fits[*i].estimate.is_some())
+            .flat_map(|(i, s)| {
+                s.spectra
+                    .iter()
+                    .skip(1)
+                    .map(move |&spectrum| (*i, rebuilt(s, spectrum)))
+            })
+            .unzip();
+        if !models.is_empty() {
+            let estimates = estimate_batch(&mut models, backend, estimator)?;
+            for (i, other) in owners.into_iter().zip(&estimates) {
+                if let Some(main) = fits[i].estimate.as_mut() {
+                    join_interval(main, other);
+                }
             }
         }
     }
 
-    // Two-donor transplants: both fractions and the error rate on the simplex
-    // (CPU); donor 1's numbers replace the single-donor fit.
-    let two_donor: Vec<Option<TwoDonorEstimate>> = batch
-        .samples
-        .par_iter()
-        .zip(per_sample.par_iter())
-        .map(|(s, e)| {
-            let snps = s.two_donor.as_ref()?;
-            e.as_ref()?;
-            let t = &batch.transplants[s.transplant_index];
-            let k2 = t.second_donor.as_ref()?.relationship.kappa();
-            let mut model = TwoDonorModel::new(snps, t.relationship.kappa(), k2);
-            Some(estimate_two_donors(&mut model))
-        })
-        .collect();
-
     let mut samples = Vec::with_capacity(batch.samples.len());
-    for (((s, mut estimate), two), shifted) in batch
-        .samples
-        .iter()
-        .zip(per_sample)
-        .zip(two_donor)
-        .zip(shifts)
-    {
-        let t = &batch.transplants[s.transplant_index];
-        let days = (s.row.collected - t.transplant_date).num_days();
+    for (d, fit) in batch.samples.iter().zip(fits) {
+        let s = &d.row;
+        let DrawFit {
+            mode,
+            refused,
+            accounting,
+            frequencies,
+            has_alternatives: _,
+            mut estimate,
+            contamination,
+            two_donor,
+            is_two_donor,
+            shifted,
+        } = fit;
+        let t = &batch.transplants[d.transplant_index];
+        let days = (s.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
-        let contamination = if s.two_donor.is_none() {
-            estimate_contamination(&s.inputs, 30)
-        } else {
-            None
-        };
-        let second_donor = match (two, estimate.as_mut()) {
+        let contamination = if is_two_donor { None } else { contamination };
+        let second_donor = match (two_donor, estimate.as_mut()) {
             (Some(two), Some(e)) => {
                 e.donor_fraction = two.fraction1;
                 (e.ci_low, e.ci_high) = two.interval1;
@@ -247,13 +412,18 @@ pub fn run_scan(
             }
             _ => None,
         };
+        // A draw with no SNP that joins the genotypes, or none that tells donor
+        // from recipient, has no estimate: its "0.0000" would read as a
+        // measured zero. QC says why.
+        let uninformative =
+            refused.is_none() && (accounting.snps_used == 0 || accounting.informative_snps == 0);
         // CLSI EP17: a result at or below the limit of blank is "not detected",
         // whatever the presence test says; one below the LoD is not quantified.
-        let limit = match (limits, s.mode) {
-            (Some(table), Some(mode)) => table.lookup(modelled[s.transplant_index], mode),
+        let limit = match (limits, mode) {
+            (Some(table), Some(mode)) => table.lookup(modelled[d.transplant_index], mode),
             _ => None,
         };
-        if let (Some(l), Some(e)) = (limit, estimate.as_mut())
+        if let (Some(l), Some(e), false) = (limit, estimate.as_mut(), uninformative)
             && e.detected
         {
             if e.donor_fraction <= l.limit_of_blank {
@@ -280,7 +450,7 @@ pub fn run_scan(
                 risk.early_window_days
             ));
         }
-        let used = modelled[s.transplant_index];
+        let used = modelled[d.transplant_index];
         if t.relationship == Relationship::Unknown {
             flags.push(format!("relationship unknown: modelled as {used}"));
         } else if t.relationship.is_related() {
@@ -289,16 +459,15 @@ pub fn run_scan(
                 t.relationship
             ));
         }
-        let (qc, qc_reasons, dd) = match (&estimate, &s.refused) {
+        let (qc, qc_reasons, dd) = match (&estimate, &refused) {
             (_, Some(why)) => {
                 flags.push("identical-twin donor".to_string());
                 (QcVerdict::Fail, vec![why.clone()], None)
             }
             (Some(e), None) => {
-                let (mut v, mut r) = assess(&s.accounting, e, qc);
-                if s.mode != Some(EstimationMode::TwoGenome)
-                    && let Some(why) = s
-                        .frequencies
+                let (mut v, mut r) = assess(&accounting, e, qc);
+                if mode != Some(EstimationMode::TwoGenome)
+                    && let Some(why) = frequencies
                         .as_ref()
                         .and_then(SampleFrequencies::review_reason)
                 {
@@ -306,8 +475,8 @@ pub fn run_scan(
                     v = v.max(QcVerdict::Review);
                 }
                 if !shifted.is_empty() {
-                    let excluded = s.accounting.allele_shift_excluded;
-                    let share = excluded as f64 / (s.accounting.snps_used + excluded).max(1) as f64;
+                    let excluded = accounting.allele_shift_excluded;
+                    let share = excluded as f64 / (accounting.snps_used + excluded).max(1) as f64;
                     r.push(format!(
                         "recipient allele balance shifted in {} region(s) ({}): loss of heterozygosity or a copy-number change? {excluded} SNPs ({:.0}%) left out of the estimate",
                         shifted.len(),
@@ -330,7 +499,7 @@ pub fn run_scan(
                     ));
                     v = v.max(QcVerdict::Review);
                 }
-                let dd = s.row.total_cfdna.map(|(value, unit)| {
+                let dd = s.total_cfdna.map(|(value, unit)| {
                     let ge = match unit {
                         QuantityUnit::GePerMl => value,
                         QuantityUnit::NgPerMl => value * risk.genome_equivalents_per_ng,
@@ -341,14 +510,19 @@ pub fn run_scan(
             }
             (None, None) => (QcVerdict::Fail, vec!["not estimated".to_string()], None),
         };
+        let (estimate, dd) = if uninformative {
+            (None, None)
+        } else {
+            (estimate, dd)
+        };
         samples.push(SampleResult {
-            sample_id: s.row.sample_id.clone(),
-            transplant_id: s.row.transplant_id.clone(),
-            collected: s.row.collected,
+            sample_id: s.sample_id.clone(),
+            transplant_id: s.transplant_id.clone(),
+            collected: s.collected,
             days_post_transplant: days,
-            mode: s.mode,
+            mode,
             estimate,
-            snps: s.accounting.clone(),
+            snps: accounting,
             qc,
             qc_reasons,
             flags,
@@ -357,12 +531,11 @@ pub fn run_scan(
             second_donor,
             limit_of_blank: limit.map(|l| l.limit_of_blank),
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
-            allele_frequencies: s
-                .frequencies
+            allele_frequencies: frequencies
                 .as_ref()
-                .filter(|_| s.mode != Some(EstimationMode::TwoGenome))
+                .filter(|_| mode != Some(EstimationMode::TwoGenome))
                 .map(SampleFrequencies::describe),
-            frequencies: s.frequencies.clone(),
+            frequencies,
         });
     }
 
@@ -382,6 +555,71 @@ pub fn run_scan(
         samples,
         transplants,
     })
+}
+
+/// Keep what the relationship check needs of a freshly estimated draw:
+/// genotype-based when the donor was typed (the two-genome draw with the most
+/// SNPs, the later one on a tie), else plasma-based over the recipient-only
+/// draws with detectable donor DNA that passed the depth bar, with the first
+/// reason to doubt them (unmeasured frequencies, a poor read-model fit).
+fn collect_evidence(
+    ev: &mut CheckEvidence,
+    t: &crate::formats::sheet::TransplantRow,
+    s: &PreparedSample,
+    e: &FractionEstimate,
+    qc: &QcThresholds,
+) {
+    if t.relationship == Relationship::IdenticalTwin {
+        return;
+    }
+    match s.mode {
+        Some(EstimationMode::TwoGenome)
+            if ev
+                .typed
+                .as_ref()
+                .is_none_or(|(b, _)| s.inputs.len() >= b.len()) =>
+        {
+            let measured = s
+                .frequencies
+                .as_ref()
+                .is_some_and(SampleFrequencies::measured);
+            ev.typed = Some((s.inputs.clone(), measured));
+        }
+        Some(EstimationMode::RecipientOnly)
+            if e.detected
+                && e.donor_fraction >= MIN_PLASMA_FRACTION
+                && s.accounting.mean_depth >= 10.0 =>
+        {
+            if ev.frequencies_unmeasured.is_none()
+                && let Some(f) = s.frequencies.as_ref().filter(|f| !f.measured())
+            {
+                ev.frequencies_unmeasured = Some(format!(
+                    "it rests on the population frequencies, and these are not measured ({})",
+                    f.describe()
+                ));
+            }
+            let worst = e
+                .dispersion
+                .iter()
+                .copied()
+                .filter(|p| p.is_finite())
+                .fold(f64::NAN, f64::max);
+            if ev.poor_fit.is_none() && worst > qc.max_dispersion_review {
+                ev.poor_fit = Some(format!(
+                    "the read model fits draw {} poorly (dispersion {worst:.1} > {})",
+                    s.row.sample_id, qc.max_dispersion_review
+                ));
+            }
+            ev.plasma.push(OwnedPlasmaDraw {
+                inputs: s.inputs.clone(),
+                error_rate: s.model.error_rate,
+                weights: s.model.snps.iter().map(|x| x.weight).collect(),
+                molecular: s.model.molecular,
+                spectrum: s.spectra.first().copied().unwrap_or(Spectrum::FLAT),
+            });
+        }
+        _ => {}
+    }
 }
 
 fn summarise_transplant(
@@ -410,215 +648,112 @@ fn summarise_transplant(
     }
 }
 
-/// Regional allele-balance shifts in each recipient (model::allele_shift),
-/// found with the draw's fitted read model: their SNPs leave the draw's inputs
-/// and model, and those draws are estimated again. Returns each draw's regions.
-fn exclude_allele_shifts(
-    batch: &mut Batch,
-    per_sample: &mut [Option<FractionEstimate>],
-    backend: &dyn LoglikBackend,
-    estimator: &EstimatorSettings,
+/// Regional allele-balance shifts in a draw's recipient (model::allele_shift),
+/// found with the draw's fitted read model.
+fn find_allele_shifts(
+    s: &PreparedSample,
+    e: &FractionEstimate,
     qc: &QcThresholds,
-) -> Result<Vec<Vec<ShiftedRegion>>> {
-    let shifts: Vec<Vec<ShiftedRegion>> = batch
-        .samples
-        .par_iter()
-        .zip(per_sample.par_iter())
-        .map(|(s, e)| {
-            let Some(e) = e else {
-                return Vec::new();
-            };
-            let sites: Vec<BalanceSite> = s
-                .inputs
-                .iter()
-                .zip(&s.sites)
-                .map(|(i, k)| BalanceSite {
-                    chrom: &k.chrom,
-                    pos: k.pos,
-                    alt: i.alt,
-                    depth: i.depth,
-                    recipient: i.recipient,
-                    donor: i.donor,
-                })
-                .collect();
-            let fit = BalanceFit {
-                donor_fraction: e.donor_fraction,
-                error_rate: e.error_rate,
-                het_balance: s.model.het_balance,
-                het_rho: s.model.molecular.map_or(MIN_HET_RHO, |d| d.signal_rho),
-            };
-            let found = shifted_regions(&sites, &fit);
-            // A large shift can be absorbed by the fit itself (a pure
-            // recipient read at 46% with a dispersion of 370): when the fit is
-            // poor or at the search limit, look again as if no donor DNA were
-            // there.
-            let worst_phi = e
-                .dispersion
-                .iter()
-                .copied()
-                .filter(|p| p.is_finite())
-                .fold(0.0, f64::max);
-            let suspect = worst_phi > qc.max_dispersion_review
-                || e.donor_fraction >= SEARCH_LIMIT_SHARE * e.search_limit;
-            if found.is_empty() && suspect {
-                shifted_regions(
-                    &sites,
-                    &BalanceFit {
-                        donor_fraction: 0.0,
-                        ..fit
-                    },
-                )
-            } else {
-                found
-            }
+) -> Vec<ShiftedRegion> {
+    let sites: Vec<BalanceSite> = s
+        .inputs
+        .iter()
+        .zip(&s.sites)
+        .map(|(i, k)| BalanceSite {
+            chrom: &k.chrom,
+            pos: k.pos,
+            alt: i.alt,
+            depth: i.depth,
+            recipient: i.recipient,
+            donor: i.donor,
         })
         .collect();
-    let redo: Vec<usize> = (0..shifts.len())
-        .filter(|&i| !shifts[i].is_empty())
+    let fit = BalanceFit {
+        donor_fraction: e.donor_fraction,
+        error_rate: e.error_rate,
+        het_balance: s.model.het_balance,
+        het_rho: s.model.molecular.map_or(MIN_HET_RHO, |d| d.signal_rho),
+    };
+    let found = shifted_regions(&sites, &fit);
+    // A large shift can be absorbed by the fit itself (a pure recipient read
+    // at 46% with a dispersion of 370): when the fit is poor or at the search
+    // limit, look again as if no donor DNA were there.
+    let worst_phi = e
+        .dispersion
+        .iter()
+        .copied()
+        .filter(|p| p.is_finite())
+        .fold(0.0, f64::max);
+    let suspect = worst_phi > qc.max_dispersion_review
+        || e.donor_fraction >= SEARCH_LIMIT_SHARE * e.search_limit;
+    if found.is_empty() && suspect {
+        shifted_regions(
+            &sites,
+            &BalanceFit {
+                donor_fraction: 0.0,
+                ..fit
+            },
+        )
+    } else {
+        found
+    }
+}
+
+/// Leave the SNPs of `regions` (indices into the draw's inputs) out of the
+/// draw and rebuild its model under `kappa`.
+fn exclude_shifted(s: &mut PreparedSample, regions: &[ShiftedRegion], kappa: Kappa) {
+    let excluded: std::collections::HashSet<usize> = regions
+        .iter()
+        .flat_map(|r| r.snps.iter().copied())
         .collect();
-    if redo.is_empty() {
-        return Ok(shifts);
-    }
-    let mut models = Vec::with_capacity(redo.len());
-    for &i in &redo {
-        let excluded: std::collections::HashSet<usize> = shifts[i]
-            .iter()
-            .flat_map(|r| r.snps.iter().copied())
-            .collect();
-        let kappa = batch.transplants[batch.samples[i].transplant_index]
-            .relationship
-            .kappa();
-        let s = &mut batch.samples[i];
-        let keep = |k: &usize| !excluded.contains(k);
-        s.inputs = s
-            .inputs
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| keep(k))
-            .map(|(_, x)| *x)
-            .collect();
-        s.sites = s
-            .sites
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| keep(k))
-            .map(|(_, x)| x.clone())
-            .collect();
-        s.accounting.allele_shift_excluded = excluded.len();
-        s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
-        let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
-        models.push(SampleModel::from_inputs(
-            s.model.mode,
-            &s.inputs,
-            kappa,
-            spectrum,
-        ));
-    }
-    let estimates = estimate_batch(&mut models, backend, estimator)?;
-    for ((&i, m), e) in redo.iter().zip(models).zip(estimates) {
-        batch.samples[i].model = m;
-        per_sample[i] = Some(e);
-    }
-    Ok(shifts)
+    let keep = |k: &usize| !excluded.contains(k);
+    s.inputs = std::mem::take(&mut s.inputs)
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, x)| x)
+        .collect();
+    s.sites = std::mem::take(&mut s.sites)
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, x)| x)
+        .collect();
+    s.accounting.allele_shift_excluded = excluded.len();
+    s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
+    let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+    s.model = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
 }
 
 /// Genotype-based when the donor was typed, else plasma-based over the draws
 /// with detectable donor DNA that passed QC. None in genotype-free mode.
 fn relationship_check(
-    batch: &Batch,
-    ti: usize,
-    estimates: &[Option<FractionEstimate>],
-    qc: &QcThresholds,
+    t: &crate::formats::sheet::TransplantRow,
+    ev: &CheckEvidence,
 ) -> Option<RelationshipCheck> {
-    let t = &batch.transplants[ti];
     if t.relationship == Relationship::IdenticalTwin {
         return None;
     }
-    let mine: Vec<usize> = (0..batch.samples.len())
-        .filter(|&i| batch.samples[i].transplant_index == ti && estimates[i].is_some())
-        .collect();
-    let typed = mine
-        .iter()
-        .copied()
-        .filter(|&i| batch.samples[i].mode == Some(EstimationMode::TwoGenome))
-        .max_by_key(|&i| batch.samples[i].inputs.len());
-    if let Some(i) = typed {
-        let s = &batch.samples[i];
-        let measured = s
-            .frequencies
-            .as_ref()
-            .is_some_and(SampleFrequencies::measured);
-        return check_genotypes(t.relationship, &s.inputs, measured);
+    if let Some((inputs, measured)) = &ev.typed {
+        return check_genotypes(t.relationship, inputs, *measured);
     }
-    // Draws with detectable donor DNA from recipient-only fits.
-    let used: Vec<usize> = mine
+    let draws: Vec<PlasmaDraw> = ev
+        .plasma
         .iter()
-        .copied()
-        .filter(|&i| {
-            let s = &batch.samples[i];
-            s.mode == Some(EstimationMode::RecipientOnly)
-                && estimates[i]
-                    .as_ref()
-                    .is_some_and(|e| e.detected && e.donor_fraction >= MIN_PLASMA_FRACTION)
-                && s.accounting.mean_depth >= 10.0
+        .map(|d| PlasmaDraw {
+            inputs: &d.inputs,
+            error_rate: d.error_rate,
+            weights: &d.weights,
+            molecular: d.molecular,
+            spectrum: d.spectrum,
         })
         .collect();
-    let weights: Vec<Vec<f64>> = used
-        .iter()
-        .map(|&i| {
-            batch.samples[i]
-                .model
-                .snps
-                .iter()
-                .map(|s| s.weight)
-                .collect()
-        })
-        .collect();
-    let draws: Vec<PlasmaDraw> = used
-        .iter()
-        .zip(&weights)
-        .map(|(&i, w)| {
-            let s = &batch.samples[i];
-            PlasmaDraw {
-                inputs: &s.inputs,
-                error_rate: s.model.error_rate,
-                weights: w,
-                molecular: s.model.molecular,
-                spectrum: s.spectra.first().copied().unwrap_or(Spectrum::FLAT),
-            }
-        })
-        .collect();
-    let frequencies_unmeasured = used
-        .iter()
-        .filter_map(|&i| batch.samples[i].frequencies.as_ref())
-        .find(|f| !f.measured())
-        .map(|f| {
-            format!(
-                "it rests on the population frequencies, and these are not measured ({})",
-                f.describe()
-            )
-        });
-    let poor_fit = used.iter().find_map(|&i| {
-        let e = estimates[i].as_ref()?;
-        let worst = e
-            .dispersion
-            .iter()
-            .copied()
-            .filter(|p| p.is_finite())
-            .fold(f64::NAN, f64::max);
-        (worst > qc.max_dispersion_review).then(|| {
-            format!(
-                "the read model fits draw {} poorly (dispersion {worst:.1} > {})",
-                batch.samples[i].row.sample_id, qc.max_dispersion_review
-            )
-        })
-    });
     check_plasma(
         t.relationship,
         &draws,
         &PlasmaEvidence {
-            frequencies_unmeasured,
-            poor_fit,
+            frequencies_unmeasured: ev.frequencies_unmeasured.clone(),
+            poor_fit: ev.poor_fit.clone(),
         },
     )
 }

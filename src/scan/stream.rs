@@ -22,7 +22,8 @@ use crate::model::estimate::EstimatorSettings;
 use crate::model::qc::QcThresholds;
 use crate::risk::RiskConfig;
 
-use super::load::{BatchPool, FrequencyOptions, FrequencySource, load_batch_part};
+use super::checks::shared_reads;
+use super::load::{BatchPool, FrequencyOptions, FrequencySource, ParsedFiles, load_batch_part};
 use super::results::{ScanOutcome, run_scan};
 
 /// Draws per chunk unless the caller says otherwise: about 250 kB of model
@@ -37,8 +38,15 @@ pub struct StreamedScan {
     pub files: Vec<PathBuf>,
     pub frequency_source: Option<FrequencySource>,
     pub warnings: Vec<String>,
+    /// Draws that read the same count-file column as an earlier draw.
+    pub shared_reads: Option<String>,
     pub draws: usize,
     pub chunks: usize,
+    /// Distinct genotype and count files parsed for the chunks (each once).
+    pub files_parsed: usize,
+    /// Genotype files read beforehand to count the batch's allele
+    /// frequencies (`BatchPool`; only when the batch spans several chunks).
+    pub genotype_files_pooled: usize,
     pub load: Duration,
     pub estimate: Duration,
 }
@@ -77,6 +85,19 @@ pub fn plan_chunks(
     chunks
 }
 
+/// The genotype and count files a chunk reads.
+fn chunk_files<'a>(transplants: &'a [TransplantRow], rows: &'a [SampleRow]) -> Vec<&'a Path> {
+    let mut files: Vec<&Path> = Vec::new();
+    for t in transplants {
+        let second = t.second_donor.as_ref().and_then(|d| d.genotypes.as_ref());
+        for s in [&t.recipient, &t.donor].into_iter().flatten().chain(second) {
+            files.push(&s.path);
+        }
+    }
+    files.extend(rows.iter().map(|r| r.counts.path.as_path()));
+    files
+}
+
 /// Everything a chunked scan needs besides the sheets.
 pub struct StreamSettings<'a> {
     pub frequencies: &'a FrequencyOptions,
@@ -103,6 +124,7 @@ pub fn scan_in_chunks(
     let t = Instant::now();
     let rows = read_samples(samples_sheet, &transplants)?;
     let draws = rows.len();
+    let shared = shared_reads(samples_sheet, &rows);
     let chunks = plan_chunks(&transplants, &rows, settings.chunk_draws);
     drop(rows);
     // One chunk: the whole-batch path as it always was.
@@ -111,6 +133,8 @@ pub fn scan_in_chunks(
     } else {
         None
     };
+    // A file read by several chunks is parsed once and kept until its last.
+    let mut parsed = ParsedFiles::for_chunks(chunks.iter().map(|(ts, rs)| chunk_files(ts, rs)));
     let mut out = StreamedScan {
         transplants,
         outcome: ScanOutcome {
@@ -120,8 +144,11 @@ pub fn scan_in_chunks(
         files: Vec::new(),
         frequency_source: None,
         warnings: Vec::new(),
+        shared_reads: shared,
         draws,
         chunks: chunks.len(),
+        files_parsed: 0,
+        genotype_files_pooled: pool.as_ref().map_or(0, BatchPool::files),
         load: t.elapsed(),
         estimate: Duration::ZERO,
     };
@@ -129,7 +156,7 @@ pub fn scan_in_chunks(
     for (chunk_transplants, chunk_rows) in chunks {
         let t = Instant::now();
         let n = chunk_rows.len();
-        let mut batch = load_batch_part(
+        let batch = load_batch_part(
             transplants_sheet,
             samples_sheet,
             chunk_transplants,
@@ -138,16 +165,19 @@ pub fn scan_in_chunks(
             settings.error_table,
             settings.reads,
             pool.as_ref(),
+            Some(&mut parsed),
         )?;
+        out.files_parsed += batch.files_parsed;
         out.load += t.elapsed();
         let t = Instant::now();
         let outcome = run_scan(
-            &mut batch,
+            &batch,
             backend,
             settings.estimator,
             settings.qc,
             settings.risk,
             settings.limits,
+            settings.chunk_draws,
         )?;
         out.estimate += t.elapsed();
         out.outcome.samples.extend(outcome.samples);
@@ -211,8 +241,10 @@ mod tests {
 
     #[test]
     fn chunks_hold_whole_transplants_in_sheet_order_and_every_draw_once() {
-        let transplants: Vec<TransplantRow> =
-            ["A", "B", "C", "D", "E"].into_iter().map(transplant).collect();
+        let transplants: Vec<TransplantRow> = ["A", "B", "C", "D", "E"]
+            .into_iter()
+            .map(transplant)
+            .collect();
         // D has no draws; draws are listed out of transplant order.
         let mut rows = Vec::new();
         for (t, n) in [("C", 2), ("A", 3), ("B", 4), ("E", 1), ("A", 1)] {

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
 
 use chrono::{Days, NaiveDate};
 use rand::{RngExt, SeedableRng};
@@ -406,9 +405,4 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
     set.add("panel.tsv", panel_tsv.into_bytes());
     set.add("truth.csv", truth.into_bytes());
     Ok(set)
-}
-
-pub fn write_batch(cfg: &SimulationConfig, out: &Path) -> Result<()> {
-    simulate_batch(cfg)?.commit(out)?;
-    Ok(())
 }

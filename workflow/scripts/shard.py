@@ -96,3 +96,57 @@ def write_shard(batch, shards, index, pileup_tsv, out_dir):
         s_rows.append(s)
     write_sheet(os.path.join(out_dir, "transplants.csv"), t_fields, t_rows)
     write_sheet(os.path.join(out_dir, "samples.csv"), s_fields, s_rows)
+    write_shard_rows(batch, transplants, t_rows, index, out_dir)
+
+
+# Batch files whose rows belong to transplants: a shard gets only its own rows,
+# so that `graftscan scan` does not warn about rows of other shards as matching
+# nothing. Rows that match no transplant of the whole batch go to shard 0,
+# which warns about them once. (file, id column(s) in order of preference,
+# the transplant columns that may name the row)
+SHARDED_FILES = (
+    ("antibodies.csv", ("recipient_id", "transplant_id"), ("transplant_id", "recipient_id")),
+    ("typings.csv", ("person_id",), ("recipient_id", "donor_id")),
+)
+
+
+def shard_rows_files(batch):
+    """The batch files that write_shard splits (those the batch has)."""
+    return [name for name, _, _ in SHARDED_FILES if os.path.isfile(os.path.join(batch, name))]
+
+
+def write_shard_rows(batch, all_transplants, shard_transplants, index, out_dir):
+    for name, id_columns, transplant_columns in SHARDED_FILES:
+        src = os.path.join(batch, name)
+        if not os.path.isfile(src):
+            continue
+
+        def ids(rows):
+            return {
+                (t.get(c) or "").strip()
+                for t in rows
+                for c in transplant_columns
+                if (t.get(c) or "").strip()
+            }
+
+        mine, everyone = ids(shard_transplants), ids(all_transplants)
+        with open(src, newline="", encoding="utf-8-sig") as f:
+            lines = f.read().splitlines(keepends=True)
+        header_at = next(i for i, l in enumerate(lines) if l.strip() and not l.startswith("#"))
+        header = next(csv.reader([lines[header_at]]))
+        names = [h.strip().lower() for h in header]
+        col = next((names.index(c) for c in id_columns if c in names), None)
+        kept = lines[: header_at + 1]
+        for line in lines[header_at + 1:]:
+            if col is None or not line.strip() or line.startswith("#"):
+                kept.append(line)
+                continue
+            fields = next(csv.reader([line]))
+            owner = fields[col].strip() if col < len(fields) else ""
+            if owner in mine or (index == 0 and owner not in everyone):
+                kept.append(line)
+        path = os.path.join(out_dir, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            f.writelines(kept)
+        os.replace(tmp, path)

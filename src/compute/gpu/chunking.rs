@@ -10,8 +10,7 @@ use super::layout::{ClassBeta, ClassLogProb, Params, Piece, Snp, Term, split_f64
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
 use crate::model::likelihood::{
-    GENOTYPE_CLASSES, OUTLIER_SHARE, class_genotypes,
-    expected_alt_fraction_balanced,
+    GENOTYPE_CLASSES, OUTLIER_SHARE, class_genotypes, expected_alt_fraction_balanced,
 };
 
 use super::context::ChunkData;
