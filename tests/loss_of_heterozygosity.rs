@@ -146,11 +146,14 @@ fn write_genotypes(path: &Path, panel: &[PanelSnp], g: &[u8]) {
 
 fn run(genotypes: Genotypes) {
     let work = tempfile::tempdir().unwrap();
-    let draws = write_batch(work.path(), genotypes, 3);
+    // The results go beside the batch folder, never into it.
+    let batch = work.path().join("batch");
+    std::fs::create_dir(&batch).unwrap();
+    let draws = write_batch(&batch, genotypes, 3);
     let out = work.path().join("out");
     let output = Command::new(env!("CARGO_BIN_EXE_graftscan"))
         .args(["scan", "--quiet", "--backend", "cpu"])
-        .arg(work.path())
+        .arg(&batch)
         .arg("--out")
         .arg(&out)
         .output()
