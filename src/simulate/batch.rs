@@ -165,6 +165,10 @@ fn simulate_hla(rng: &mut ChaCha8Rng, relationship: Relationship) -> (Vec<String
 
 const DRAW_DAYS: [u64; 6] = [5, 21, 45, 90, 180, 365];
 
+/// Transplants per cycle of simulated transplant dates (17 days apart from
+/// 2025-01-06: the last, with its draw a year later, is due by mid-2026).
+const TRANSPLANT_DATE_CYCLE: usize = 12;
+
 fn fraction_at(plan: &TransplantPlan, k: usize, n: usize, rng: &mut ChaCha8Rng) -> f64 {
     let base = baseline(plan.organ);
     let noise = (0.25 * (rng.random::<f64>() - 0.5)).exp();
@@ -261,7 +265,10 @@ pub fn simulate_batch(cfg: &SimulationConfig) -> Result<OutputSet> {
             .zip(&recipient)
             .map(|(s, &r)| draw_donor_genotype(&mut trng, r, s.alt_frequency, donor_rel))
             .collect();
-        let tx_date = start + Days::new(17 * ti as u64);
+        // Transplant dates repeat every TRANSPLANT_DATE_CYCLE transplants so
+        // that a batch of any size has its last draws (a year later) in the
+        // past: scan refuses dates in the future.
+        let tx_date = start + Days::new(17 * (ti % TRANSPLANT_DATE_CYCLE) as u64);
         let (recipient_hla, donor_hla) = simulate_hla(&mut trng, donor_rel);
         let rname = format!("{tid}_recipient");
         let dname = format!("{tid}_donor");
