@@ -88,10 +88,11 @@ def write_sheets(data, groups, work, mode):
 
 
 def run_graftscan(graftscan, folder):
-    out = os.path.join(folder, "out")
+    # Results beside the batch folder (scan never writes into its inputs).
+    out = folder.rstrip("/") + "-out"
     t = time.perf_counter()
     subprocess.run(
-        [graftscan, "scan", folder, "--out", out, "--quiet", "--backend", "cpu"],
+        [graftscan, "scan", folder, "--out", out, "--quiet", "--backend", "cpu", "--force"],
         check=True,
     )
     wall = time.perf_counter() - t

@@ -119,7 +119,7 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = DEFAULT_MFI_CUTOFF)]
     pub mfi_cutoff: f64,
     /// Per-site, per-direction error rates (`graftscan errors learn`); such
-    /// samples are evaluated by the CPU twin.
+    /// samples run on the kernel as well as on the CPU path.
     #[arg(long)]
     pub error_table: Option<PathBuf>,
     /// Limits of blank/detection per relationship and mode (`graftscan lod --out`):

@@ -10,8 +10,8 @@
 pub const LANES: usize = 8;
 pub type Lanes = [f64; LANES];
 
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 const SQRT2: f64 = std::f64::consts::SQRT_2;
 /// 1.5·2^52: adding and subtracting it rounds to the nearest integer.
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;

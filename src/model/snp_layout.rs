@@ -183,10 +183,9 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
         let k = lanes(&g.k, at);
         let nk = lanes(&g.nk, at);
         let mut best = [f64::NEG_INFINITY; LANES];
-        for t in 0..terms {
+        for (t, v) in values.iter_mut().enumerate().take(terms) {
             let c = g.classes[t] as usize;
             let lw = lanes(&g.log_weight, t * len + at);
-            let v = &mut values[t];
             match &table.beta {
                 None => {
                     let (la, lr) = (table.ln_alt[c], table.ln_ref[c]);

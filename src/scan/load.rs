@@ -158,6 +158,8 @@ impl Batch {
 }
 
 type Genotypes = HashMap<SiteKey, u8>;
+/// ALT alleles and alleles genotyped, per site.
+type AltCounts = HashMap<SiteKey, (u32, u32)>;
 
 fn column(
     tables: &HashMap<PathBuf, Arc<AlleleTable>>,
@@ -439,7 +441,7 @@ impl BatchPool {
             }
         }
         let files: Vec<(&Path, Vec<&GenotypeSource>)> = by_file.into_iter().collect();
-        let parts: Vec<(HashMap<SiteKey, (u32, u32)>, usize)> = files
+        let parts: Vec<(AltCounts, usize)> = files
             .par_iter()
             .map(|(path, sources)| {
                 let table = read_allele_table(path)?;

@@ -132,6 +132,7 @@ struct OwnedPlasmaDraw {
 /// build each group's models (under `kappa_for`'s relationship), estimate them
 /// through the backend and hand each prepared draw with its estimate to
 /// `keep`; the models are dropped before the next chunk.
+#[allow(clippy::too_many_arguments)]
 fn estimate_in_chunks(
     batch: &Batch,
     draws: &[usize],
