@@ -99,7 +99,7 @@ impl Spectrum {
     /// a = h / (1 − 2h). A share of ½ or more (possible only for a selected
     /// site list) leaves nothing to fit: flat.
     pub fn from_heterozygous_share(het_share: f64) -> Spectrum {
-        if !(het_share > 0.0) || het_share >= 0.5 {
+        if het_share.is_nan() || het_share <= 0.0 || het_share >= 0.5 {
             return Spectrum::FLAT;
         }
         let a = het_share / (1.0 - 2.0 * het_share);
