@@ -12,8 +12,8 @@ use std::process::Command;
 
 use graftscan::model::Relationship;
 use graftscan::simulate::{
-    AlleleBalance, PanelSnp, ReadSettings, draw_donor_genotype, draw_hwe_genotype, loh_region,
-    make_panel, simulate_counts_with_balance,
+    AlleleBalance, PanelSnp, ReadSettings, draw_pair, loh_region, make_panel,
+    simulate_counts_with_balance,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -58,17 +58,7 @@ fn write_batch(dir: &Path, genotypes: Genotypes, replicates: usize) -> Vec<(Stri
     for &share in &SHARES {
         for rep in 0..replicates {
             let id = format!("loh{}-{rep}", (share * 100.0) as u32);
-            let r: Vec<u8> = panel
-                .iter()
-                .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
-                .collect();
-            let d: Vec<u8> = panel
-                .iter()
-                .zip(&r)
-                .map(|(s, &g)| {
-                    draw_donor_genotype(&mut rng, g, s.alt_frequency, Relationship::Unrelated)
-                })
-                .collect();
+            let (r, d) = draw_pair(&mut rng, &panel, Relationship::Unrelated);
             let (recipient_balance, _) = loh_region(&mut rng, panel.len(), share, 0.2..0.35);
             let called: Vec<u8> = match genotypes {
                 Genotypes::FromLohBlood => r
@@ -146,7 +136,7 @@ fn write_genotypes(path: &Path, panel: &[PanelSnp], g: &[u8]) {
 
 fn run(genotypes: Genotypes) {
     let work = tempfile::tempdir().unwrap();
-    // The results go beside the batch folder, never into it.
+    // The results folder beside the batch folder: inputs are never written to.
     let batch = work.path().join("batch");
     std::fs::create_dir(&batch).unwrap();
     let draws = write_batch(&batch, genotypes, 3);

@@ -31,9 +31,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-// Parsed once per run: the size of the scan's options does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of the scan variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Estimate donor-derived cfDNA for a batch of samples.
     Scan(scan::ScanArgs),

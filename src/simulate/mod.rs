@@ -227,6 +227,25 @@ pub fn simulate_counts_with_balance(
     out
 }
 
+/// A recipient drawn in Hardy-Weinberg equilibrium from the panel's
+/// frequencies and a donor related to them by `relationship`: (recipient, donor).
+pub fn draw_pair(
+    rng: &mut impl Rng,
+    panel: &[PanelSnp],
+    relationship: Relationship,
+) -> (Vec<u8>, Vec<u8>) {
+    let r: Vec<u8> = panel
+        .iter()
+        .map(|s| draw_hwe_genotype(rng, s.alt_frequency))
+        .collect();
+    let d: Vec<u8> = panel
+        .iter()
+        .zip(&r)
+        .map(|(s, &g)| draw_donor_genotype(rng, g, s.alt_frequency, relationship))
+        .collect();
+    (r, d)
+}
+
 /// One simulated plasma sample as the scan would model it: a new recipient and
 /// donor drawn from the panel's frequencies under `relationship`, reads at
 /// donor fraction `f`, and the SNPs a `mode` model uses.
@@ -239,15 +258,7 @@ pub fn simulated_model(
     seed: u64,
 ) -> SampleModel {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let r: Vec<u8> = panel
-        .iter()
-        .map(|s| draw_hwe_genotype(&mut rng, s.alt_frequency))
-        .collect();
-    let d: Vec<u8> = panel
-        .iter()
-        .zip(&r)
-        .map(|(s, &g)| draw_donor_genotype(&mut rng, g, s.alt_frequency, relationship))
-        .collect();
+    let (r, d) = draw_pair(&mut rng, panel, relationship);
     let counts = simulate_counts(&mut rng, panel, &r, &d, f, reads);
     let inputs: Vec<SnpInput> = panel
         .iter()
