@@ -50,7 +50,7 @@ PY
 }
 for n in "${sizes[@]}"; do
   make_batch "$n"
-  /usr/bin/time -v "$BIN" scan "$WORK/b$n" --out "$WORK/r$n" --backend cpu --quiet 2> "$WORK/time$n"
+  /usr/bin/time -v "$BIN" scan "$WORK/b$n" --out "$WORK/r$n" --backend cpu --quiet ${SCAN_ARGS:-} 2> "$WORK/time$n"
   secs=$(grep "Elapsed (wall clock)" "$WORK/time$n" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$WORK/time$n" | awk '{print $NF}')
   parsed=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['counts']['genotype_and_count_files_parsed'])" "$WORK/r$n/run.json")

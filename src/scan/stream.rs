@@ -27,8 +27,10 @@ use super::load::{BatchPool, FrequencyOptions, FrequencySource, ParsedFiles, loa
 use super::results::{ScanOutcome, run_scan};
 
 /// Draws per chunk unless the caller says otherwise: about 250 kB of model
-/// per 1,000-SNP draw, so a chunk holds a few hundred MB at most.
-pub const DEFAULT_CHUNK_DRAWS: usize = 1000;
+/// per 1,000-SNP draw, so a chunk holds ~65 MB. 5,000 draws on one count file
+/// peak at 95 MB with 256 and 283 MB with 1,000, in the same time
+/// (benches/many_draws.sh); a GPU batch of 256 draws is already large.
+pub const DEFAULT_CHUNK_DRAWS: usize = 256;
 
 /// What a chunked scan hands back: the results of every draw and transplant,
 /// and what the run record needs.
