@@ -156,3 +156,53 @@ fn snakemake_three_shards_equal_one_scan_of_the_demo_batch_byte_for_byte() {
     );
     assert!(!dir.path().join("partial").exists());
 }
+
+/// A shard whose panel leaves SNPs to the shard's own genotypes depends on the
+/// sharding: `graftscan merge` refuses it, naming the shard's run.json.
+#[test]
+fn merge_refuses_a_shard_whose_panel_leaves_snps_to_batch_frequencies() {
+    let graftscan = env!("CARGO_BIN_EXE_graftscan");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("batch");
+    run_ok(
+        Command::new("cp")
+            .arg("-r")
+            .arg(root.join("data/demo"))
+            .arg(&batch),
+    );
+    // Three quarters of the panel: above the coverage floor, so the scan runs
+    // and takes the rest from the batch's genotypes.
+    let panel = std::fs::read_to_string(batch.join("panel.tsv")).unwrap();
+    let kept: Vec<&str> = panel
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 4 != 0)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(batch.join("panel.tsv"), kept.join("\n") + "\n").unwrap();
+    let shard = dir.path().join("shard");
+    run_ok(
+        Command::new(graftscan)
+            .args(["scan", "--quiet", "--backend", "cpu"])
+            .arg(&batch)
+            .arg("--out")
+            .arg(&shard),
+    );
+    let out = Command::new(graftscan)
+        .arg("merge")
+        .arg("--batch")
+        .arg(&batch)
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .arg(&shard)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("run.json") && err.contains("depend on the sharding"),
+        "{err}"
+    );
+    assert!(!dir.path().join("merged").exists());
+}

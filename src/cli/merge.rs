@@ -395,10 +395,15 @@ pub fn run(a: MergeArgs) -> Result<()> {
     for shard in &a.shards {
         let run = read_json(&shard.join("run.json"))?;
         let path = shard.join("run.json");
-        if run["allele_frequencies"]["kind"] == "batch_genotypes" {
+        let panel = &run["allele_frequencies"]["panel"];
+        let panel_misses_sites = panel["counted_sites_covered"]
+            .as_u64()
+            .zip(panel["counted_sites"].as_u64())
+            .is_some_and(|(covered, counted)| covered < counted);
+        if run["allele_frequencies"]["kind"] == "batch_genotypes" || panel_misses_sites {
             return Err(InputError::new(
                 &path,
-                "allele frequencies were estimated from this shard's genotypes, so results depend on the sharding: give the batch a panel (panel.tsv) before sharding",
+                "allele frequencies were estimated from this shard's genotypes (no panel, or SNPs the panel does not cover), so results depend on the sharding: give the batch a panel (panel.tsv) covering every SNP before sharding",
             )
             .into());
         }

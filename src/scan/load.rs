@@ -607,10 +607,16 @@ pub fn load_batch_part(
             } else {
                 ""
             };
+            // Only SNPs the panel misses take batch frequencies.
+            let others = if summary.counted_sites_covered < summary.counted_sites {
+                format!("; other SNPs from {leave_pair_out_pool}")
+            } else {
+                String::new()
+            };
             FrequencySource {
                 kind: "panel".into(),
                 description: format!(
-                    "panel {} ({}: {people}; covers {} of {} counted SNPs{flat}); other SNPs from {leave_pair_out_pool}",
+                    "panel {} ({}: {people}; covers {} of {} counted SNPs{flat}){others}",
                     panel.path.display(),
                     summary.field,
                     summary.counted_sites_covered,
