@@ -47,7 +47,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub roofline: bool,
     /// --scan: draws per mode (1,000 SNPs at 1,000× each unless --snps says).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 200)]
     pub draws: usize,
     /// --scan: estimation modes, comma-separated.
     #[arg(
