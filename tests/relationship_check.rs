@@ -7,9 +7,7 @@ use graftscan::model::Relationship;
 use graftscan::model::frequency::{AltFrequency, Spectrum};
 use graftscan::model::likelihood::SnpInput;
 use graftscan::model::relatedness::{PlasmaDraw, PlasmaEvidence, check_genotypes, check_plasma};
-use graftscan::simulate::{
-    ReadSettings, draw_donor_genotype, draw_hwe_genotype, make_panel, simulate_counts,
-};
+use graftscan::simulate::{ReadSettings, draw_pair, make_panel, simulate_counts};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -17,15 +15,7 @@ const PAIRS: usize = 40;
 
 fn simulate_pair(rng: &mut ChaCha8Rng, relationship: Relationship) -> Vec<SnpInput> {
     let panel = make_panel(rng, 1000);
-    let r: Vec<u8> = panel
-        .iter()
-        .map(|s| draw_hwe_genotype(rng, s.alt_frequency))
-        .collect();
-    let d: Vec<u8> = panel
-        .iter()
-        .zip(&r)
-        .map(|(s, &g)| draw_donor_genotype(rng, g, s.alt_frequency, relationship))
-        .collect();
+    let (r, d) = draw_pair(rng, &panel, relationship);
     let reads = ReadSettings {
         depth: 1500.0,
         genome_copies: None,

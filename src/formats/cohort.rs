@@ -4,13 +4,9 @@
 //! genotype matrix in memory.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io;
 use std::path::Path;
 
-use noodles_vcf::{
-    self as vcf, io::CompressionMethod, variant::record::AlternateBases as _,
-    variant::record::samples::Sample as _,
-};
+use noodles_vcf::variant::record::samples::Sample as _;
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::site::{ChromInterner, SiteKey};
@@ -110,18 +106,7 @@ pub fn count_cohort(
     populations: Option<(&Path, &HashMap<String, String>)>,
 ) -> Result<CohortCounts> {
     let gz = crate::formats::allele_table::starts_with_gzip(path)?;
-    let method = if gz {
-        CompressionMethod::Bgzf
-    } else {
-        CompressionMethod::None
-    };
-    let mut reader = vcf::io::reader::Builder::default()
-        .set_compression_method(method)
-        .build_from_path(path)
-        .map_err(|e| Error::io(path, e))?;
-    let header = reader
-        .read_header()
-        .map_err(|e| InputError::new(path, format!("malformed VCF header: {e}")))?;
+    let (mut reader, header) = crate::formats::vcf::open_vcf(path, gz)?;
     if !header.formats().contains_key("GT") || header.sample_names().is_empty() {
         return Err(InputError::new(path, "cohort VCF needs samples with FORMAT/GT").into());
     }
@@ -183,27 +168,9 @@ pub fn count_cohort(
         let record = result.map_err(|e| {
             InputError::new(path, format!("malformed VCF record: {e}")).at_line(line)
         })?;
-        let pos = match record.variant_start().transpose() {
-            Ok(Some(p)) => usize::from(p) as u64,
-            _ => {
-                return Err(InputError::new(path, "missing or malformed position")
-                    .at_line(line)
-                    .in_field("POS")
-                    .into());
-            }
-        };
-        let alts: Vec<String> = record
-            .alternate_bases()
-            .iter()
-            .map(|a| a.map(str::to_string))
-            .collect::<io::Result<Vec<_>>>()
-            .map_err(|e| {
-                Error::from(
-                    InputError::new(path, format!("malformed ALT: {e}"))
-                        .at_line(line)
-                        .in_field("ALT"),
-                )
-            })?;
+        let pos =
+            crate::formats::vcf::record_position(&record, path).map_err(|e| e.at_line(line))?;
+        let alts = crate::formats::vcf::record_alts(&record, path).map_err(|e| e.at_line(line))?;
         let site = match alts.as_slice() {
             [alt] => SiteKey::new(
                 chroms.get(record.reference_sequence_name()),

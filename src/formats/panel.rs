@@ -14,11 +14,10 @@
 //! that its sample size was not stated.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use noodles_vcf::{self as vcf, io::CompressionMethod, variant::record::AlternateBases as _};
+use noodles_vcf as vcf;
 
 use crate::error::{Error, InputError, Result};
 use crate::formats::site::{ChromInterner, SiteKey, snp_base};
@@ -243,17 +242,7 @@ fn read_tsv_panel(path: &Path, gz: bool, opts: &PanelOptions) -> Result<Panel> {
     let mut sites: HashMap<SiteKey, (PanelFrequency, u64)> = HashMap::new();
     let mut skipped = 0usize;
     let mut record = csv::StringRecord::new();
-    loop {
-        match table.reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(InputError::new(path, format!("malformed row: {e}"))
-                    .at_line(line)
-                    .into());
-            }
-        }
+    while table.read_row(path, &mut record)? {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let pos = parse_u64(path, &record, base[1], "pos")?;
         let Some(site) = SiteKey::new(
@@ -456,18 +445,7 @@ fn info_number(
 }
 
 fn read_vcf_panel(path: &Path, gz: bool, opts: &PanelOptions) -> Result<Panel> {
-    let method = if gz {
-        CompressionMethod::Bgzf
-    } else {
-        CompressionMethod::None
-    };
-    let mut reader = vcf::io::reader::Builder::default()
-        .set_compression_method(method)
-        .build_from_path(path)
-        .map_err(|e| Error::io(path, e))?;
-    let header = reader
-        .read_header()
-        .map_err(|e| InputError::new(path, format!("malformed VCF header: {e}")))?;
+    let (mut reader, header) = crate::formats::vcf::open_vcf(path, gz)?;
     let [af_field, ac_field, an_field] = vcf_fields(&header, path, opts)?;
     let header_lines = crate::formats::vcf::header_line_count(path, gz);
     let mut chroms = ChromInterner::default();
@@ -484,27 +462,9 @@ fn read_vcf_panel(path: &Path, gz: bool, opts: &PanelOptions) -> Result<Panel> {
                 .in_field(format!("INFO/{field}"))
                 .into()
         };
-        let pos = match record.variant_start().transpose() {
-            Ok(Some(p)) => usize::from(p) as u64,
-            _ => {
-                return Err(InputError::new(path, "missing or malformed position")
-                    .at_line(line)
-                    .in_field("POS")
-                    .into());
-            }
-        };
-        let alts: Vec<String> = record
-            .alternate_bases()
-            .iter()
-            .map(|a| a.map(str::to_string))
-            .collect::<io::Result<Vec<_>>>()
-            .map_err(|e| {
-                Error::from(
-                    InputError::new(path, format!("malformed ALT: {e}"))
-                        .at_line(line)
-                        .in_field("ALT"),
-                )
-            })?;
+        let pos =
+            crate::formats::vcf::record_position(&record, path).map_err(|e| e.at_line(line))?;
+        let alts = crate::formats::vcf::record_alts(&record, path).map_err(|e| e.at_line(line))?;
         let chrom = chroms.get(record.reference_sequence_name());
         let an = match &an_field {
             Some(f) => info_number(&record, &header, f, 0).map_err(|m| field_error(f, m))?,

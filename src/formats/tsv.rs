@@ -37,6 +37,19 @@ pub struct TsvTable {
     pub reader: csv::Reader<Box<dyn Read>>,
 }
 
+impl TsvTable {
+    /// The next row into `record`: `false` at the end of the file, a
+    /// malformed row an error naming its line.
+    pub fn read_row(&mut self, path: &Path, record: &mut csv::StringRecord) -> Result<bool> {
+        self.reader.read_record(record).map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            InputError::new(path, format!("malformed row: {e}"))
+                .at_line(line)
+                .into()
+        })
+    }
+}
+
 pub fn open_tsv(path: &Path, gz: bool) -> Result<TsvTable> {
     if !gz {
         check_text_encoding(path)?;
@@ -171,17 +184,7 @@ pub fn read_allele_tsv(path: &Path, gz: bool) -> Result<AlleleTable> {
     let mut non_snp = 0;
     let mut seen: FirstSeen<(Arc<str>, u64)> = FirstSeen::default();
     let mut record = csv::StringRecord::new();
-    loop {
-        match table.reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(InputError::new(path, format!("malformed row: {e}"))
-                    .at_line(line)
-                    .into());
-            }
-        }
+    while table.read_row(path, &mut record)? {
         let pos = parse_position(path, &record, base[1])?;
         let site = SiteKey::new(
             chroms.get(record.get(base[0]).unwrap_or("")),

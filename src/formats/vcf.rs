@@ -130,7 +130,12 @@ fn info_af(record: &vcf::Record, header: &vcf::Header) -> Option<f64> {
     }
 }
 
-pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
+/// A VCF reader (bgzip-compressed when `gz`) past its header, with errors
+/// naming `path`: the one way counts, panels and cohorts open a VCF.
+pub(crate) fn open_vcf(
+    path: &Path,
+    gz: bool,
+) -> Result<(vcf::io::Reader<Box<dyn BufRead>>, vcf::Header)> {
     let method = if gz {
         CompressionMethod::Bgzf
     } else {
@@ -143,6 +148,37 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
     let header = reader
         .read_header()
         .map_err(|e| InputError::new(path, format!("malformed VCF header: {e}")))?;
+    Ok((reader, header))
+}
+
+/// A record's POS (1-based); the caller adds the line to the error.
+pub(crate) fn record_position(
+    record: &vcf::Record,
+    path: &Path,
+) -> std::result::Result<u64, InputError> {
+    match record.variant_start().transpose() {
+        Ok(Some(p)) => Ok(usize::from(p) as u64),
+        Ok(None) | Err(_) => {
+            Err(InputError::new(path, "missing or malformed position").in_field("POS"))
+        }
+    }
+}
+
+/// A record's ALT alleles; the caller adds the line to the error.
+pub(crate) fn record_alts(
+    record: &vcf::Record,
+    path: &Path,
+) -> std::result::Result<Vec<String>, InputError> {
+    record
+        .alternate_bases()
+        .iter()
+        .map(|a| a.map(str::to_string))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| InputError::new(path, format!("malformed ALT: {e}")).in_field("ALT"))
+}
+
+pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
+    let (mut reader, header) = open_vcf(path, gz)?;
     let samples: Vec<String> = header.sample_names().iter().cloned().collect();
     let has_gt = header.formats().contains_key("GT");
     let has_ad = header.formats().contains_key("AD");
@@ -166,29 +202,8 @@ pub fn read_vcf(path: &Path, gz: bool) -> Result<AlleleTable> {
         let record = result.map_err(|e| {
             InputError::new(path, format!("malformed VCF record: {e}")).at_line(line_of(idx))
         })?;
-        let pos = match record.variant_start().transpose() {
-            Ok(Some(p)) => usize::from(p) as u64,
-            Ok(None) | Err(_) => {
-                return Err(InputError::new(path, "missing or malformed position")
-                    .at_line(line_of(idx))
-                    .in_field("POS")
-                    .into());
-            }
-        };
-        let alts: Vec<String> = match record
-            .alternate_bases()
-            .iter()
-            .map(|a| a.map(str::to_string))
-            .collect::<io::Result<Vec<_>>>()
-        {
-            Ok(a) => a,
-            Err(e) => {
-                return Err(InputError::new(path, format!("malformed ALT: {e}"))
-                    .at_line(line_of(idx))
-                    .in_field("ALT")
-                    .into());
-            }
-        };
+        let pos = record_position(&record, path).map_err(|e| e.at_line(line_of(idx)))?;
+        let alts = record_alts(&record, path).map_err(|e| e.at_line(line_of(idx)))?;
         let site = match alts.as_slice() {
             [alt] => SiteKey::new(
                 chroms.get(record.reference_sequence_name()),
