@@ -23,7 +23,7 @@ use super::likelihood::{
     ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
     class_genotypes, class_log_probs, posterior_alt_probability,
 };
-use super::refine::{brent_max, crossing};
+use super::refine::{brent_max, crossing, newton_max};
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.
@@ -201,7 +201,9 @@ pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64
     let j = argmax(values);
     let a = grid[j.saturating_sub(2)];
     let b = grid[(j + 2).min(grid.len() - 1)];
-    let (mut f_hat, mut ll_hat) = brent_max(a, b, 1e-10, 1e-13, |f| model.loglik(f));
+    // 1e-7 of f: this maximum only seeds the error-rate fit, the dispersion
+    // scales and the profile's scan; the reported f̂ is the profile's own.
+    let (mut f_hat, mut ll_hat) = brent_max(a, b, 1e-7, 1e-12, |f| model.loglik(f));
     for &candidate in &[a, b, grid[j]] {
         let ll = model.loglik(candidate);
         if ll > ll_hat {
@@ -225,9 +227,9 @@ fn bisect_crossing(
     inside: f64,
     outside: f64,
 ) -> f64 {
-    // 1e-7 of the bound (reports print 4–6 significant digits), at least 1e-10
-    // absolute: each step costs a profile over the error rate.
-    let tol = (1e-7 * inside.abs().max(outside.abs())).max(1e-10);
+    // 1e-6 of the bound (reports print 3–5 significant digits), at least
+    // 1e-10 absolute: each step costs a profile over the error rate.
+    let tol = (1e-6 * inside.abs().max(outside.abs())).max(1e-10);
     let g = |f: f64| 2.0 * (ll_hat - ll(f)) - crit;
     crossing(inside, g(inside), outside, g(outside), tol, g)
 }
@@ -293,20 +295,81 @@ pub fn profile_interval(
 /// rate's own uncertainty widens them (it matters at f ≤ 1%, where donor
 /// reads and error reads are of the same order).
 pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
-    let e = model.error_rate;
-    let lo = (e / 4.0).max(1e-7).ln();
-    let hi = (e * 4.0).min(0.2).ln();
-    // 1e-3 in ln e moves ℓ by far less than the 1e-2 that matters for an interval.
-    let (_, ll) = brent_max(lo, hi, 0.0, 5e-4, |ln_e| {
-        model.loglik_with(&model.table(f, ln_e.exp()))
-    });
-    ll.max(model.loglik(f))
+    ErrorProfile::new(model).loglik(f)
 }
 
-/// Maximise the likelihood over the error rate at fixed f (golden section on ln e).
+/// ℓ_p(f) = max_e ℓ(f, e) of one draw, remembering the maximiser ê_f at
+/// each f evaluated: ê moves smoothly with f, so the search at a new f starts
+/// from the ê of the nearest f seen (`refine::newton_max`), four or five
+/// likelihood evaluations where a search over the whole bracket needs
+/// twelve or more. Interior mutability lets the interval code take it as a
+/// plain `Fn(f64) -> f64`.
+pub struct ErrorProfile<'a> {
+    model: &'a SampleModel,
+    bounds: (f64, f64),
+    /// (ln f, ln ê_f, ℓ_p(f)) of every f profiled so far.
+    seen: std::cell::RefCell<Vec<(f64, f64, f64)>>,
+}
+
+/// Newton step in ln e (the profile's curvature in ln e is ~1/SE², with SE
+/// of ln ê 0.02–0.1 at 1,000 SNPs × 1,000 reads).
+const PROFILE_STEP: f64 = 0.05;
+/// 5e-4 in ln e moves ℓ by far less than the 1e-2 that matters for an interval.
+const PROFILE_TOL: f64 = 5e-4;
+
+impl<'a> ErrorProfile<'a> {
+    pub fn new(model: &'a SampleModel) -> Self {
+        let e = model.error_rate;
+        ErrorProfile {
+            model,
+            bounds: ((e / 4.0).max(1e-7).ln(), (e * 4.0).min(0.2).ln()),
+            seen: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn loglik(&self, f: f64) -> f64 {
+        let model = self.model;
+        // f = 0 sits at ln f = −∞, nearest to the smallest f seen.
+        let key = if f > 0.0 { f.ln() } else { f64::NEG_INFINITY };
+        let distance = |k: f64| {
+            if k == key {
+                f64::NEG_INFINITY
+            } else if key == f64::NEG_INFINITY {
+                k
+            } else if k == f64::NEG_INFINITY {
+                f64::INFINITY
+            } else {
+                (k - key).abs()
+            }
+        };
+        let nearest = {
+            let seen = self.seen.borrow();
+            seen.iter()
+                .min_by(|a, b| distance(a.0).total_cmp(&distance(b.0)))
+                .copied()
+        };
+        let start = match nearest {
+            // Profiled before (ℓ(0) by the point estimate and the presence test).
+            Some((k, _, ll)) if k == key => return ll,
+            Some((_, ln_e, _)) => ln_e,
+            None => model.error_rate.ln(),
+        };
+        let (lo, hi) = self.bounds;
+        let (ln_e, ll) = newton_max(lo, hi, start, PROFILE_STEP, PROFILE_TOL, |ln_e| {
+            model.loglik_with(&model.table(f, ln_e.exp()))
+        });
+        self.seen.borrow_mut().push((key, ln_e, ll));
+        ll
+    }
+}
+
+/// Maximise the likelihood over the error rate at fixed f (Newton steps on
+/// ln e from the current rate, Brent's method over `bounds` where they do not
+/// settle).
 pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f64 {
     let table_ll = |ln_e: f64| model.loglik_with(&model.table(f, ln_e.exp()));
-    let (ln_e, _) = brent_max(bounds.0.ln(), bounds.1.ln(), 1e-10, 1e-12, table_ll);
+    let (lo, hi) = (bounds.0.ln(), bounds.1.ln());
+    let (ln_e, _) = newton_max(lo, hi, model.error_rate.ln(), PROFILE_STEP, 1e-5, table_ll);
     ln_e.exp()
 }
 
@@ -494,9 +557,32 @@ pub fn estimate_batch(
     settings: &EstimatorSettings,
 ) -> Result<Vec<FractionEstimate>> {
     let grids = batch_grids(models, settings);
-    fit_error_rates(models, backend, settings, &grids)?;
-    estimate_with_fitted_errors(models, backend, settings, &grids)
+    let coarse = coarse_grids(&grids);
+    fit_error_rates(models, backend, settings, &coarse)?;
+    estimate_with_fitted_errors(models, backend, settings, &coarse, &grids)
 }
+
+/// Every `COARSE_STEP`-th point of each grid (with 0 and the largest): enough
+/// for the passes that only locate the maximum before the error rate and the
+/// dispersion scales are fitted (their refinement brackets two cells either
+/// side). The final pass, which guards against local optima and brackets the
+/// interval ends, uses the whole grid.
+fn coarse_grids(grids: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    grids
+        .iter()
+        .map(|g| {
+            let last = g.len() - 1;
+            g.iter()
+                .enumerate()
+                .filter(|&(i, _)| i % COARSE_STEP == 0 || i == last)
+                .map(|(_, &f)| f)
+                .collect()
+        })
+        .collect()
+}
+
+/// See `coarse_grids`.
+const COARSE_STEP: usize = 4;
 
 fn batch_grids(models: &[SampleModel], settings: &EstimatorSettings) -> Vec<Vec<f64>> {
     models
@@ -520,7 +606,7 @@ pub fn estimate_point_fractions(
     settings: &EstimatorSettings,
 ) -> Result<Vec<f64>> {
     let grids = batch_grids(models, settings);
-    fit_error_rates(models, backend, settings, &grids)?;
+    fit_error_rates(models, backend, settings, &coarse_grids(&grids))?;
     let values = backend.loglik_grids(models, &grids)?;
     Ok(models
         .par_iter()
@@ -530,10 +616,13 @@ pub fn estimate_point_fractions(
 }
 
 /// Below this log-likelihood gain over f = 0 the estimate is 0 (and reported
-/// with a one-sided bound): a gain this small is golden-section noise, not
-/// evidence, and an estimate of 1e-12 printed as 0.0000 must not be labelled
-/// two-sided.
-const ZERO_GAIN: f64 = 1e-6;
+/// with a one-sided bound). A gain of 1e-3 is a likelihood-ratio statistic of
+/// 0.002, f̂ within 0.05 standard errors of 0: no evidence of anything, and
+/// far above the optimiser's tolerances, so that whether a draw is reported
+/// as 0 (one-sided bound, χ²₁ 0.90) or as a tiny f̂ (two-sided, χ²₁ 0.95)
+/// depends on the reads, not on the search's last digits or on the backend
+/// (a gain of 1e-6 flipped such draws, moving their upper bound by 25%).
+const ZERO_GAIN: f64 = 1e-3;
 
 /// The point estimate: the maximum of the profile log-likelihood over the
 /// error rate, max_e ℓ(f, e). The grid (at the fitted e) and the coordinate
@@ -545,7 +634,16 @@ const ZERO_GAIN: f64 = 1e-6;
 /// (binomial reads, 1,000×, error 0.2%). So the profile itself is scanned on
 /// a coarse subset of the grid and refined by Brent's method around its best.
 pub fn point_estimate(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64, f64) {
-    let ll = |f: f64| loglik_profiled_over_error(model, f);
+    point_estimate_on(&ErrorProfile::new(model), model, grid, values)
+}
+
+fn point_estimate_on(
+    profile: &ErrorProfile,
+    model: &SampleModel,
+    grid: &[f64],
+    values: &[f64],
+) -> (f64, f64) {
+    let ll = |f: f64| profile.loglik(f);
     let (f_grid, _) = refine_maximum(model, grid, values);
     let mut coarse: Vec<f64> = grid
         .iter()
@@ -650,13 +748,14 @@ fn estimate_with_fitted_errors(
     models: &mut [SampleModel],
     backend: &dyn LoglikBackend,
     settings: &EstimatorSettings,
+    coarse: &[Vec<f64>],
     grids: &[Vec<f64>],
 ) -> Result<Vec<FractionEstimate>> {
     // Dispersion at the current fit; quasi-likelihood weights per group.
-    let values = backend.loglik_grids(models, grids)?;
+    let values = backend.loglik_grids(models, coarse)?;
     let dispersion: Vec<GroupDispersion> = models
         .par_iter_mut()
-        .zip(grids.par_iter().zip(values.par_iter()))
+        .zip(coarse.par_iter().zip(values.par_iter()))
         .map(|(m, (g, v))| {
             let (f, _) = refine_maximum(m, g, v);
             let phi = pearson_dispersion(m, f);
@@ -704,8 +803,9 @@ fn finish_estimate(
     scales: [f64; 2],
     alpha: f64,
 ) -> FractionEstimate {
-    let ll = |f: f64| loglik_profiled_over_error(model, f);
-    let (f_hat, ll_hat) = point_estimate(model, grid, values);
+    let profile = ErrorProfile::new(model);
+    let ll = |f: f64| profile.loglik(f);
+    let (f_hat, ll_hat) = point_estimate_on(&profile, model, grid, values);
     let (interval, crit) = if f_hat <= 0.0 {
         (IntervalKind::OneSidedUpper, CHI2_90)
     } else {

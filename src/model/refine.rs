@@ -91,6 +91,91 @@ pub fn brent_max(
     (x, -fx)
 }
 
+/// Maximise a smooth, locally concave `func` on [lo, hi] from a starting
+/// point: Newton steps on the parabola through three points `h` apart, which
+/// from a warm start (the maximiser at a neighbouring value of an outer
+/// parameter) converge in one or two steps, four to seven evaluations where
+/// Brent's method from a wide bracket needs twelve or more. The parabola's
+/// curvature gives the function's own scale σ = (−f″)^(−½); a step is final
+/// once it lands within three points no more than 2σ apart (the parabola then
+/// interpolates where the function is nearly quadratic: the vertex is off by
+/// ~h²/6, which costs ~σ²/4 in f at most), else the points close in to σ.
+/// Where the three points are not concave, or the steps do not settle, it
+/// falls back to `brent_max` on the whole of [lo, hi] to within `tol`.
+/// Returns (x̂, func(x̂)), the best point evaluated.
+pub fn newton_max(
+    lo: f64,
+    hi: f64,
+    start: f64,
+    h: f64,
+    tol: f64,
+    mut func: impl FnMut(f64) -> f64,
+) -> (f64, f64) {
+    let mut x = start.clamp(lo, hi);
+    let mut fx = func(x);
+    let mut h = h;
+    for _ in 0..NEWTON_STEPS {
+        let (a, b) = ((x - h).max(lo), (x + h).min(hi));
+        if b - a <= tol {
+            return (x, fx);
+        }
+        let fa = if a < x { func(a) } else { fx };
+        let fb = if b > x { func(b) } else { fx };
+        // The best of the three so far.
+        let (mut bx, mut bf) = (x, fx);
+        for (p, fp) in [(a, fa), (b, fb)] {
+            if fp > bf {
+                (bx, bf) = (p, fp);
+            }
+        }
+        let vertex = if a < x && x < b {
+            parabola_vertex(a, fa, x, fx, b, fb)
+        } else {
+            None
+        };
+        let Some((v, second)) = vertex else {
+            // At a bound with the slope pointing out of [lo, hi]: the bound
+            // is the maximum when the function rises towards it.
+            if (x == lo && fa >= fb) || (x == hi && fb >= fa) {
+                return (bx, bf);
+            }
+            break;
+        };
+        let sigma = (-second).sqrt().recip();
+        // Never more than four spans per step: a far vertex is not trusted.
+        let v = v.clamp(x - 4.0 * h, x + 4.0 * h).clamp(lo, hi);
+        let settled = v >= a && v <= b && h <= 2.0 * sigma;
+        let fv = func(v);
+        (x, fx) = if fv >= bf { (v, fv) } else { (bx, bf) };
+        if settled || (v - bx).abs() <= tol {
+            return (x, fx);
+        }
+        h = sigma.clamp(tol, 4.0 * h);
+    }
+    let (bx, bf) = brent_max(lo, hi, 0.0, tol, &mut func);
+    if bf >= fx { (bx, bf) } else { (x, fx) }
+}
+
+/// Steps `newton_max` takes before it falls back to Brent's method.
+const NEWTON_STEPS: usize = 8;
+
+/// Vertex of the parabola through three points with a < x < b, and its
+/// second derivative, when it opens downwards.
+fn parabola_vertex(a: f64, fa: f64, x: f64, fx: f64, b: f64, fb: f64) -> Option<(f64, f64)> {
+    let (p, q) = (x - a, x - b);
+    let (r, s) = (fx - fa, fx - fb);
+    // Second divided difference: negative where the parabola opens downwards.
+    let curvature = (r / p - s / q) / (a - b);
+    if curvature.is_finite() && curvature < 0.0 {
+        let num = p * p * s - q * q * r;
+        let den = p * s - q * r;
+        let v = x - 0.5 * num / den;
+        v.is_finite().then_some((v, 2.0 * curvature))
+    } else {
+        None
+    }
+}
+
 /// The point between `inside` (where `g` ≤ 0) and `outside` (`g` > 0) where
 /// g crosses 0, to within `tol`: regula falsi with the Illinois halving, which
 /// converges superlinearly where bisection halves the bracket per step.
@@ -164,5 +249,53 @@ mod tests {
         let want = 0.01 + (3.84f64 * 0.01 / 200.0).sqrt();
         assert!((root - want).abs() < 1e-9, "{root} vs {want}");
         assert!(calls < 25, "{calls}");
+    }
+
+    #[test]
+    fn newton_converges_from_a_warm_start_in_few_evaluations() {
+        let f = |x: f64| -3.0 * (x - 0.3).powi(2) - (x - 0.3).powi(3) + 1.0;
+        let mut calls = 0;
+        let (x, fx) = newton_max(-2.0, 2.0, 0.32, 0.05, 1e-4, |x| {
+            calls += 1;
+            f(x)
+        });
+        assert!((x - 0.3).abs() < 1e-3, "{x}");
+        assert!((fx - 1.0).abs() < 1e-5);
+        assert!(calls <= 5, "{calls} evaluations");
+        // A cold start far away still gets there.
+        let (x, _) = newton_max(-2.0, 2.0, -1.9, 0.05, 1e-4, f);
+        assert!((x - 0.3).abs() < 1e-3, "{x}");
+    }
+
+    #[test]
+    fn newton_closes_in_on_a_maximum_much_sharper_than_its_first_step() {
+        // A Poisson log-likelihood in the log rate with 6·10⁵ events: σ ≈ 1.3e-3,
+        // a fortieth of the first step.
+        let k = 6e5;
+        let f = |u: f64| k * (u - 0.3 - (u - 0.3).exp_m1());
+        let mut calls = 0;
+        let (x, fx) = newton_max(-2.0, 2.0, 0.32, 0.05, 5e-4, |u| {
+            calls += 1;
+            f(u)
+        });
+        assert!(fx > -1e-3, "ℓ off by {fx} at {x}");
+        assert!(calls <= 12, "{calls} evaluations");
+    }
+
+    #[test]
+    fn newton_respects_the_bounds_and_falls_back_where_not_concave() {
+        // Rising to the upper bound.
+        let (x, _) = newton_max(0.0, 1.0, 0.5, 0.05, 1e-6, |x: f64| x);
+        assert!(x > 1.0 - 1e-5, "{x}");
+        // Convex around the start: Brent on the whole bracket finds the peak.
+        let g = |x: f64| {
+            if x < 0.0 {
+                -(x + 1.0).powi(2)
+            } else {
+                (x - 1.0).powi(2) - 1.0
+            }
+        };
+        let (x, _) = newton_max(-3.0, 0.5, 0.2, 0.05, 1e-6, g);
+        assert!((x + 1.0).abs() < 1e-3, "{x}");
     }
 }
