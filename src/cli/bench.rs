@@ -42,8 +42,9 @@ pub struct BenchArgs {
     /// estimate and write it), beside the kernel-only grid pass.
     #[arg(long)]
     pub scan: bool,
-    /// Roofline of the CPU grid pass: FMA peak, the same arithmetic with its
-    /// data in L1 cache, and the grid pass itself (share of that roof).
+    /// Roofline of the CPU grid pass: the FMA peak of this machine's vector
+    /// unit, and the grid pass in GFLOP/s (flops counted per SNP-term) with
+    /// its share of that peak.
     #[arg(long)]
     pub roofline: bool,
     /// --scan: draws per mode (1,000 SNPs at 1,000× each unless --snps says).
@@ -185,17 +186,25 @@ fn roofline(a: &BenchArgs) -> Result<()> {
         report.threads, report.vector_unit, report.fma_peak_gflops
     );
     println!(
-        "{:<15} {:<14} {:>16} {:>16} {:>9}",
-        "mode", "read_model", "roof_terms/s", "grid_terms/s", "of_roof"
+        "{:<15} {:<14} {:>11} {:>15} {:>16} {:>12} {:>10}",
+        "mode",
+        "read_model",
+        "terms/SNP",
+        "flops/term(≥)",
+        "grid_terms/s",
+        "grid_GFLOP/s",
+        "of_peak(≥)"
     );
     for r in &report.rows {
         println!(
-            "{:<15} {:<14} {:>16.3e} {:>16.3e} {:>8.0}%",
+            "{:<15} {:<14} {:>11.2} {:>15.0} {:>16.3e} {:>12.2} {:>9.1}%",
             r.mode.as_str(),
             r.read_model,
-            r.roof_term_evals_per_s,
+            r.terms_per_snp,
+            r.flops_per_term,
             r.grid_term_evals_per_s,
-            100.0 * r.share_of_roof
+            r.grid_gflops,
+            100.0 * r.share_of_fma_peak
         );
     }
     Ok(())

@@ -1,17 +1,22 @@
 //! Roofline of the CPU grid pass: how close the log-likelihood grid pass comes
-//! to what this machine can do with the same arithmetic.
+//! to what this machine can do.
 //!
-//! Three figures, measured on all threads in the same run (a shared machine's
-//! load moves all three together):
-//! - the FMA peak: independent f64 fused multiply-adds on the widest vector
-//!   unit pulp finds (GFLOP/s, 2 per FMA) — the classic compute roof;
-//! - the arithmetic roof: the grid pass's own per-SNP arithmetic
-//!   (`SnpLayout::loglik`, ln Γ, log-sum-exp, outlier mixture) on a draw small
-//!   enough to stay in L1 cache, evaluated over and over — what the kernel's
-//!   instruction mix reaches with no memory traffic, scheduling or table set-up;
-//! - the grid pass itself (`CpuBackend::loglik_grids`) over realistic draws.
+//! Measured on all threads in the same run (a shared machine's load moves
+//! them together):
+//! - the FMA peak: independent f64 fused multiply-adds in the widest vector
+//!   registers pulp finds (GFLOP/s, 2 per FMA), the compute roof;
+//! - the grid pass itself (`CpuBackend::loglik_grids`) over 1,000-SNP draws,
+//!   in SNP-term evaluations per second, turned into GFLOP/s with the
+//!   floating-point operations each term costs in `snp_layout::group_loglik`
+//!   (`flops_per_term`, counted from the source of `lane_math`: a lower
+//!   bound, since a chunk of lanes with any ln Γ argument below 10 pays the
+//!   recurrence, ~2× the ln Γ cost, on all its lanes).
 //!
-//! The grid pass's share of the arithmetic roof is the efficiency figure.
+//! The grid pass's share of the FMA peak is the efficiency figure. The
+//! binomial (two-genome) term is a handful of flops per ~40 bytes of counts,
+//! weights and saturated terms, so its roof is the cache's bandwidth, not the
+//! FMA units: its share of the FMA peak says how far from compute-bound it is,
+//! not how well it uses the memory system.
 
 use std::time::Instant;
 
@@ -23,7 +28,6 @@ use crate::compute::synthetic::{SyntheticSpec, synthetic_models};
 use crate::error::Result;
 use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::fraction_grid;
-use crate::model::lane_math::LANES;
 use crate::model::likelihood::EstimationMode;
 use crate::model::snp_layout::simd_arch;
 use crate::model::{Relationship, SampleModel};
@@ -32,12 +36,16 @@ use crate::model::{Relationship, SampleModel};
 pub struct RooflineRow {
     pub mode: EstimationMode,
     pub read_model: &'static str,
-    /// SNP-term evaluations per second: arithmetic roof (L1-resident draw).
-    pub roof_term_evals_per_s: f64,
-    /// SNP-term evaluations per second of the grid pass over realistic draws.
+    /// Genotype terms per SNP in the measured draws.
+    pub terms_per_snp: f64,
+    /// Floating-point operations per SNP-term (lower bound, see module doc).
+    pub flops_per_term: f64,
+    /// SNP-term evaluations per second of the grid pass over 1,000-SNP draws.
     pub grid_term_evals_per_s: f64,
-    /// grid / roof.
-    pub share_of_roof: f64,
+    /// grid_term_evals_per_s × flops_per_term.
+    pub grid_gflops: f64,
+    /// grid_gflops / the FMA peak.
+    pub share_of_fma_peak: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -68,27 +76,42 @@ impl pulp::WithSimd for FmaChains {
     type Output = f64;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
-        // 8 independent chains of LANES lanes: enough FMAs in flight to hide
-        // the latency on any current core.
-        let mut acc = [[self.seed; LANES]; 8];
-        let a = 0.999_999_9;
-        let b = 1e-9;
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> f64 {
+        // Explicit vector registers (`S::f64s`: 8 lanes on AVX-512, 4 on
+        // AVX2): a plain `mul_add` over arrays was left scalar by the
+        // compiler, and measured the scalar FMA rate (a quarter to an eighth
+        // of the roof). 12 independent chains: enough FMAs in flight to hide
+        // a 4-cycle latency on two FMA ports.
+        let a = simd.splat_f64s(0.999_999_9);
+        let b = simd.splat_f64s(1e-9);
+        let mut acc = [simd.splat_f64s(self.seed); FMA_CHAINS];
         for _ in 0..self.iterations {
-            for chain in acc.iter_mut() {
-                for x in chain.iter_mut() {
-                    *x = x.mul_add(a, b);
-                }
+            for x in acc.iter_mut() {
+                *x = simd.mul_add_e_f64s(*x, a, b);
             }
         }
-        let mut total = 0.0;
-        for chain in &acc {
-            for x in chain {
-                total += x;
-            }
+        let mut total = simd.splat_f64s(0.0);
+        for x in acc {
+            total = simd.add_f64s(total, x);
         }
-        total
+        simd.reduce_sum_f64s(total)
     }
+}
+
+/// Independent FMA chains per thread in the peak measurement.
+const FMA_CHAINS: usize = 12;
+
+/// f64 lanes of the vector unit pulp dispatches to.
+fn vector_lanes() -> usize {
+    struct Lanes;
+    impl pulp::WithSimd for Lanes {
+        type Output = usize;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _simd: S) -> usize {
+            S::F64_LANES
+        }
+    }
+    simd_arch().dispatch(Lanes)
 }
 
 /// f64 GFLOP/s of fused multiply-adds on every thread.
@@ -107,7 +130,7 @@ pub fn fma_peak_gflops() -> f64 {
         .sum();
     let s = t.elapsed().as_secs_f64();
     std::hint::black_box(sink);
-    let fmas = threads as f64 * iterations as f64 * 8.0 * LANES as f64;
+    let fmas = threads as f64 * iterations as f64 * (FMA_CHAINS * vector_lanes()) as f64;
     2.0 * fmas / s / 1e9
 }
 
@@ -141,44 +164,53 @@ fn term_count(models: &[SampleModel]) -> f64 {
     models.iter().map(|m| m.terms.len() as f64).sum()
 }
 
-/// The arithmetic roof and the grid pass for one mode and read model.
-pub fn measure(mode: EstimationMode, beta: bool, grid_points: usize) -> Result<RooflineRow> {
-    let threads = rayon::current_num_threads();
-    // Roof: a 64-SNP draw per thread (a few KiB: L1), the grid evaluated
-    // repeatedly with the table built once per grid point, outside the timing.
-    let small = models(mode, threads, 64, beta, 7);
-    let grid = fraction_grid(mode.max_fraction(), grid_points, 1e-5);
-    let tables: Vec<_> = small
-        .iter()
-        .map(|m| {
-            grid.iter()
-                .map(|&f| m.table(f, m.error_rate))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let repeats = 60usize;
-    for (m, t) in small.iter().zip(&tables) {
-        std::hint::black_box(m.loglik_with(&t[0])); // builds the layout
-    }
-    let t = Instant::now();
-    let sink: f64 = small
-        .par_iter()
-        .zip(tables.par_iter())
-        .map(|(m, tables)| {
-            let mut total = 0.0;
-            for _ in 0..repeats {
-                for table in tables {
-                    total += m.loglik_with(table);
-                }
-            }
-            total
-        })
-        .sum();
-    let roof_s = t.elapsed().as_secs_f64();
-    std::hint::black_box(sink);
-    let roof = term_count(&small) * grid.len() as f64 * repeats as f64 / roof_s;
+/// Flops of `lane_math::ln`: range reduction (1 mul, 2 add, (m−1)/(m+1): 2 add
+/// and 1 div, s² 1), ten FMAs of the series (20), and the assembly (2s, z·p,
+/// two FMAs and one more: 8).
+const LN_FLOPS: f64 = 35.0;
+/// `lane_math::exp`: k (mul, add, sub: 3), r (2 FMAs: 4), thirteen FMAs of the
+/// series (26), 2^k (2 adds) and the scaling (1).
+const EXP_FLOPS: f64 = 36.0;
+/// Stirling's series for ln Γ(x ≥ 10): 1/x, 1/x², nine in the correction
+/// series, (x − ½)·ln x − x + ½ln 2π + series (5), and its ln.
+const LN_GAMMA_FLOPS: f64 = 2.0 + 9.0 + 5.0 + LN_FLOPS;
 
-    // The grid pass over 1,000-SNP draws, as the estimator runs it.
+/// Flops per SNP-term of `snp_layout::group_loglik` for a draw with `terms`
+/// genotype terms per SNP: the term's own arithmetic, its share of the
+/// log-sum-exp over terms, of the outlier mixture (beta-binomial only) and
+/// of the weighted sum.
+pub fn flops_per_term(terms: f64, beta: bool) -> f64 {
+    let term = if beta {
+        // x1..x3 (4 adds), three ln Γ, lw + g1 + g2 − g3 − ln B (4).
+        4.0 + 3.0 * LN_GAMMA_FLOPS + 4.0
+    } else {
+        // lw + (k·ln π + nk·ln(1 − π)): a mul, an FMA and an add.
+        4.0
+    };
+    let combine_per_snp = if terms > 1.0 {
+        // exp(v − best) and the sum per term, ln of the sum, + best − sat.
+        terms * (EXP_FLOPS + 2.0) + LN_FLOPS + 2.0
+    } else {
+        1.0
+    };
+    // log_add(ln(1 − s) + ln p, outlier) − shift: 3 adds, exp, ln and a sub.
+    let outlier_per_snp = if beta {
+        4.0 + EXP_FLOPS + LN_FLOPS + 1.0
+    } else {
+        0.0
+    };
+    let weight_per_snp = 2.0;
+    term + (combine_per_snp + outlier_per_snp + weight_per_snp) / terms
+}
+
+/// The grid pass for one mode and read model.
+pub fn measure(
+    mode: EstimationMode,
+    beta: bool,
+    grid_points: usize,
+    fma_peak_gflops: f64,
+) -> Result<RooflineRow> {
+    let threads = rayon::current_num_threads();
     let big = models(mode, 4 * threads, 1000, beta, 8);
     let grids: Vec<Vec<f64>> = big
         .iter()
@@ -188,13 +220,20 @@ pub fn measure(mode: EstimationMode, beta: bool, grid_points: usize) -> Result<R
     let t = Instant::now();
     CpuBackend.loglik_grids(&big, &grids)?;
     let grid_s = t.elapsed().as_secs_f64();
-    let pass = term_count(&big) * grids[0].len() as f64 / grid_s;
+    let terms = term_count(&big);
+    let snps: f64 = big.iter().map(|m| m.snps.len() as f64).sum();
+    let terms_per_snp = terms / snps.max(1.0);
+    let pass = terms * grids[0].len() as f64 / grid_s;
+    let flops = flops_per_term(terms_per_snp, beta);
+    let gflops = pass * flops / 1e9;
     Ok(RooflineRow {
         mode,
         read_model: if beta { "beta_binomial" } else { "binomial" },
-        roof_term_evals_per_s: roof,
+        terms_per_snp,
+        flops_per_term: flops,
         grid_term_evals_per_s: pass,
-        share_of_roof: pass / roof,
+        grid_gflops: gflops,
+        share_of_fma_peak: gflops / fma_peak_gflops,
     })
 }
 
@@ -206,7 +245,7 @@ pub fn roofline(grid_points: usize) -> Result<RooflineReport> {
         (EstimationMode::RecipientOnly, true),
         (EstimationMode::GenotypeFree, true),
     ] {
-        rows.push(measure(mode, beta, grid_points)?);
+        rows.push(measure(mode, beta, grid_points, fma)?);
     }
     Ok(RooflineReport {
         threads: rayon::current_num_threads(),
@@ -214,4 +253,18 @@ pub fn roofline(grid_points: usize) -> Result<RooflineReport> {
         fma_peak_gflops: fma,
         rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_beta_binomial_term_costs_far_more_than_a_binomial_one() {
+        let binomial = flops_per_term(1.0, false);
+        assert_eq!(binomial, 7.0);
+        let beta = flops_per_term(3.0, true);
+        // Three ln Γ of ~51 flops dominate.
+        assert!(beta > 3.0 * LN_GAMMA_FLOPS && beta < 4.0 * LN_GAMMA_FLOPS + 80.0);
+    }
 }
