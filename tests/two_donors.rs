@@ -2,6 +2,7 @@
 //! (1%, 5%) and (5%, 10%), with both donors typed and with the second donor's
 //! genotype marginalised; intervals cover the truth.
 
+use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::Relationship;
 use graftscan::model::two_donor::{TwoDonorModel, TwoDonorSnp, estimate_two_donors};
 use graftscan::simulate::{draw_donor_genotype, draw_hwe_genotype, make_panel};
@@ -49,7 +50,7 @@ fn check(f1: f64, f2: f64, type_donor2: bool) {
         let snps = simulate(1000 + k, f1, f2, type_donor2);
         let kappa = Relationship::Unrelated.kappa();
         let mut model = TwoDonorModel::new(&snps, kappa, kappa);
-        let e = estimate_two_donors(&mut model);
+        let e = estimate_two_donors(&mut model, &CpuBackend).unwrap();
         m1 += e.fraction1 / reps as f64;
         m2 += e.fraction2 / reps as f64;
         let inside = |x: f64, (lo, hi): (f64, f64)| lo <= x && x <= hi;

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::Result;
 use crate::model::SampleModel;
+use crate::model::two_donor::TwoDonorModel;
 
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
@@ -50,6 +51,16 @@ impl LoglikBackend for CpuBackend {
             at += g.len();
         }
         Ok(out)
+    }
+
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        Ok(super::cfdna_two_donor::two_donor_loglik_grids(
+            models, grids,
+        ))
     }
 
     fn bootstrap_estimates(

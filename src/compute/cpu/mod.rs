@@ -2,6 +2,7 @@
 
 pub mod cfdna_bootstrap;
 pub mod cfdna_loglik;
+pub mod cfdna_two_donor;
 pub mod hla_mismatch;
 pub mod roofline;
 

@@ -5,13 +5,17 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_pieces};
+use super::chunking::{
+    ChunkLimits, PieceSpec, build_chunk, class_tables, plan_chunks, plan_pieces,
+};
 use super::context::{
     GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
 };
+use super::layout::Piece;
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
+use crate::model::two_donor::TwoDonorModel;
 
 pub struct GpuBackend {
     /// The run's device and pipelines (shared with the HLA backend in a scan).
@@ -24,6 +28,8 @@ pub struct GpuBackend {
     timings: Mutex<PhaseTimings>,
     /// Draw grids evaluated on the adapter (one per draw and grid pass).
     draws_evaluated: std::sync::atomic::AtomicUsize,
+    /// Two-donor draw grids evaluated on the adapter (one per draw and pass).
+    pub(super) two_donor_draws_evaluated: std::sync::atomic::AtomicUsize,
 }
 
 impl GpuBackend {
@@ -42,6 +48,7 @@ impl GpuBackend {
             max_samples_per_chunk: None,
             timings: Mutex::new(PhaseTimings::default()),
             draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
+            two_donor_draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -53,7 +60,14 @@ impl GpuBackend {
             .unwrap_or_default()
     }
 
-    fn limits(&self) -> ChunkLimits {
+    /// Add one call's phase timings to the running total.
+    pub(super) fn record_timings(&self, timings: &PhaseTimings) {
+        if let Ok(mut total) = self.timings.lock() {
+            total.add(timings);
+        }
+    }
+
+    pub(super) fn limits(&self) -> ChunkLimits {
         ChunkLimits {
             max_binding_bytes: self.ctx.max_binding_bytes(),
             max_workgroups_per_dimension: self.ctx.max_workgroups_per_dimension(),
@@ -107,23 +121,33 @@ impl GpuBackend {
             let (values, chunk_timings) = self.ctx.run_chunk(kernel, &data)?;
             timings.add(&chunk_timings);
             let t = Instant::now();
-            for (spec, piece) in chunk_pieces.iter().zip(&data.pieces) {
-                let first = piece.first_out_row as usize;
-                let dest = &mut out[spec.sample];
-                let src = values.get(first..first + dest.len()).ok_or_else(|| {
-                    Error::Gpu("the kernel returned fewer rows than dispatched".into())
-                })?;
-                for (d, v) in dest.iter_mut().zip(src) {
-                    *d += f64::from(*v);
-                }
-            }
+            add_piece_rows(&mut out, chunk_pieces, &data.pieces, &values)?;
             timings.pack += t.elapsed();
         }
-        if let Ok(mut total) = self.timings.lock() {
-            total.add(&timings);
-        }
+        self.record_timings(&timings);
         Ok(out)
     }
+}
+
+/// Add each piece's rows of a chunk's kernel output to its sample's values in
+/// f64 (a sample split into pieces gets the sum of its partial sums).
+pub(super) fn add_piece_rows(
+    out: &mut [Vec<f64>],
+    specs: &[PieceSpec],
+    pieces: &[Piece],
+    values: &[f32],
+) -> Result<()> {
+    for (spec, piece) in specs.iter().zip(pieces) {
+        let first = piece.first_out_row as usize;
+        let dest = &mut out[spec.sample];
+        let src = values
+            .get(first..first + dest.len())
+            .ok_or_else(|| Error::Gpu("the kernel returned fewer rows than dispatched".into()))?;
+        for (d, v) in dest.iter_mut().zip(src) {
+            *d += f64::from(*v);
+        }
+    }
+    Ok(())
 }
 
 impl LoglikBackend for GpuBackend {
@@ -156,8 +180,21 @@ impl LoglikBackend for GpuBackend {
         Ok(out)
     }
 
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        super::cfdna_two_donor::two_donor_loglik_grids(self, models, grids)
+    }
+
     fn draws_on_adapter(&self) -> usize {
         self.draws_evaluated
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn two_donor_draws_on_adapter(&self) -> usize {
+        self.two_donor_draws_evaluated
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
