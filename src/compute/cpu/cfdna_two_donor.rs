@@ -107,7 +107,7 @@ mod tests {
         let mut model = TwoDonorModel::new(&snps, kappa, kappa);
         model.error_rate = 0.004;
         let grid = two_donor_grid();
-        let out = two_donor_loglik_grids(std::slice::from_ref(&model), &[grid.clone()]);
+        let out = two_donor_loglik_grids(std::slice::from_ref(&model), std::slice::from_ref(&grid));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].len(), grid.len());
         for (&(f1, f2), &v) in grid.iter().zip(&out[0]) {
