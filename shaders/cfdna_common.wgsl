@@ -206,6 +206,16 @@ fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
     return -0.010050336 + hi + log1p_accurate(exp(lo - hi));
 }
 
+// (piece index, grid point) of an output row of a single-replicate kernel.
+// Rows past the end map onto the last row: they still reach every barrier
+// (uniform control flow) and store nothing.
+fn row_piece_and_point(row: u32) -> vec2<u32> {
+    let safe_row = min(row, params.row_count - 1u);
+    let p = row_piece[safe_row];
+    let piece = pieces[p];
+    return vec2<u32>(p, (safe_row - piece.first_out_row) % max(piece.grid_count, 1u));
+}
+
 // Tree-reduce the workgroup's partial sums in a fixed order (bit-reproducible:
 // no float atomics, no subgroup operations) and store the row. Every thread
 // calls it, rows past the end included, so every barrier is reached.

@@ -34,14 +34,11 @@ fn main(
 ) {
     let row = wg.y * params.dispatch_width + wg.x;
     let in_range = row < params.row_count;
-    // Rows past the end still reach every barrier (uniform control flow).
-    let piece = pieces[row_piece[min(row, params.row_count - 1u)]];
-    let j = (min(row, params.row_count - 1u) - piece.first_out_row) % max(piece.grid_count, 1u);
-    let table_base = (piece.first_table_row + j) * TWO_DONOR_CLASSES;
-    let n = select(0u, piece.snp_count, in_range);
-
+    let at = row_piece_and_point(row);
+    let piece = pieces[at.x];
+    let table_base = (piece.first_table_row + at.y) * TWO_DONOR_CLASSES;
     var acc = 0.0;
-    for (var i = lid; i < n; i += WORKGROUP_SIZE) {
+    for (var i = lid; i < select(0u, piece.snp_count, in_range); i += WORKGROUP_SIZE) {
         acc += two_donor_snp_loglik(snps[piece.first_snp + i], table_base);
     }
     store_row_sum(acc, lid, row, in_range);

@@ -3,8 +3,6 @@
 //! tabulated per (grid point, genotype class) before the SNP loop, exactly as
 //! the kernel receives them. Runs in f64.
 
-use rayon::prelude::*;
-
 use crate::model::two_donor::{TwoDonorModel, TwoDonorTable};
 
 /// ℓ(f1, f2) of each draw over its grid, at the draw's error rate.
@@ -12,28 +10,10 @@ pub fn two_donor_loglik_grids(
     models: &[TwoDonorModel],
     grids: &[Vec<(f64, f64)>],
 ) -> Vec<Vec<f64>> {
-    // Parallel over (draw, grid point) so that a batch of one draw still uses
-    // every core.
-    let jobs: Vec<(usize, usize)> = grids
-        .iter()
-        .enumerate()
-        .flat_map(|(s, g)| (0..g.len()).map(move |j| (s, j)))
-        .collect();
-    let flat: Vec<f64> = jobs
-        .par_iter()
-        .map(|&(s, j)| {
-            let m = &models[s];
-            let (f1, f2) = grids[s][j];
-            m.loglik_with(&TwoDonorTable::new(f1, f2, m.error_rate))
-        })
-        .collect();
-    let mut out = Vec::with_capacity(grids.len());
-    let mut at = 0;
-    for g in grids {
-        out.push(flat[at..at + g.len()].to_vec());
-        at += g.len();
-    }
-    out
+    super::per_grid_point(grids, |s, &(f1, f2)| {
+        let m = &models[s];
+        m.loglik_with(&TwoDonorTable::new(f1, f2, m.error_rate))
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! kernel, add the pieces' partial sums in f64. CPU twin:
 //! `compute/cpu/cfdna_loglik.rs`.
 
+use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -9,9 +10,8 @@ use super::chunking::{
     ChunkLimits, PieceSpec, build_chunk, class_tables, plan_chunks, plan_pieces,
 };
 use super::context::{
-    GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
+    ChunkData, GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
 };
-use super::layout::Piece;
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
@@ -60,13 +60,6 @@ impl GpuBackend {
             .unwrap_or_default()
     }
 
-    /// Add one call's phase timings to the running total.
-    pub(super) fn record_timings(&self, timings: &PhaseTimings) {
-        if let Ok(mut total) = self.timings.lock() {
-            total.add(timings);
-        }
-    }
-
     pub(super) fn limits(&self) -> ChunkLimits {
         ChunkLimits {
             max_binding_bytes: self.ctx.max_binding_bytes(),
@@ -104,50 +97,59 @@ impl GpuBackend {
         let chunks = plan_chunks(&pieces, grids, replicates, &limits);
         let tables = class_tables(models, grids);
         timings.pack += t.elapsed();
-        for range in chunks {
-            let t = Instant::now();
-            let chunk_pieces = &pieces[range];
-            let data = build_chunk(
+        self.run_chunks(kernel, &pieces, chunks, &mut out, timings, |chunk| {
+            build_chunk(
                 models,
                 grids,
                 &tables,
-                chunk_pieces,
+                chunk,
                 replicates,
                 seed,
                 sample_base,
                 &limits,
-            );
+            )
+        })?;
+        Ok(out)
+    }
+
+    /// Run `kernel` over each chunk of `pieces` (packed by `build`) and add
+    /// each piece's rows to its sample's values in `out`, in f64 (a sample
+    /// split into pieces gets the sum of its partial sums). `timings` (the
+    /// planning so far) and the chunks' phases go to the running total.
+    pub(super) fn run_chunks(
+        &self,
+        kernel: Kernel,
+        pieces: &[PieceSpec],
+        chunks: Vec<Range<usize>>,
+        out: &mut [Vec<f64>],
+        mut timings: PhaseTimings,
+        build: impl Fn(&[PieceSpec]) -> ChunkData,
+    ) -> Result<()> {
+        for range in chunks {
+            let t = Instant::now();
+            let chunk_pieces = &pieces[range];
+            let data = build(chunk_pieces);
             timings.pack += t.elapsed();
             let (values, chunk_timings) = self.ctx.run_chunk(kernel, &data)?;
             timings.add(&chunk_timings);
             let t = Instant::now();
-            add_piece_rows(&mut out, chunk_pieces, &data.pieces, &values)?;
+            for (spec, piece) in chunk_pieces.iter().zip(&data.pieces) {
+                let first = piece.first_out_row as usize;
+                let dest = &mut out[spec.sample];
+                let src = values.get(first..first + dest.len()).ok_or_else(|| {
+                    Error::Gpu("the kernel returned fewer rows than dispatched".into())
+                })?;
+                for (d, v) in dest.iter_mut().zip(src) {
+                    *d += f64::from(*v);
+                }
+            }
             timings.pack += t.elapsed();
         }
-        self.record_timings(&timings);
-        Ok(out)
-    }
-}
-
-/// Add each piece's rows of a chunk's kernel output to its sample's values in
-/// f64 (a sample split into pieces gets the sum of its partial sums).
-pub(super) fn add_piece_rows(
-    out: &mut [Vec<f64>],
-    specs: &[PieceSpec],
-    pieces: &[Piece],
-    values: &[f32],
-) -> Result<()> {
-    for (spec, piece) in specs.iter().zip(pieces) {
-        let first = piece.first_out_row as usize;
-        let dest = &mut out[spec.sample];
-        let src = values
-            .get(first..first + dest.len())
-            .ok_or_else(|| Error::Gpu("the kernel returned fewer rows than dispatched".into()))?;
-        for (d, v) in dest.iter_mut().zip(src) {
-            *d += f64::from(*v);
+        if let Ok(mut total) = self.timings.lock() {
+            total.add(&timings);
         }
+        Ok(())
     }
-    Ok(())
 }
 
 impl LoglikBackend for GpuBackend {

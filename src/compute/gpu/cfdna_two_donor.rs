@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::cfdna_loglik::{GpuBackend, add_piece_rows};
-use super::chunking::{PieceSpec, plan_chunks_by, plan_pieces_by, saturated_logs};
+use super::cfdna_loglik::GpuBackend;
+use super::chunking::{PieceSpec, plan_chunks_by, plan_pieces_by, snp_record};
 use super::context::{ChunkData, Kernel, PhaseTimings};
-use super::layout::{ClassLogProb, Params, Piece, Snp, Term, split_f64};
+use super::layout::{ClassLogProb, Params, Piece, Term, split_f64};
 use crate::error::{Error, Result};
 use crate::model::two_donor::{TWO_DONOR_CLASSES, TwoDonorModel, TwoDonorTable};
 
@@ -34,23 +34,14 @@ pub fn two_donor_loglik_grids(
     })?;
     let chunks = plan_chunks_by(&pieces, &points, 1, &limits, TWO_DONOR_CLASSES);
     timings.pack += t.elapsed();
-    for range in chunks {
-        let t = Instant::now();
-        let chunk_pieces = &pieces[range];
-        let data = build_chunk(
-            models,
-            grids,
-            chunk_pieces,
-            limits.max_workgroups_per_dimension,
-        );
-        timings.pack += t.elapsed();
-        let (values, chunk_timings) = backend.ctx.run_chunk(Kernel::TwoDonor, &data)?;
-        timings.add(&chunk_timings);
-        let t = Instant::now();
-        add_piece_rows(&mut out, chunk_pieces, &data.pieces, &values)?;
-        timings.pack += t.elapsed();
-    }
-    backend.record_timings(&timings);
+    backend.run_chunks(
+        Kernel::TwoDonor,
+        &pieces,
+        chunks,
+        &mut out,
+        timings,
+        |chunk| build_chunk(models, grids, chunk, limits.max_workgroups_per_dimension),
+    )?;
     backend.two_donor_draws_evaluated.fetch_add(
         grids.iter().filter(|g| !g.is_empty()).count(),
         std::sync::atomic::Ordering::Relaxed,
@@ -106,22 +97,13 @@ fn build_chunk(
             _pad: 0,
         });
         for site in &models[spec.sample].sites()[spec.snps.clone()] {
-            let [alt_hi, alt_lo, ref_hi, ref_lo] = saturated_logs(site.alt, site.depth);
-            d.snps.push(Snp {
-                alt: site.alt,
-                depth: site.depth,
-                first_term: d.terms.len() as u32,
-                term_count: site.terms.len() as u32,
-                weight: 1.0,
-                sat_ln_alt_hi: alt_hi,
-                sat_ln_alt_lo: alt_lo,
-                sat_ln_ref_hi: ref_hi,
-                sat_ln_ref_lo: ref_lo,
-                outlier_shift: 0.0,
-                site_error_ra: 0.0,
-                site_error_ar: 0.0,
-                has_site_error: 0,
-            });
+            d.snps.push(snp_record(
+                site.alt,
+                site.depth,
+                d.terms.len() as u32,
+                site.terms.len() as u32,
+                1.0,
+            ));
             d.terms.extend(site.terms.iter().map(|t| Term {
                 genotype_class: u32::from(t.class),
                 log_weight: t.log_weight as f32,

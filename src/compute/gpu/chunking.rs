@@ -228,21 +228,36 @@ pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<ClassTabl
         .collect()
 }
 
-/// ln(k/n) and ln((n − k)/n) as hi + lo pairs, each 0 where its count is 0
-/// (it is then multiplied by 0): a SNP's saturated logs in `Snp`.
-pub fn saturated_logs(alt: u32, depth: u32) -> [f32; 4] {
+/// A SNP's record for binomial reads without a per-site error rate: counts,
+/// its terms' place, weight, and ln(k/n), ln((n − k)/n) as hi + lo pairs (each
+/// 0 where its count is 0, as it is then multiplied by 0).
+pub fn snp_record(alt: u32, depth: u32, first_term: u32, term_count: u32, weight: f32) -> Snp {
     let (k, n) = (f64::from(alt), f64::from(depth));
-    let (alt_hi, alt_lo) = if alt > 0 {
+    let (sat_ln_alt_hi, sat_ln_alt_lo) = if alt > 0 {
         split_f64((k / n).ln())
     } else {
         (0.0, 0.0)
     };
-    let (ref_hi, ref_lo) = if alt < depth {
+    let (sat_ln_ref_hi, sat_ln_ref_lo) = if alt < depth {
         split_f64(((n - k) / n).ln())
     } else {
         (0.0, 0.0)
     };
-    [alt_hi, alt_lo, ref_hi, ref_lo]
+    Snp {
+        alt,
+        depth,
+        first_term,
+        term_count,
+        weight,
+        sat_ln_alt_hi,
+        sat_ln_alt_lo,
+        sat_ln_ref_hi,
+        sat_ln_ref_lo,
+        outlier_shift: 0.0,
+        site_error_ra: 0.0,
+        site_error_ar: 0.0,
+        has_site_error: 0,
+    }
 }
 
 /// Pack one chunk into the shared layout. `sample_base` offsets the RNG's
@@ -279,26 +294,23 @@ pub fn build_chunk(
         });
         for snp in &m.snps[spec.snps.clone()] {
             let n = f64::from(snp.depth);
-            let [alt_hi, alt_lo, ref_hi, ref_lo] = saturated_logs(snp.alt, snp.depth);
             let outlier_shift = (OUTLIER_SHARE / (n + 1.0)).ln()
                 - snp.saturated
                 - snp.ln_choose
                 - (1.0 - OUTLIER_SHARE).ln();
             let [site_error_ra, site_error_ar] = snp.site_error.unwrap_or([0.0, 0.0]);
             d.snps.push(Snp {
-                alt: snp.alt,
-                depth: snp.depth,
-                first_term: d.terms.len() as u32,
-                term_count: snp.term_count,
-                weight: snp.weight as f32,
-                sat_ln_alt_hi: alt_hi,
-                sat_ln_alt_lo: alt_lo,
-                sat_ln_ref_hi: ref_hi,
-                sat_ln_ref_lo: ref_lo,
                 outlier_shift: outlier_shift as f32,
                 site_error_ra: site_error_ra as f32,
                 site_error_ar: site_error_ar as f32,
                 has_site_error: u32::from(snp.site_error.is_some()),
+                ..snp_record(
+                    snp.alt,
+                    snp.depth,
+                    d.terms.len() as u32,
+                    snp.term_count,
+                    snp.weight as f32,
+                )
             });
             d.terms.extend(m.snp_terms(snp).iter().map(|t| Term {
                 genotype_class: u32::from(t.class),
