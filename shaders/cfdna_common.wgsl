@@ -1,5 +1,6 @@
-// Shared by cfdna_loglik.wgsl and cfdna_bootstrap.wgsl (WGSL has no includes:
-// the host prepends this file to each kernel, see gpu::context::kernel_source).
+// Shared by cfdna_loglik.wgsl, cfdna_bootstrap.wgsl and cfdna_two_donor.wgsl
+// (WGSL has no includes: the host prepends this file to each kernel, see
+// gpu::context::kernel_source).
 // Buffer layout twin: src/compute/gpu/layout.rs.
 
 struct Params {
@@ -132,6 +133,24 @@ fn term_rho(p: f32, pi: f32, signal_rho: f32, error_rho: f32) -> f32 {
     return clamp((signal_rho * p * (1.0 - p) + error_rho * abs(pi - p)) / v, 1e-7, 0.5);
 }
 
+// (ln π − ln k/n, ln(1 − π) − ln(1 − k/n)) of one class table entry, hi
+// parts and lo parts subtracted separately (see snp_loglik).
+fn table_deviances(snp: Snp, lp: vec4<f32>) -> vec2<f32> {
+    return vec2<f32>(
+        (lp.x - snp.sat_ln_alt_hi) + (lp.y - snp.sat_ln_alt_lo),
+        (lp.z - snp.sat_ln_ref_hi) + (lp.w - snp.sat_ln_ref_lo),
+    );
+}
+
+// ln Σ_t exp(values[t]) over the first `count` terms, `best` their maximum.
+fn log_sum_exp(values: array<f32, 9>, count: u32, best: f32) -> f32 {
+    var sum = 0.0;
+    for (var t = 0u; t < count; t++) {
+        sum += exp(values[t] - best);
+    }
+    return best + log(sum);
+}
+
 // One SNP's log-likelihood minus its saturated value:
 // logsumexp_t[lw_t + k(ln π_t − ln k/n) + (n − k)(ln(1 − π_t) − ln(1 − k/n)) + B_t],
 // B_t the beta-binomial's excess over the binomial (0 for binomial reads).
@@ -166,8 +185,9 @@ fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
             a = max(pi * c, 1e-30);
             b = max((1.0 - pi) * c, 1e-30);
         } else {
-            d_alt = (lp.x - snp.sat_ln_alt_hi) + (lp.y - snp.sat_ln_alt_lo);
-            d_ref = (lp.z - snp.sat_ln_ref_hi) + (lp.w - snp.sat_ln_ref_lo);
+            let dev = table_deviances(snp, lp);
+            d_alt = dev.x;
+            d_ref = dev.y;
         }
         var v = term.log_weight + k * d_alt + nk * d_ref;
         if (beta_reads) {
@@ -176,11 +196,7 @@ fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
         values[t] = v;
         best = max(best, v);
     }
-    var sum = 0.0;
-    for (var t = 0u; t < count; t++) {
-        sum += exp(values[t] - best);
-    }
-    let model = best + log(sum);
+    let model = log_sum_exp(values, count, best);
     if (!beta_reads) {
         return model;
     }
@@ -188,6 +204,16 @@ fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
     let hi = max(model, snp.outlier_shift);
     let lo = min(model, snp.outlier_shift);
     return -0.010050336 + hi + log1p_accurate(exp(lo - hi));
+}
+
+// (piece index, grid point) of an output row of a single-replicate kernel.
+// Rows past the end map onto the last row: they still reach every barrier
+// (uniform control flow) and store nothing.
+fn row_piece_and_point(row: u32) -> vec2<u32> {
+    let safe_row = min(row, params.row_count - 1u);
+    let p = row_piece[safe_row];
+    let piece = pieces[p];
+    return vec2<u32>(p, (safe_row - piece.first_out_row) % max(piece.grid_count, 1u));
 }
 
 // Tree-reduce the workgroup's partial sums in a fixed order (bit-reproducible:

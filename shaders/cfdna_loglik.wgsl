@@ -12,10 +12,9 @@ fn main(
 ) {
     let row = wg.y * params.dispatch_width + wg.x;
     let in_range = row < params.row_count;
-    // Rows past the end still reach every barrier (uniform control flow).
-    let piece = pieces[row_piece[min(row, params.row_count - 1u)]];
-    let j = (min(row, params.row_count - 1u) - piece.first_out_row) % max(piece.grid_count, 1u);
-    let table_base = (piece.first_table_row + j) * GENOTYPE_CLASSES;
+    let at = row_piece_and_point(row);
+    let piece = pieces[at.x];
+    let table_base = (piece.first_table_row + at.y) * GENOTYPE_CLASSES;
     let n = select(0u, piece.snp_count, in_range);
 
     var acc = 0.0;

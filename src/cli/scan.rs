@@ -402,6 +402,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         },
     )?;
     let draw_counts = counted.counts();
+    let two_donor_counts = counted.two_donor_counts();
     let outcome = streamed.outcome;
     let immunology = hla.as_ref().map(findings).unwrap_or_default();
     let risk = assess(&outcome, &risk_config, &immunology);
@@ -517,10 +518,13 @@ pub fn run(a: ScanArgs) -> Result<()> {
             "genotype_and_count_files_parsed": streamed.files_parsed,
             "genotype_files_read_for_batch_frequencies": streamed.genotype_files_pooled,
         },
-        // One count per draw and likelihood grid pass (every read model and
-        // error table runs on the kernel; two-donor fits run on the CPU).
+        // One count per draw and likelihood grid pass: every read model and
+        // error table runs on the loglik kernel, two-donor draws' (f1, f2)
+        // grids on the two-donor kernel (a fit makes three passes; its
+        // refinement and intervals run on the host in f64).
         "draw_grid_passes": draw_counts,
-        "two_donor_fits_on_cpu": outcome.samples.iter().filter(|s| s.second_donor.is_some()).count(),
+        "two_donor_grid_passes": two_donor_counts,
+        "two_donor_fits": outcome.samples.iter().filter(|s| s.second_donor.is_some()).count(),
     });
     let json = serde_json::to_vec_pretty(&run_json)
         .map_err(|e| Error::Usage(format!("cannot render run.json: {e}")))?;

@@ -15,6 +15,7 @@ use super::gpu::{GpuBackend, GpuContext, adapter_label, device_type_name, is_har
 use super::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
+use crate::model::two_donor::TwoDonorModel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -328,8 +329,23 @@ impl LoglikBackend for FallbackBackend {
         )
     }
 
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        self.run(
+            |g| g.two_donor_loglik_grids(models, grids),
+            |c| c.two_donor_loglik_grids(models, grids),
+        )
+    }
+
     fn draws_on_adapter(&self) -> usize {
         self.gpu.draws_on_adapter()
+    }
+
+    fn two_donor_draws_on_adapter(&self) -> usize {
+        self.gpu.two_donor_draws_on_adapter()
     }
 
     fn warnings(&self) -> Vec<String> {

@@ -4,6 +4,7 @@
 //! so the arrows point from compute down to the model and never back.
 
 use super::SampleModel;
+use super::two_donor::TwoDonorModel;
 use crate::error::Result;
 
 /// What produced the numbers: recorded in run.json and the stderr summary.
@@ -45,9 +46,24 @@ pub trait LoglikBackend: Sync {
         seed: u64,
     ) -> Result<Vec<Vec<f64>>>;
 
+    /// Two-donor draws (model::two_donor): `grids[s]` is the (f1, f2) grid of
+    /// draw `s`; returns ℓ_s(f1, f2) at each point at the draw's error rate,
+    /// relative to the saturated model. An empty grid is not evaluated.
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>>;
+
     /// Draw grids evaluated on a wgpu adapter so far (one count per draw and
     /// grid pass); 0 for the CPU path.
     fn draws_on_adapter(&self) -> usize {
+        0
+    }
+
+    /// Two-donor draw grids evaluated on a wgpu adapter so far (one count per
+    /// draw and grid pass); 0 for the CPU path.
+    fn two_donor_draws_on_adapter(&self) -> usize {
         0
     }
 
@@ -72,6 +88,7 @@ pub struct DrawCounts {
 pub struct CountingBackend<'a> {
     inner: &'a dyn LoglikBackend,
     draws: std::sync::atomic::AtomicUsize,
+    two_donor_draws: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> CountingBackend<'a> {
@@ -79,17 +96,35 @@ impl<'a> CountingBackend<'a> {
         CountingBackend {
             inner,
             draws: std::sync::atomic::AtomicUsize::new(0),
+            two_donor_draws: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
+    /// Single-donor draw grid passes (every read model and error table).
     pub fn counts(&self) -> DrawCounts {
-        let total = self.draws.load(std::sync::atomic::Ordering::Relaxed);
-        let on_adapter = self.inner.draws_on_adapter().min(total);
-        DrawCounts {
-            on_adapter,
-            on_cpu: total - on_adapter,
-        }
+        split_counts(&self.draws, self.inner.draws_on_adapter())
     }
+
+    /// Two-donor draw grid passes.
+    pub fn two_donor_counts(&self) -> DrawCounts {
+        split_counts(
+            &self.two_donor_draws,
+            self.inner.two_donor_draws_on_adapter(),
+        )
+    }
+}
+
+fn split_counts(total: &std::sync::atomic::AtomicUsize, on_adapter: usize) -> DrawCounts {
+    let total = total.load(std::sync::atomic::Ordering::Relaxed);
+    let on_adapter = on_adapter.min(total);
+    DrawCounts {
+        on_adapter,
+        on_cpu: total - on_adapter,
+    }
+}
+
+fn asked(grids: &[Vec<impl Sized>]) -> usize {
+    grids.iter().filter(|g| !g.is_empty()).count()
 }
 
 impl LoglikBackend for CountingBackend<'_> {
@@ -98,11 +133,19 @@ impl LoglikBackend for CountingBackend<'_> {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.draws.fetch_add(
-            grids.iter().filter(|g| !g.is_empty()).count(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.draws
+            .fetch_add(asked(grids), std::sync::atomic::Ordering::Relaxed);
         self.inner.loglik_grids(models, grids)
+    }
+
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        self.two_donor_draws
+            .fetch_add(asked(grids), std::sync::atomic::Ordering::Relaxed);
+        self.inner.two_donor_loglik_grids(models, grids)
     }
 
     fn bootstrap_estimates(
@@ -118,6 +161,10 @@ impl LoglikBackend for CountingBackend<'_> {
 
     fn draws_on_adapter(&self) -> usize {
         self.inner.draws_on_adapter()
+    }
+
+    fn two_donor_draws_on_adapter(&self) -> usize {
+        self.inner.two_donor_draws_on_adapter()
     }
 
     fn warnings(&self) -> Vec<String> {

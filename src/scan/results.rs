@@ -24,7 +24,7 @@ use crate::model::relatedness::{
     check_plasma,
 };
 use crate::model::relationship::Kappa;
-use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donors};
+use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donor_batch};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
 use crate::scan::load::{Batch, PreparedSample};
@@ -130,8 +130,9 @@ struct OwnedPlasmaDraw {
 /// `chunk_draws` (the scan's `--chunk-draws`; a streamed chunk of whole
 /// transplants fits in one group unless one transplant alone has more draws):
 /// build each group's models (under `kappa_for`'s relationship), estimate them
-/// through the backend and hand each prepared draw with its estimate to
-/// `keep`; the models are dropped before the next chunk.
+/// through the backend (the two-donor fits of the group's two-donor draws in
+/// one batch too) and hand each prepared draw with its estimates to `keep`;
+/// the models are dropped before the next chunk.
 #[allow(clippy::too_many_arguments)]
 fn estimate_in_chunks(
     batch: &Batch,
@@ -141,7 +142,13 @@ fn estimate_in_chunks(
     estimator: &EstimatorSettings,
     qc: &QcThresholds,
     chunk_draws: usize,
-    keep: &mut dyn FnMut(usize, PreparedSample, Option<FractionEstimate>, Vec<ShiftedRegion>),
+    keep: &mut dyn FnMut(
+        usize,
+        PreparedSample,
+        Option<FractionEstimate>,
+        Option<TwoDonorEstimate>,
+        Vec<ShiftedRegion>,
+    ),
 ) -> Result<()> {
     for chunk in draws.chunks(chunk_draws.max(1)) {
         let mut prepared: Vec<PreparedSample> = chunk
@@ -208,11 +215,56 @@ fn estimate_in_chunks(
                 per_draw[k] = Some(e);
             }
         }
-        for (((&i, s), e), shifted) in chunk.iter().zip(prepared).zip(per_draw).zip(shifts) {
-            keep(i, s, e, shifted);
+        let mut two_donor = fit_two_donors(batch, &prepared, &per_draw, backend)?;
+        for ((((&i, s), e), two), shifted) in chunk
+            .iter()
+            .zip(prepared)
+            .zip(per_draw)
+            .zip(two_donor.drain(..))
+            .zip(shifts)
+        {
+            keep(i, s, e, two, shifted);
         }
     }
     Ok(())
+}
+
+/// Both fractions and the error rate on the simplex for every draw of a
+/// two-donor transplant that has a single-donor estimate: one batch through
+/// the backend (grids) and the host (refinement, intervals). Donor 1's numbers
+/// replace the single-donor fit in `run_scan`.
+fn fit_two_donors(
+    batch: &Batch,
+    prepared: &[PreparedSample],
+    per_draw: &[Option<FractionEstimate>],
+    backend: &dyn LoglikBackend,
+) -> Result<Vec<Option<TwoDonorEstimate>>> {
+    let (at, mut models): (Vec<usize>, Vec<TwoDonorModel>) = prepared
+        .iter()
+        .zip(per_draw)
+        .enumerate()
+        .filter_map(|(k, (s, e))| {
+            let t = &batch.transplants[s.transplant_index];
+            match (&s.two_donor, e, &t.second_donor) {
+                (Some(snps), Some(_), Some(second)) => Some((
+                    k,
+                    TwoDonorModel::new(snps, t.relationship.kappa(), second.relationship.kappa()),
+                )),
+                _ => None,
+            }
+        })
+        .unzip();
+    let mut out: Vec<Option<TwoDonorEstimate>> = vec![None; prepared.len()];
+    if models.is_empty() {
+        return Ok(out);
+    }
+    for (k, e) in at
+        .into_iter()
+        .zip(estimate_two_donor_batch(&mut models, backend)?)
+    {
+        out[k] = Some(e);
+    }
+    Ok(out)
 }
 
 pub fn run_scan(
@@ -239,7 +291,7 @@ pub fn run_scan(
         estimator,
         qc,
         chunk_draws,
-        &mut |i, s, estimate, shifted| {
+        &mut |i, s, estimate, two_donor, shifted| {
             let t = &batch.transplants[s.transplant_index];
             if let Some(e) = &estimate {
                 collect_evidence(&mut evidence[s.transplant_index], t, &s, e, qc);
@@ -249,19 +301,6 @@ pub fn run_scan(
                 None
             } else {
                 estimate_contamination(&s.inputs, 30)
-            };
-            // Two donors: both fractions and the error rate on the simplex
-            // (CPU); donor 1's numbers replace the single-donor fit below.
-            let two_donor = match (&s.two_donor, &estimate, &t.second_donor) {
-                (Some(snps), Some(_), Some(second)) => {
-                    let mut model = TwoDonorModel::new(
-                        snps,
-                        t.relationship.kappa(),
-                        second.relationship.kappa(),
-                    );
-                    Some(estimate_two_donors(&mut model))
-                }
-                _ => None,
             };
             fits[i] = Some(DrawFit {
                 mode: s.mode,

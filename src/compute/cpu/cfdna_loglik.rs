@@ -2,11 +2,10 @@
 //! every grid point, with ln π and ln(1 − π) tabulated per (grid point, genotype
 //! class) before the SNP loop, exactly as the kernel receives them. Runs in f64.
 
-use rayon::prelude::*;
-
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::Result;
 use crate::model::SampleModel;
+use crate::model::two_donor::TwoDonorModel;
 
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
@@ -29,27 +28,20 @@ impl LoglikBackend for CpuBackend {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        // Parallel over (sample, grid point) so that a batch of one sample still
-        // uses every core.
-        let jobs: Vec<(usize, usize)> = grids
-            .iter()
-            .enumerate()
-            .flat_map(|(s, g)| (0..g.len()).map(move |j| (s, j)))
-            .collect();
-        let flat: Vec<f64> = jobs
-            .par_iter()
-            .map(|&(s, j)| {
-                let m = &models[s];
-                m.loglik_with(&m.table(grids[s][j], m.error_rate))
-            })
-            .collect();
-        let mut out = Vec::with_capacity(grids.len());
-        let mut at = 0;
-        for g in grids {
-            out.push(flat[at..at + g.len()].to_vec());
-            at += g.len();
-        }
-        Ok(out)
+        Ok(super::per_grid_point(grids, |s, &f| {
+            let m = &models[s];
+            m.loglik_with(&m.table(f, m.error_rate))
+        }))
+    }
+
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        Ok(super::cfdna_two_donor::two_donor_loglik_grids(
+            models, grids,
+        ))
     }
 
     fn bootstrap_estimates(

@@ -2,16 +2,20 @@
 //! kernel, add the pieces' partial sums in f64. CPU twin:
 //! `compute/cpu/cfdna_loglik.rs`.
 
+use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::chunking::{ChunkLimits, build_chunk, class_tables, plan_chunks, plan_pieces};
+use super::chunking::{
+    ChunkLimits, PieceSpec, build_chunk, class_tables, plan_chunks, plan_pieces,
+};
 use super::context::{
-    GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
+    ChunkData, GpuContext, Kernel, PhaseTimings, adapter_label, device_type_name, is_hardware,
 };
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::{Error, Result};
 use crate::model::SampleModel;
+use crate::model::two_donor::TwoDonorModel;
 
 pub struct GpuBackend {
     /// The run's device and pipelines (shared with the HLA backend in a scan).
@@ -24,6 +28,8 @@ pub struct GpuBackend {
     timings: Mutex<PhaseTimings>,
     /// Draw grids evaluated on the adapter (one per draw and grid pass).
     draws_evaluated: std::sync::atomic::AtomicUsize,
+    /// Two-donor draw grids evaluated on the adapter (one per draw and pass).
+    pub(super) two_donor_draws_evaluated: std::sync::atomic::AtomicUsize,
 }
 
 impl GpuBackend {
@@ -42,6 +48,7 @@ impl GpuBackend {
             max_samples_per_chunk: None,
             timings: Mutex::new(PhaseTimings::default()),
             draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
+            two_donor_draws_evaluated: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -53,7 +60,7 @@ impl GpuBackend {
             .unwrap_or_default()
     }
 
-    fn limits(&self) -> ChunkLimits {
+    pub(super) fn limits(&self) -> ChunkLimits {
         ChunkLimits {
             max_binding_bytes: self.ctx.max_binding_bytes(),
             max_workgroups_per_dimension: self.ctx.max_workgroups_per_dimension(),
@@ -90,19 +97,38 @@ impl GpuBackend {
         let chunks = plan_chunks(&pieces, grids, replicates, &limits);
         let tables = class_tables(models, grids);
         timings.pack += t.elapsed();
-        for range in chunks {
-            let t = Instant::now();
-            let chunk_pieces = &pieces[range];
-            let data = build_chunk(
+        self.run_chunks(kernel, &pieces, chunks, &mut out, timings, |chunk| {
+            build_chunk(
                 models,
                 grids,
                 &tables,
-                chunk_pieces,
+                chunk,
                 replicates,
                 seed,
                 sample_base,
                 &limits,
-            );
+            )
+        })?;
+        Ok(out)
+    }
+
+    /// Run `kernel` over each chunk of `pieces` (packed by `build`) and add
+    /// each piece's rows to its sample's values in `out`, in f64 (a sample
+    /// split into pieces gets the sum of its partial sums). `timings` (the
+    /// planning so far) and the chunks' phases go to the running total.
+    pub(super) fn run_chunks(
+        &self,
+        kernel: Kernel,
+        pieces: &[PieceSpec],
+        chunks: Vec<Range<usize>>,
+        out: &mut [Vec<f64>],
+        mut timings: PhaseTimings,
+        build: impl Fn(&[PieceSpec]) -> ChunkData,
+    ) -> Result<()> {
+        for range in chunks {
+            let t = Instant::now();
+            let chunk_pieces = &pieces[range];
+            let data = build(chunk_pieces);
             timings.pack += t.elapsed();
             let (values, chunk_timings) = self.ctx.run_chunk(kernel, &data)?;
             timings.add(&chunk_timings);
@@ -122,7 +148,7 @@ impl GpuBackend {
         if let Ok(mut total) = self.timings.lock() {
             total.add(&timings);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -156,8 +182,21 @@ impl LoglikBackend for GpuBackend {
         Ok(out)
     }
 
+    fn two_donor_loglik_grids(
+        &self,
+        models: &[TwoDonorModel],
+        grids: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<Vec<f64>>> {
+        super::cfdna_two_donor::two_donor_loglik_grids(self, models, grids)
+    }
+
     fn draws_on_adapter(&self) -> usize {
         self.draws_evaluated
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn two_donor_draws_on_adapter(&self) -> usize {
+        self.two_donor_draws_evaluated
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

@@ -18,8 +18,11 @@ use super::context::ChunkData;
 const SNP_BYTES: u64 = std::mem::size_of::<Snp>() as u64;
 const TERM_BYTES: u64 = std::mem::size_of::<Term>() as u64;
 const PIECE_BYTES: u64 = std::mem::size_of::<Piece>() as u64;
-/// Bytes of one table row in each of the two per-class tables (ln π, beta).
-const TABLE_ROW_BYTES: u64 = (GENOTYPE_CLASSES * std::mem::size_of::<ClassLogProb>()) as u64;
+/// Bytes of one table row (one grid point) of a per-class table with
+/// `classes` classes (9 for one donor, 27 for two).
+fn table_row_bytes(classes: usize) -> u64 {
+    (classes * std::mem::size_of::<ClassLogProb>()) as u64
+}
 
 /// Bounds on one chunk: the device's, optionally tightened (tests force many
 /// small chunks through `max_data_bytes` / `max_pieces`).
@@ -62,6 +65,22 @@ pub fn plan_pieces(
     replicates: u32,
     limits: &ChunkLimits,
 ) -> Result<Vec<PieceSpec>> {
+    let grid_points: Vec<usize> = grids.iter().map(Vec::len).collect();
+    plan_pieces_by(&grid_points, replicates, limits, GENOTYPE_CLASSES, |s| {
+        models[s].snps.iter().map(|snp| snp.term_count)
+    })
+}
+
+/// `plan_pieces` for any kernel on the shared layout: sample `s` has
+/// `grid_points[s]` table rows of `classes` classes and SNPs with
+/// `term_counts(s)` terms each.
+pub fn plan_pieces_by<I: Iterator<Item = u32>>(
+    grid_points: &[usize],
+    replicates: u32,
+    limits: &ChunkLimits,
+    classes: usize,
+    term_counts: impl Fn(usize) -> I,
+) -> Result<Vec<PieceSpec>> {
     let data = limits.data_bytes();
     if data < SNP_BYTES.max(TERM_BYTES * GENOTYPE_CLASSES as u64) {
         return Err(Error::Gpu(format!(
@@ -69,14 +88,14 @@ pub fn plan_pieces(
         )));
     }
     let mut out = Vec::new();
-    for (s, m) in models.iter().enumerate() {
-        if grids[s].is_empty() {
+    for (s, &points) in grid_points.iter().enumerate() {
+        if points == 0 {
             // Not asked for in this call.
             continue;
         }
-        let rows = u64::from(replicates) * grids[s].len() as u64;
+        let rows = u64::from(replicates) * points as u64;
         if rows > limits.max_rows()
-            || grids[s].len() as u64 * TABLE_ROW_BYTES > limits.max_binding_bytes
+            || points as u64 * table_row_bytes(classes) > limits.max_binding_bytes
         {
             return Err(Error::Gpu(format!(
                 "sample {s}: {rows} result rows exceed what one dispatch of this device can hold"
@@ -84,8 +103,10 @@ pub fn plan_pieces(
         }
         let mut start = 0;
         let mut terms = 0u64;
-        for (i, snp) in m.snps.iter().enumerate() {
-            let t = u64::from(snp.term_count);
+        let mut snp_count = 0;
+        for (i, term_count) in term_counts(s).enumerate() {
+            snp_count = i + 1;
+            let t = u64::from(term_count);
             let count = (i - start) as u64;
             if count > 0 && ((count + 1) * SNP_BYTES > data || (terms + t) * TERM_BYTES > data) {
                 out.push(PieceSpec {
@@ -101,7 +122,7 @@ pub fn plan_pieces(
         // Also the (possibly empty) tail: a sample with no SNPs still has rows.
         out.push(PieceSpec {
             sample: s,
-            snps: start..m.snps.len(),
+            snps: start..snp_count,
             terms,
         });
     }
@@ -115,11 +136,23 @@ pub fn plan_chunks(
     replicates: u32,
     limits: &ChunkLimits,
 ) -> Vec<Range<usize>> {
+    let grid_points: Vec<usize> = grids.iter().map(Vec::len).collect();
+    plan_chunks_by(pieces, &grid_points, replicates, limits, GENOTYPE_CLASSES)
+}
+
+/// `plan_chunks` for any kernel on the shared layout (see `plan_pieces_by`).
+pub fn plan_chunks_by(
+    pieces: &[PieceSpec],
+    grid_points: &[usize],
+    replicates: u32,
+    limits: &ChunkLimits,
+    classes: usize,
+) -> Vec<Range<usize>> {
     let data = limits.data_bytes();
     let mut chunks = Vec::new();
     let (mut start, mut snps, mut terms, mut rows, mut tables) = (0usize, 0u64, 0u64, 0u64, 0u64);
     for (p, piece) in pieces.iter().enumerate() {
-        let g = grids[piece.sample].len() as u64;
+        let g = grid_points[piece.sample] as u64;
         let (s, t, r, tb) = (
             piece.snps.len() as u64,
             piece.terms,
@@ -131,7 +164,7 @@ pub fn plan_chunks(
             && ((snps + s) * SNP_BYTES > data
                 || (terms + t) * TERM_BYTES > data
                 || rows + r > limits.max_rows()
-                || (tables + tb) * TABLE_ROW_BYTES > limits.max_binding_bytes
+                || (tables + tb) * table_row_bytes(classes) > limits.max_binding_bytes
                 || (n + 1) * PIECE_BYTES > limits.max_binding_bytes
                 || limits.max_pieces.is_some_and(|m| n as usize >= m.max(1)));
         if full {
@@ -195,6 +228,38 @@ pub fn class_tables(models: &[SampleModel], grids: &[Vec<f64>]) -> Vec<ClassTabl
         .collect()
 }
 
+/// A SNP's record for binomial reads without a per-site error rate: counts,
+/// its terms' place, weight, and ln(k/n), ln((n − k)/n) as hi + lo pairs (each
+/// 0 where its count is 0, as it is then multiplied by 0).
+pub fn snp_record(alt: u32, depth: u32, first_term: u32, term_count: u32, weight: f32) -> Snp {
+    let (k, n) = (f64::from(alt), f64::from(depth));
+    let (sat_ln_alt_hi, sat_ln_alt_lo) = if alt > 0 {
+        split_f64((k / n).ln())
+    } else {
+        (0.0, 0.0)
+    };
+    let (sat_ln_ref_hi, sat_ln_ref_lo) = if alt < depth {
+        split_f64(((n - k) / n).ln())
+    } else {
+        (0.0, 0.0)
+    };
+    Snp {
+        alt,
+        depth,
+        first_term,
+        term_count,
+        weight,
+        sat_ln_alt_hi,
+        sat_ln_alt_lo,
+        sat_ln_ref_hi,
+        sat_ln_ref_lo,
+        outlier_shift: 0.0,
+        site_error_ra: 0.0,
+        site_error_ar: 0.0,
+        has_site_error: 0,
+    }
+}
+
 /// Pack one chunk into the shared layout. `sample_base` offsets the RNG's
 /// sample index when the caller processes a batch in slices.
 #[allow(clippy::too_many_arguments)]
@@ -228,36 +293,24 @@ pub fn build_chunk(
             _pad: 0,
         });
         for snp in &m.snps[spec.snps.clone()] {
-            let (k, n) = (f64::from(snp.alt), f64::from(snp.depth));
-            let (alt_hi, alt_lo) = if snp.alt > 0 {
-                split_f64((k / n).ln())
-            } else {
-                (0.0, 0.0)
-            };
-            let (ref_hi, ref_lo) = if snp.alt < snp.depth {
-                split_f64(((n - k) / n).ln())
-            } else {
-                (0.0, 0.0)
-            };
+            let n = f64::from(snp.depth);
             let outlier_shift = (OUTLIER_SHARE / (n + 1.0)).ln()
                 - snp.saturated
                 - snp.ln_choose
                 - (1.0 - OUTLIER_SHARE).ln();
             let [site_error_ra, site_error_ar] = snp.site_error.unwrap_or([0.0, 0.0]);
             d.snps.push(Snp {
-                alt: snp.alt,
-                depth: snp.depth,
-                first_term: d.terms.len() as u32,
-                term_count: snp.term_count,
-                weight: snp.weight as f32,
-                sat_ln_alt_hi: alt_hi,
-                sat_ln_alt_lo: alt_lo,
-                sat_ln_ref_hi: ref_hi,
-                sat_ln_ref_lo: ref_lo,
                 outlier_shift: outlier_shift as f32,
                 site_error_ra: site_error_ra as f32,
                 site_error_ar: site_error_ar as f32,
                 has_site_error: u32::from(snp.site_error.is_some()),
+                ..snp_record(
+                    snp.alt,
+                    snp.depth,
+                    d.terms.len() as u32,
+                    snp.term_count,
+                    snp.weight as f32,
+                )
             });
             d.terms.extend(m.snp_terms(snp).iter().map(|t| Term {
                 genotype_class: u32::from(t.class),

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 const COMMON_WGSL: &str = include_str!("../../../shaders/cfdna_common.wgsl");
 const LOGLIK_WGSL: &str = include_str!("../../../shaders/cfdna_loglik.wgsl");
 const BOOTSTRAP_WGSL: &str = include_str!("../../../shaders/cfdna_bootstrap.wgsl");
+const TWO_DONOR_WGSL: &str = include_str!("../../../shaders/cfdna_two_donor.wgsl");
 const HLA_MISMATCH_WGSL: &str = include_str!("../../../shaders/hla_mismatch.wgsl");
 
 /// WGSL source of a kernel: the shared prelude (structs, bindings, `snp_loglik`,
@@ -20,6 +21,7 @@ pub fn kernel_source(kernel: Kernel) -> String {
     let own = match kernel {
         Kernel::Loglik => LOGLIK_WGSL,
         Kernel::Bootstrap => BOOTSTRAP_WGSL,
+        Kernel::TwoDonor => TWO_DONOR_WGSL,
     };
     format!("{COMMON_WGSL}\n{own}")
 }
@@ -29,6 +31,8 @@ pub fn kernel_source(kernel: Kernel) -> String {
 pub enum Kernel {
     Loglik,
     Bootstrap,
+    /// Two-donor draws: 27 classes per table row, no beta table.
+    TwoDonor,
 }
 
 /// Everything one dispatch reads, already in the shared layout.
@@ -165,7 +169,7 @@ struct Timestamps {
 }
 
 /// The one device of a run and every pipeline on it: the dd-cfDNA kernels
-/// (`cfdna_loglik`, `cfdna_bootstrap`) and the HLA bitset kernel
+/// (`cfdna_loglik`, `cfdna_bootstrap`, `cfdna_two_donor`) and the HLA bitset kernel
 /// (`hla_mismatch`). The backends hold it behind an `Arc`.
 pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
@@ -174,6 +178,7 @@ pub struct GpuContext {
     pub(crate) queue: wgpu::Queue,
     loglik: wgpu::ComputePipeline,
     bootstrap: wgpu::ComputePipeline,
+    two_donor: wgpu::ComputePipeline,
     pub(crate) hla_mismatch: wgpu::ComputePipeline,
     timestamps: Option<Timestamps>,
     health: DeviceHealth,
@@ -273,6 +278,8 @@ impl GpuContext {
             "cfdna_bootstrap",
             &kernel_source(Kernel::Bootstrap),
         );
+        let two_donor =
+            build_pipeline(&device, "cfdna_two_donor", &kernel_source(Kernel::TwoDonor));
         let hla_mismatch = build_pipeline(&device, "hla_mismatch", HLA_MISMATCH_WGSL);
         if let Some(e) = pollster::block_on(validation.pop()) {
             return Err(gpu_err("shader or pipeline validation failed", e));
@@ -309,6 +316,7 @@ impl GpuContext {
             queue,
             loglik,
             bootstrap,
+            two_donor,
             hla_mismatch,
             timestamps,
             health,
@@ -456,21 +464,29 @@ impl GpuContext {
         let pipeline = match kernel {
             Kernel::Loglik => &self.loglik,
             Kernel::Bootstrap => &self.bootstrap,
+            Kernel::TwoDonor => &self.two_donor,
         };
         let layout = pipeline.get_bind_group_layout(0);
+        let entries = [
+            entry(0, params),
+            entry(1, pieces),
+            entry(2, row_piece),
+            entry(3, snps),
+            entry(4, terms),
+            entry(5, logp),
+            entry(6, output),
+            entry(7, beta),
+        ];
+        // The layout is derived from the bindings a kernel uses: the
+        // two-donor kernel reads no beta table (binding 7).
+        let used = match kernel {
+            Kernel::Loglik | Kernel::Bootstrap => &entries[..],
+            Kernel::TwoDonor => &entries[..7],
+        };
         let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("chunk"),
             layout: &layout,
-            entries: &[
-                entry(0, params),
-                entry(1, pieces),
-                entry(2, row_piece),
-                entry(3, snps),
-                entry(4, terms),
-                entry(5, logp),
-                entry(6, output),
-                entry(7, beta),
-            ],
+            entries: used,
         });
 
         // Rows beyond one dimension's limit wrap onto y.

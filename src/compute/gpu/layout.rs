@@ -5,7 +5,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-/// Threads per workgroup in both kernels (WebGPU's guaranteed minimum of
+/// Threads per workgroup in every dd-cfDNA kernel (WebGPU's guaranteed minimum of
 /// `max_compute_invocations_per_workgroup` is 256).
 pub const WORKGROUP_SIZE: u32 = 256;
 
@@ -160,6 +160,7 @@ mod tests {
         match path.file_name().and_then(|n| n.to_str()) {
             Some("cfdna_loglik.wgsl") => kernel_source(Kernel::Loglik),
             Some("cfdna_bootstrap.wgsl") => kernel_source(Kernel::Bootstrap),
+            Some("cfdna_two_donor.wgsl") => kernel_source(Kernel::TwoDonor),
             _ => own,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod cfdna_bootstrap;
 pub mod cfdna_loglik;
+pub mod cfdna_two_donor;
 pub mod chunking;
 pub mod context;
 pub mod hla_mismatch;
