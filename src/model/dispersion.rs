@@ -243,8 +243,9 @@ pub fn het_balance_from_heterozygous(sites: &[HetSite], f: f64, e: f64, rho: f64
     let ll = |b: f64| het_sites_loglik(&used, f, e, b, rho);
     // The mixture over the donor's genotype is multimodal in b once f is large
     // (with f = 19% a b of 0.6 puts the heterozygous donor's mean where the
-    // homozygous-ALT donors' reads are): scan a grid, then refine its best cell.
-    let steps = 40;
+    // homozygous-ALT donors' reads are): scan a grid, then refine its best
+    // cell. The modes lie ~0.1 apart in b; a 0.02 grid separates them.
+    let steps = 20;
     let width = (BALANCE_RANGE.1 - BALANCE_RANGE.0) / steps as f64;
     let best = (0..=steps)
         .map(|i| BALANCE_RANGE.0 + width * i as f64)
@@ -253,9 +254,10 @@ pub fn het_balance_from_heterozygous(sites: &[HetSite], f: f64, e: f64, rho: f64
             (0.5, f64::NEG_INFINITY),
             |x, y| if y.1 > x.1 { y } else { x },
         );
-    let (b, l) = super::estimate::golden_max_tol(
+    let (b, l) = super::refine::brent_max(
         (best.0 - width).max(BALANCE_RANGE.0),
         (best.0 + width).min(BALANCE_RANGE.1),
+        0.0,
         1e-5,
         ll,
     );
