@@ -32,7 +32,7 @@
 //! term is not, tells the two apart: recipient-only MARE 52.9% → 16.1%, blanks
 //! 0.03–0.07% (tests/real_data_srp434573.rs).
 
-use super::lane_math::{LANES, exp as lane_exp, ln as lane_ln, ln_gamma_lanes};
+use super::lane_math::{LANES, exp as lane_exp, lanes, ln as lane_ln, ln_gamma_lanes};
 
 /// A sample's molecule (signal) and error dispersions.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -160,11 +160,18 @@ impl pulp::WithSimd for HetKernel<'_> {
         let mut acc = [0.0f64; LANES];
         let mut at = 0;
         while at < h.k.len() {
+            // Whole lanes loaded once: indexing a slice lane by lane keeps a
+            // bounds check per lane, and the loop stays scalar.
+            let k = lanes(&h.k, at);
+            let nk = lanes(&h.nk, at);
+            let n = lanes(&h.n, at);
+            let ln_choose = lanes(&h.ln_choose, at);
             let mut model = [0.0f64; LANES];
             for t in 0..3 {
+                let w = lanes(&h.weights[t], at);
                 let mut needed = false;
                 for l in 0..LANES {
-                    needed |= h.weights[t][at + l] > 0.0;
+                    needed |= w[l] > 0.0;
                 }
                 if !needed {
                     continue;
@@ -174,9 +181,9 @@ impl pulp::WithSimd for HetKernel<'_> {
                 let mut x2 = [0.0; LANES];
                 let mut x3 = [0.0; LANES];
                 for l in 0..LANES {
-                    x1[l] = h.k[at + l] + b.alpha;
-                    x2[l] = h.nk[at + l] + b.beta;
-                    x3[l] = h.n[at + l] + b.alpha + b.beta;
+                    x1[l] = k[l] + b.alpha;
+                    x2[l] = nk[l] + b.beta;
+                    x3[l] = n[l] + b.alpha + b.beta;
                 }
                 let (g1, g2, g3) = (
                     ln_gamma_lanes(&x1),
@@ -185,13 +192,13 @@ impl pulp::WithSimd for HetKernel<'_> {
                 );
                 for l in 0..LANES {
                     let ln_pmf = g1[l] + g2[l] - g3[l] - b.ln_beta_ab;
-                    model[l] += h.weights[t][at + l] * lane_exp(h.ln_choose[at + l] + ln_pmf);
+                    model[l] += w[l] * lane_exp(ln_choose[l] + ln_pmf);
                 }
             }
+            let mask = lanes(&h.mask, at);
             for l in 0..LANES {
-                let v =
-                    (1.0 - HET_OUTLIER_SHARE) * model[l] + HET_OUTLIER_SHARE / (h.n[at + l] + 1.0);
-                acc[l] += h.mask[at + l] * lane_ln(v);
+                let v = (1.0 - HET_OUTLIER_SHARE) * model[l] + HET_OUTLIER_SHARE / (n[l] + 1.0);
+                acc[l] += mask[l] * lane_ln(v);
             }
             at += LANES;
         }

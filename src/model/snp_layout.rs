@@ -11,7 +11,7 @@
 //! path. The weights (1/φ, bootstrap counts) are read live from the model,
 //! so changing them needs no new layout.
 
-use super::lane_math::{LANES, Lanes, exp, ln, ln_gamma_lanes, log_add};
+use super::lane_math::{LANES, exp, lanes, ln, ln_gamma_lanes, log_add};
 use super::likelihood::{ClassLogProbs, OUTLIER_SHARE, SampleModel, snp_loglik};
 
 /// SNPs sharing one list of genotype classes, padded to whole lanes.
@@ -160,13 +160,6 @@ impl<W: Fn(u32) -> f64> pulp::WithSimd for GroupsLoglik<'_, W> {
 pub fn simd_arch() -> pulp::Arch {
     static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
     *ARCH.get_or_init(pulp::Arch::new)
-}
-
-#[inline(always)]
-fn lanes(v: &[f64], at: usize) -> Lanes {
-    let mut out = [0.0; LANES];
-    out.copy_from_slice(&v[at..at + LANES]);
-    out
 }
 
 /// One group's weighted sum; the body of the SNP loop is `snp_loglik`'s
