@@ -169,11 +169,7 @@ impl pulp::WithSimd for HetKernel<'_> {
             let mut model = [0.0f64; LANES];
             for t in 0..3 {
                 let w = lanes(&h.weights[t], at);
-                let mut needed = false;
-                for l in 0..LANES {
-                    needed |= w[l] > 0.0;
-                }
-                if !needed {
+                if w.iter().all(|&x| x <= 0.0) {
                     continue;
                 }
                 let b = self.terms[t];
