@@ -27,7 +27,7 @@ pub struct BenchArgs {
     /// SNPs per sample, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000")]
     pub snps: Vec<usize>,
-    #[arg(long, default_value_t = 160)]
+    #[arg(long, default_value_t = crate::model::estimate::DEFAULT_GRID_POINTS)]
     pub grid_points: usize,
     /// Timed repetitions per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]

@@ -84,7 +84,7 @@ pub struct ScanArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Grid points over the donor fraction (plus f = 0).
-    #[arg(long, default_value_t = 160)]
+    #[arg(long, default_value_t = crate::model::estimate::DEFAULT_GRID_POINTS)]
     pub grid_points: usize,
     /// Presence-test level: donor DNA is "detected" when p < alpha.
     #[arg(long, default_value_t = 0.01)]

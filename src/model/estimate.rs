@@ -64,6 +64,15 @@ impl Overdispersion {
     }
 }
 
+/// Log-spaced grid points over f (plus 0) in the final grid pass: a step of
+/// ×1.32 from 10⁻⁵ to 50%, far finer than any two modes of the likelihood lie
+/// apart (a mode is wider than its standard error, ≥ 5% of f at 1,000 SNPs).
+/// The grid only brackets: the point estimate is the profile's maximum and
+/// the interval ends its crossings, both refined in f64. 160 points gave the
+/// same estimates (within 1.5e-2 relative at f̂ ~ 1e-4 %, 4e-4 elsewhere) at
+/// four times the grid work.
+pub const DEFAULT_GRID_POINTS: usize = 40;
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EstimatorSettings {
     pub grid_points: usize,
@@ -87,7 +96,7 @@ pub struct EstimatorSettings {
 impl Default for EstimatorSettings {
     fn default() -> Self {
         EstimatorSettings {
-            grid_points: 160,
+            grid_points: DEFAULT_GRID_POINTS,
             min_grid_fraction: 1e-5,
             detection_alpha: 0.01,
             overdispersion: Overdispersion::Auto,
@@ -582,7 +591,7 @@ fn coarse_grids(grids: &[Vec<f64>]) -> Vec<Vec<f64>> {
 }
 
 /// See `coarse_grids`.
-const COARSE_STEP: usize = 4;
+const COARSE_STEP: usize = 2;
 
 fn batch_grids(models: &[SampleModel], settings: &EstimatorSettings) -> Vec<Vec<f64>> {
     models
@@ -645,11 +654,26 @@ fn point_estimate_on(
 ) -> (f64, f64) {
     let ll = |f: f64| profile.loglik(f);
     let (f_grid, _) = refine_maximum(model, grid, values);
-    let mut coarse: Vec<f64> = grid
+    // Scan points (every PROFILE_SCAN_STEP-th grid point above 0), profiled
+    // only within the window where the grid's deviance is below
+    // SCAN_DEVIANCE, with one more point either side to bracket: re-fitting e
+    // moves ℓ by a few tens of units along the (f, e) ridge at the lowest
+    // fractions, never by hundreds, so farther points cannot hold the
+    // profile's maximum.
+    let grid_max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let points: Vec<(f64, bool)> = grid
         .iter()
-        .copied()
-        .filter(|&f| f > 0.0)
+        .zip(values)
+        .filter(|&(&f, _)| f > 0.0)
         .step_by(PROFILE_SCAN_STEP)
+        .map(|(&f, &v)| (f, 2.0 * (grid_max - v) <= SCAN_DEVIANCE))
+        .collect();
+    let first = points.iter().position(|p| p.1).unwrap_or(0);
+    let last = points.iter().rposition(|p| p.1).unwrap_or(points.len().saturating_sub(1));
+    let mut coarse: Vec<f64> = points
+        [first.saturating_sub(1)..(last + 2).min(points.len())]
+        .iter()
+        .map(|p| p.0)
         .collect();
     if f_grid > 0.0 {
         coarse.push(f_grid);
@@ -682,8 +706,12 @@ fn point_estimate_on(
     (f_hat, ll_hat)
 }
 
-/// Every this many grid points the profile is evaluated to find its maximum.
-const PROFILE_SCAN_STEP: usize = 8;
+/// Every this many grid points the profile is evaluated to find its maximum
+/// (a step of ×1.75 on the default grid).
+const PROFILE_SCAN_STEP: usize = 2;
+/// See `point_estimate`: scan points whose grid deviance exceeds this are not
+/// profiled.
+const SCAN_DEVIANCE: f64 = 200.0;
 
 /// Reset weights and fit each sample's error rate: from concordant homozygous
 /// SNPs where there are enough, else jointly with f.
