@@ -213,8 +213,8 @@ fn usable(sites: &[HetSite]) -> Option<HetLanes> {
 
 /// ρ_s from recipient-heterozygous SNPs at donor fraction `f`, error rate `e`
 /// and heterozygous balance `balance`: the maximum-likelihood ICC of their
-/// reads (`het_sites_loglik`). Golden-section search on ln ρ. `None` with too
-/// few SNPs.
+/// reads (`het_sites_loglik`). Brent's method on ln ρ. `None` with too few
+/// SNPs.
 pub fn signal_rho_from_heterozygous(
     sites: &[HetSite],
     f: f64,
@@ -224,7 +224,7 @@ pub fn signal_rho_from_heterozygous(
     let used = usable(sites)?;
     let loglik = |ln_rho: f64| het_sites_loglik(&used, f, e, balance, ln_rho.exp());
     let (lo, hi) = (MIN_SIGNAL_RHO.ln(), MAX_RHO.ln());
-    let (ln_rho, ll) = super::estimate::golden_max_tol(lo, hi, 1e-3, loglik);
+    let (ln_rho, ll) = super::refine::brent_max(lo, hi, 0.0, 1e-3, loglik);
     // The search brackets; the bounds themselves are candidates too.
     let best = [(lo, loglik(lo)), (hi, loglik(hi))]
         .into_iter()

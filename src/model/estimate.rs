@@ -23,7 +23,7 @@ use super::likelihood::{
     ClassLogProbs, DispersionGroup, EstimationMode, GenotypeTerm, SampleModel, SnpObservation,
     class_genotypes, class_log_probs, posterior_alt_probability,
 };
-use super::refine::{brent_max, crossing, newton_max};
+use super::refine::{brent_max, crossing, newton_max, newton_max_scaled};
 use crate::error::Result;
 
 /// χ²₁ 0.95 quantile: two-sided 95% profile interval.
@@ -210,9 +210,9 @@ pub fn refine_maximum(model: &SampleModel, grid: &[f64], values: &[f64]) -> (f64
     let j = argmax(values);
     let a = grid[j.saturating_sub(2)];
     let b = grid[(j + 2).min(grid.len() - 1)];
-    // 1e-7 of f: this maximum only seeds the error-rate fit, the dispersion
+    // 1e-5 of f: this maximum only seeds the error-rate fit, the dispersion
     // scales and the profile's scan; the reported f̂ is the profile's own.
-    let (mut f_hat, mut ll_hat) = brent_max(a, b, 1e-7, 1e-12, |f| model.loglik(f));
+    let (mut f_hat, mut ll_hat) = brent_max(a, b, 1e-5, 1e-12, |f| model.loglik(f));
     for &candidate in &[a, b, grid[j]] {
         let ll = model.loglik(candidate);
         if ll > ll_hat {
@@ -236,9 +236,9 @@ fn bisect_crossing(
     inside: f64,
     outside: f64,
 ) -> f64 {
-    // 1e-6 of the bound (reports print 3–5 significant digits), at least
+    // 2e-5 of the bound (reports print 3–5 significant digits), at least
     // 1e-10 absolute: each step costs a profile over the error rate.
-    let tol = (1e-6 * inside.abs().max(outside.abs())).max(1e-10);
+    let tol = (2e-5 * inside.abs().max(outside.abs())).max(1e-10);
     let g = |f: f64| 2.0 * (ll_hat - ll(f)) - crit;
     crossing(inside, g(inside), outside, g(outside), tol, g)
 }
@@ -318,6 +318,8 @@ pub struct ErrorProfile<'a> {
     bounds: (f64, f64),
     /// (ln f, ln ê_f, ℓ_p(f)) of every f profiled so far.
     seen: std::cell::RefCell<Vec<(f64, f64, f64)>>,
+    /// The profile's scale in ln e at the last f (see `newton_max_scaled`).
+    scale: std::cell::Cell<Option<f64>>,
 }
 
 /// Newton step in ln e (the profile's curvature in ln e is ~1/SE², with SE
@@ -333,6 +335,7 @@ impl<'a> ErrorProfile<'a> {
             model,
             bounds: ((e / 4.0).max(1e-7).ln(), (e * 4.0).min(0.2).ln()),
             seen: std::cell::RefCell::new(Vec::new()),
+            scale: std::cell::Cell::new(None),
         }
     }
 
@@ -351,22 +354,48 @@ impl<'a> ErrorProfile<'a> {
                 (k - key).abs()
             }
         };
-        let nearest = {
+        let (nearest, below, above) = {
             let seen = self.seen.borrow();
-            seen.iter()
+            let nearest = seen
+                .iter()
                 .min_by(|a, b| distance(a.0).total_cmp(&distance(b.0)))
-                .copied()
+                .copied();
+            // The nearest seen on either side, for interpolation.
+            let below = seen
+                .iter()
+                .filter(|p| p.0 < key)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .copied();
+            let above = seen
+                .iter()
+                .filter(|p| p.0 > key)
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .copied();
+            (nearest, below, above)
         };
-        let start = match nearest {
+        let start = match (nearest, below, above) {
             // Profiled before (ℓ(0) by the point estimate and the presence test).
-            Some((k, _, ll)) if k == key => return ll,
-            Some((_, ln_e, _)) => ln_e,
-            None => model.error_rate.ln(),
+            (Some((k, _, ll)), _, _) if k == key => return ll,
+            // Between two f seen (the interval's and Brent's later steps):
+            // ln ê interpolated linearly in ln f.
+            (_, Some(b), Some(a)) if b.0.is_finite() => {
+                b.1 + (a.1 - b.1) * (key - b.0) / (a.0 - b.0)
+            }
+            (Some((_, ln_e, _)), _, _) => ln_e,
+            (None, _, _) => model.error_rate.ln(),
         };
         let (lo, hi) = self.bounds;
-        let (ln_e, ll) = newton_max(lo, hi, start, PROFILE_STEP, PROFILE_TOL, |ln_e| {
+        // A first step of 1.5σ (σ from the last f) settles in one Newton step
+        // when the start is within σ of ê_f.
+        let step = self.scale.get().map_or(PROFILE_STEP, |sigma| {
+            (1.5 * sigma).clamp(PROFILE_TOL, PROFILE_STEP)
+        });
+        let (ln_e, ll, sigma) = newton_max_scaled(lo, hi, start, step, PROFILE_TOL, |ln_e| {
             model.loglik_with(&model.table(f, ln_e.exp()))
         });
+        if sigma.is_some() {
+            self.scale.set(sigma);
+        }
         self.seen.borrow_mut().push((key, ln_e, ll));
         ll
     }
@@ -567,8 +596,8 @@ pub fn estimate_batch(
 ) -> Result<Vec<FractionEstimate>> {
     let grids = batch_grids(models, settings);
     let coarse = coarse_grids(&grids);
-    fit_error_rates(models, backend, settings, &coarse)?;
-    estimate_with_fitted_errors(models, backend, settings, &coarse, &grids)
+    let bracket = fit_error_rates(models, backend, settings, &coarse)?;
+    estimate_with_fitted_errors(models, backend, settings, &coarse, bracket, &grids)
 }
 
 /// Every `COARSE_STEP`-th point of each grid (with 0 and the largest): enough
@@ -669,9 +698,11 @@ fn point_estimate_on(
         .map(|(&f, &v)| (f, 2.0 * (grid_max - v) <= SCAN_DEVIANCE))
         .collect();
     let first = points.iter().position(|p| p.1).unwrap_or(0);
-    let last = points.iter().rposition(|p| p.1).unwrap_or(points.len().saturating_sub(1));
-    let mut coarse: Vec<f64> = points
-        [first.saturating_sub(1)..(last + 2).min(points.len())]
+    let last = points
+        .iter()
+        .rposition(|p| p.1)
+        .unwrap_or(points.len().saturating_sub(1));
+    let mut coarse: Vec<f64> = points[first.saturating_sub(1)..(last + 2).min(points.len())]
         .iter()
         .map(|p| p.0)
         .collect();
@@ -679,7 +710,24 @@ fn point_estimate_on(
         coarse.push(f_grid);
     }
     coarse.sort_by(f64::total_cmp);
-    let scanned: Vec<(f64, f64)> = coarse.iter().map(|&f| (f, ll(f))).collect();
+    // Profiled outwards from the grid's maximum, where ê is the fitted rate,
+    // so that each profile starts from its neighbour's ê.
+    let mut order: Vec<usize> = (0..coarse.len()).collect();
+    let centre = if f_grid > 0.0 {
+        f_grid
+    } else {
+        coarse.first().copied().unwrap_or(1e-5)
+    };
+    order.sort_by(|&a, &b| {
+        (coarse[a] / centre)
+            .ln()
+            .abs()
+            .total_cmp(&(coarse[b] / centre).ln().abs())
+    });
+    let mut scanned: Vec<(f64, f64)> = coarse.iter().map(|&f| (f, f64::NAN)).collect();
+    for i in order {
+        scanned[i].1 = ll(coarse[i]);
+    }
     let best = (0..scanned.len())
         .max_by(|&a, &b| scanned[a].1.total_cmp(&scanned[b].1))
         .unwrap_or(0);
@@ -690,9 +738,8 @@ fn point_estimate_on(
         smallest / 3.0
     };
     let hi = scanned.get(best + 1).map_or(grid[grid.len() - 1], |x| x.0);
-    // Brent to the golden-section bracket main used (1e-4 in ln f) in about
-    // a third of the profile evaluations.
-    let (ln_f, mut ll_hat) = brent_max(lo.ln(), hi.ln(), 0.0, 2.5e-5, |x| ll(x.exp()));
+    // Brent to 1e-4 in ln f: f̂ to 1e-4 of itself, beyond the digits reported.
+    let (ln_f, mut ll_hat) = brent_max(lo.ln(), hi.ln(), 0.0, 1e-4, |x| ll(x.exp()));
     let mut f_hat = ln_f.exp();
     if let Some(&(f, l)) = scanned.get(best)
         && l > ll_hat
@@ -720,7 +767,7 @@ fn fit_error_rates(
     backend: &dyn LoglikBackend,
     settings: &EstimatorSettings,
     grids: &[Vec<f64>],
-) -> Result<()> {
+) -> Result<Option<Vec<Vec<f64>>>> {
     for m in models.iter_mut() {
         m.error_rate = settings.initial_error_rate;
         m.het_balance =
@@ -753,6 +800,7 @@ fn fit_error_rates(
             m.error_rate = *e;
         }
     }
+    let mut last = None;
     for _ in 0..settings.error_iterations {
         let values = backend.loglik_grids(models, grids)?;
         models
@@ -767,8 +815,11 @@ fn fit_error_rates(
                     fit_error(m, f, settings.error_bounds);
                 }
             });
+        last = Some(values);
     }
-    Ok(())
+    // The last pass's values (at the error rate before its final update):
+    // enough to bracket the maximum once more.
+    Ok(last)
 }
 
 /// Dispersion scales, final grid, refinement, intervals and tests.
@@ -777,10 +828,16 @@ fn estimate_with_fitted_errors(
     backend: &dyn LoglikBackend,
     settings: &EstimatorSettings,
     coarse: &[Vec<f64>],
+    bracket: Option<Vec<Vec<f64>>>,
     grids: &[Vec<f64>],
 ) -> Result<Vec<FractionEstimate>> {
-    // Dispersion at the current fit; quasi-likelihood weights per group.
-    let values = backend.loglik_grids(models, coarse)?;
+    // Dispersion at the current fit; quasi-likelihood weights per group. The
+    // error fit's last grid values bracket the maximum (refinement is at the
+    // current rate).
+    let values = match bracket {
+        Some(v) => v,
+        None => backend.loglik_grids(models, coarse)?,
+    };
     let dispersion: Vec<GroupDispersion> = models
         .par_iter_mut()
         .zip(coarse.par_iter().zip(values.par_iter()))
