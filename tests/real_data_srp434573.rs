@@ -495,3 +495,99 @@ fn a_batch_of_one_without_a_panel_says_its_frequencies_are_unknown_and_raises_no
         rows.iter().filter(|r| r.fraction > 0.0).count()
     );
 }
+
+/// Issue 13, must-show 2: the shared series gives the same fractions and
+/// interval ends on the wgpu adapter (lavapipe in CI) as on the CPU in every
+/// mode, with every grid pass on the adapter.
+#[test]
+fn every_mode_reads_the_same_on_the_adapter_as_on_the_cpu() {
+    let Some(dir) = common::shared_data("srp434573") else {
+        return;
+    };
+    if common::gpu_or_skip("every_mode_reads_the_same_on_the_adapter_as_on_the_cpu").is_none() {
+        return;
+    }
+    let rows = truth(&dir);
+    let g = dir.join("genotypes").canonicalize().expect("genotypes");
+    let mut samples = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
+    for r in &rows {
+        writeln!(
+            samples,
+            "{}:{},{},2024-02-01,{},{}",
+            r.mixture,
+            r.sample,
+            r.mixture,
+            g.join(&r.mixture_file).display(),
+            r.sample
+        )
+        .unwrap();
+    }
+    let two_dir = tempfile::tempdir().unwrap();
+    let only_dir = tempfile::tempdir().unwrap();
+    let only = recipient_only_sheets(&g, &rows, only_dir.path());
+    let free_dir = tempfile::tempdir().unwrap();
+    let (free, free_samples) = genotype_free_sheets(&g, &rows, free_dir.path());
+    recipient_only_sheets(&g, &rows, free_dir.path()); // the flat panel
+    let modes = [
+        (
+            "two-genome",
+            two_dir.path(),
+            two_genome_sheet(&g, &rows),
+            samples.clone(),
+        ),
+        ("recipient-only", only_dir.path(), only, samples.clone()),
+        ("genotype-free", free_dir.path(), free, free_samples),
+    ];
+    for (mode, work, transplants, samples) in modes {
+        std::fs::write(work.join("transplants.csv"), transplants).unwrap();
+        std::fs::write(work.join("samples.csv"), samples).unwrap();
+        let read = |backend: &str| {
+            let out_root = tempfile::tempdir().unwrap();
+            let out = out_root.path().join("out");
+            let status = Command::new(env!("CARGO_BIN_EXE_graftscan"))
+                .args(["scan", "--quiet", "--backend", backend])
+                .arg(work)
+                .arg("--out")
+                .arg(&out)
+                .status()
+                .expect("graftscan runs");
+            assert!(status.success(), "{mode} on {backend}");
+            let run: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+            let mut reader = csv::Reader::from_path(out.join("samples.csv")).unwrap();
+            let headers = reader.headers().unwrap().clone();
+            let idx = |n: &str| headers.iter().position(|h| h == n).expect("column");
+            let cols = [
+                idx("donor_fraction_pct"),
+                idx("ci_low_pct"),
+                idx("ci_high_pct"),
+            ];
+            let id = idx("sample_id");
+            let values: BTreeMap<String, [f64; 3]> = reader
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    let v = cols.map(|c| r[c].parse::<f64>().unwrap() / 100.0);
+                    (r[id].to_string(), v)
+                })
+                .collect();
+            (values, run)
+        };
+        let (cpu, _) = read("cpu");
+        let (gpu, run) = read("gpu");
+        assert_eq!(
+            run["draw_grid_passes"]["on_cpu"], 0,
+            "{mode}: every grid pass on the adapter: {}",
+            run["draw_grid_passes"]
+        );
+        assert_eq!(cpu.len(), gpu.len());
+        let mut worst = 0.0f64;
+        for (id, c) in &cpu {
+            for (a, b) in c.iter().zip(&gpu[id]) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+        println!("{mode}: max |CPU − adapter| over fraction and interval ends {worst:.1e}");
+        assert!(worst <= 1e-4, "{mode}: {worst}");
+    }
+}
