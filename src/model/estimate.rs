@@ -65,7 +65,7 @@ impl Overdispersion {
 }
 
 /// Log-spaced grid points over f (plus 0) in the final grid pass: a step of
-/// ×1.32 from 10⁻⁵ to 50%, far finer than any two modes of the likelihood lie
+/// ×1.32 from 10⁻⁵ to a 50% search limit, far finer than any two modes of the likelihood lie
 /// apart (a mode is wider than its standard error, ≥ 5% of f at 1,000 SNPs).
 /// The grid only brackets: the point estimate is the profile's maximum and
 /// the interval ends its crossings, both refined in f64. 160 points gave the
@@ -309,9 +309,9 @@ pub fn loglik_profiled_over_error(model: &SampleModel, f: f64) -> f64 {
 
 /// ℓ_p(f) = max_e ℓ(f, e) of one draw, remembering the maximiser ê_f at
 /// each f evaluated: ê moves smoothly with f, so the search at a new f starts
-/// from the ê of the nearest f seen (`refine::newton_max`), four or five
-/// likelihood evaluations where a search over the whole bracket needs
-/// twelve or more. Interior mutability lets the interval code take it as a
+/// from the ê of the nearest f seen, or interpolated between the two seen
+/// either side (`refine::newton_max_scaled`): three or four likelihood
+/// evaluations where a search over the whole bracket needs twelve or more. Interior mutability lets the interval code take it as a
 /// plain `Fn(f64) -> f64`.
 pub struct ErrorProfile<'a> {
     model: &'a SampleModel,
