@@ -285,8 +285,8 @@ pub fn run_scan(
         .collect();
     // Each transplant's relationship check runs as soon as its last draw has
     // been through the estimator, and its evidence (a draw's SNPs, ~64 kB)
-    // is dropped then: kept to the end, it grew with the batch (640 MB of a
-    // 50,000-draw scan's 1.05 GB peak).
+    // is dropped then: kept to the end, it grew with the batch (~640 MB for
+    // 10,000 transplants).
     let mut draws_left: Vec<usize> = vec![0; batch.transplants.len()];
     for d in &batch.samples {
         draws_left[d.transplant_index] += 1;
