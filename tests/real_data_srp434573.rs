@@ -87,6 +87,11 @@ fn scan_with(
     transplants: &str,
     extra: &[&str],
 ) -> BTreeMap<String, (f64, bool)> {
+    scan_sheets(work, transplants, &samples_sheet(g, rows), extra)
+}
+
+/// The samples sheet of `rows`: one draw per row, counts from its mixture VCF.
+fn samples_sheet<'a>(g: &Path, rows: impl IntoIterator<Item = &'a TruthRow>) -> String {
     let mut samples = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
     for r in rows {
         writeln!(
@@ -100,7 +105,7 @@ fn scan_with(
         )
         .unwrap();
     }
-    scan_sheets(work, transplants, &samples, extra)
+    samples
 }
 
 /// Writes both sheets into `work` and scans it.
@@ -409,19 +414,7 @@ fn a_batch_of_one_without_a_panel_says_its_frequencies_are_unknown_and_raises_no
             r0.recipient
         );
         let work = tempfile::tempdir().unwrap();
-        let mut samples = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
-        for r in &mine {
-            writeln!(
-                samples,
-                "{}:{},{},2024-02-01,{},{}",
-                r.mixture,
-                r.sample,
-                r.mixture,
-                g.join(&r.mixture_file).display(),
-                r.sample
-            )
-            .unwrap();
-        }
+        let samples = samples_sheet(&g, mine.iter().copied());
         std::fs::write(work.path().join("transplants.csv"), transplants).unwrap();
         std::fs::write(work.path().join("samples.csv"), samples).unwrap();
         // Results outside the sheets' folder: graftscan never writes into an input folder.
@@ -509,19 +502,7 @@ fn every_mode_reads_the_same_on_the_adapter_as_on_the_cpu() {
     }
     let rows = truth(&dir);
     let g = dir.join("genotypes").canonicalize().expect("genotypes");
-    let mut samples = String::from("sample_id,transplant_id,collected,counts,counts_sample\n");
-    for r in &rows {
-        writeln!(
-            samples,
-            "{}:{},{},2024-02-01,{},{}",
-            r.mixture,
-            r.sample,
-            r.mixture,
-            g.join(&r.mixture_file).display(),
-            r.sample
-        )
-        .unwrap();
-    }
+    let samples = samples_sheet(&g, &rows);
     let two_dir = tempfile::tempdir().unwrap();
     let only_dir = tempfile::tempdir().unwrap();
     let only = recipient_only_sheets(&g, &rows, only_dir.path());
