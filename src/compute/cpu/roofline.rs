@@ -1,8 +1,8 @@
 //! Roofline of the CPU grid pass: how close the log-likelihood grid pass comes
 //! to what this machine can do.
 //!
-//! Measured on all threads in the same run (a shared machine's load moves
-//! them together):
+//! Measured on all threads in the same run, each the best of three timings
+//! (a shared machine's load moves them together):
 //! - the FMA peak: independent f64 fused multiply-adds in the widest vector
 //!   registers pulp finds (GFLOP/s, 2 per FMA), the compute roof;
 //! - the grid pass itself (`CpuBackend::loglik_grids`) over 1,000-SNP draws,
@@ -114,8 +114,16 @@ fn vector_lanes() -> usize {
     simd_arch().dispatch(Lanes)
 }
 
-/// f64 GFLOP/s of fused multiply-adds on every thread.
+/// Timed runs of each measurement; the best is reported (a shared VM's
+/// neighbours moved single runs of the peak between 166 and 229 GFLOP/s).
+const TRIALS: usize = 3;
+
+/// f64 GFLOP/s of fused multiply-adds on every thread: the best of `TRIALS`.
 pub fn fma_peak_gflops() -> f64 {
+    (0..TRIALS).map(|_| fma_rate()).fold(0.0, f64::max)
+}
+
+fn fma_rate() -> f64 {
     let threads = rayon::current_num_threads();
     let iterations = 20_000_000u64;
     let t = Instant::now();
@@ -217,9 +225,12 @@ pub fn measure(
         .map(|m| fraction_grid(m.max_fraction, grid_points, 1e-5))
         .collect();
     CpuBackend.loglik_grids(&big, &grids)?;
-    let t = Instant::now();
-    CpuBackend.loglik_grids(&big, &grids)?;
-    let grid_s = t.elapsed().as_secs_f64();
+    let mut grid_s = f64::INFINITY;
+    for _ in 0..TRIALS {
+        let t = Instant::now();
+        CpuBackend.loglik_grids(&big, &grids)?;
+        grid_s = grid_s.min(t.elapsed().as_secs_f64());
+    }
     let terms = term_count(&big);
     let snps: f64 = big.iter().map(|m| m.snps.len() as f64).sum();
     let terms_per_snp = terms / snps.max(1.0);
