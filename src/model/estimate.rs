@@ -729,51 +729,55 @@ fn point_estimate_on(
 ) -> (f64, f64) {
     let ll = |f: f64| profile.loglik(f);
     let (f_grid, _) = refine_maximum(model, grid, values);
-    // Scan points (every PROFILE_SCAN_STEP-th grid point above 0), profiled
-    // only within the window where the grid's deviance is below
-    // SCAN_DEVIANCE, with one more point either side to bracket: re-fitting e
-    // moves ℓ by a few tens of units along the (f, e) ridge at the lowest
-    // fractions, never by hundreds, so farther points cannot hold the
-    // profile's maximum.
-    let grid_max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let points: Vec<(f64, bool)> = grid
+    // Scan points: every PROFILE_SCAN_STEP-th grid point above 0, and the
+    // grid's own maximum. They are profiled outwards from that maximum (where
+    // ê is the fitted rate, so each profile starts from its neighbour's ê),
+    // and a direction stops at the first point whose profile is both falling
+    // and more than SCAN_DEVIANCE below the best so far: a bound on the
+    // profile itself, so it holds at any depth and panel size, where a bound
+    // on the grid's deviance (at the fitted e) would not.
+    let mut coarse: Vec<f64> = grid
         .iter()
-        .zip(values)
-        .filter(|&(&f, _)| f > 0.0)
+        .copied()
+        .filter(|&f| f > 0.0)
         .step_by(PROFILE_SCAN_STEP)
-        .map(|(&f, &v)| (f, 2.0 * (grid_max - v) <= SCAN_DEVIANCE))
-        .collect();
-    let first = points.iter().position(|p| p.1).unwrap_or(0);
-    let last = points
-        .iter()
-        .rposition(|p| p.1)
-        .unwrap_or(points.len().saturating_sub(1));
-    let mut coarse: Vec<f64> = points[first.saturating_sub(1)..(last + 2).min(points.len())]
-        .iter()
-        .map(|p| p.0)
         .collect();
     if f_grid > 0.0 {
         coarse.push(f_grid);
     }
     coarse.sort_by(f64::total_cmp);
-    // Profiled outwards from the grid's maximum, where ê is the fitted rate,
-    // so that each profile starts from its neighbour's ê.
-    let mut order: Vec<usize> = (0..coarse.len()).collect();
     let centre = if f_grid > 0.0 {
-        f_grid
+        coarse.iter().position(|&f| f == f_grid).unwrap_or(0)
     } else {
-        coarse.first().copied().unwrap_or(1e-5)
+        0
     };
-    order.sort_by(|&a, &b| {
-        (coarse[a] / centre)
-            .ln()
-            .abs()
-            .total_cmp(&(coarse[b] / centre).ln().abs())
-    });
-    let mut scanned: Vec<(f64, f64)> = coarse.iter().map(|&f| (f, f64::NAN)).collect();
-    for i in order {
-        scanned[i].1 = ll(coarse[i]);
+    let mut values_at: Vec<Option<f64>> = vec![None; coarse.len()];
+    let mut top = f64::NEG_INFINITY;
+    if let Some(&f) = coarse.get(centre) {
+        let v = ll(f);
+        values_at[centre] = Some(v);
+        top = v;
     }
+    for step in [1isize, -1] {
+        let mut prev = values_at.get(centre).copied().flatten();
+        let mut i = centre as isize + step;
+        while i >= 0 && (i as usize) < coarse.len() {
+            let v = ll(coarse[i as usize]);
+            values_at[i as usize] = Some(v);
+            top = top.max(v);
+            let falling = prev.is_some_and(|p| v < p);
+            if falling && 2.0 * (top - v) > SCAN_DEVIANCE {
+                break;
+            }
+            prev = Some(v);
+            i += step;
+        }
+    }
+    let scanned: Vec<(f64, f64)> = coarse
+        .iter()
+        .zip(&values_at)
+        .filter_map(|(&f, v)| v.map(|v| (f, v)))
+        .collect();
     let best = (0..scanned.len())
         .max_by(|&a, &b| scanned[a].1.total_cmp(&scanned[b].1))
         .unwrap_or(0);
@@ -802,8 +806,8 @@ fn point_estimate_on(
 /// Every this many grid points the profile is evaluated to find its maximum
 /// (a step of ×1.75 on the default grid).
 const PROFILE_SCAN_STEP: usize = 2;
-/// See `point_estimate`: scan points whose grid deviance exceeds this are not
-/// profiled.
+/// See `point_estimate`: the profile's scan stops in a direction once the
+/// profile has fallen this far (2Δℓ) below its best.
 const SCAN_DEVIANCE: f64 = 200.0;
 
 /// Reset weights and fit each sample's error rate: from concordant homozygous
