@@ -176,9 +176,7 @@ fn time_gpu(
 fn roofline(a: &BenchArgs) -> Result<()> {
     let report = crate::compute::cpu::roofline::roofline(a.grid_points)?;
     if a.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))?;
-        println!("{text}");
+        super::print_json(&report)?;
         return Ok(());
     }
     println!(
@@ -348,9 +346,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         crossover,
     };
     if a.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))?;
-        println!("{text}");
+        super::print_json(&report)?;
     } else {
         println!(
             "kernel time from {}",

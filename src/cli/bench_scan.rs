@@ -247,9 +247,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         rows: result?,
     };
     if a.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))?;
-        println!("{text}");
+        super::print_json(&report)?;
     } else {
         println!(
             "{} threads; vector unit: {}; per draw = whole scan (load, estimate, write) / draws",

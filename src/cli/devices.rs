@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::compute::select::{AdapterReport, adapter_reports};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
@@ -47,9 +47,7 @@ fn describe(a: &AdapterReport) -> String {
 pub fn run(a: DevicesArgs) -> Result<()> {
     let adapters = adapter_reports();
     if a.json {
-        let text = serde_json::to_string_pretty(&adapters)
-            .map_err(|e| Error::Usage(format!("cannot render JSON: {e}")))?;
-        println!("{text}");
+        super::print_json(&adapters)?;
         return Ok(());
     }
     if adapters.is_empty() {

@@ -32,7 +32,7 @@
 //! term is not, tells the two apart: recipient-only MARE 52.9% → 16.1%, blanks
 //! 0.03–0.07% (tests/real_data_srp434573.rs).
 
-use super::lane_math::{LANES, exp as lane_exp, lanes, ln as lane_ln, ln_gamma_lanes};
+use super::lane_math::{LANES, Lanes, exp as lane_exp, lanes, ln as lane_ln, ln_gamma_lanes};
 
 /// A sample's molecule (signal) and error dispersions.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -172,23 +172,9 @@ impl pulp::WithSimd for HetKernel<'_> {
                 if w.iter().all(|&x| x <= 0.0) {
                     continue;
                 }
-                let b = self.terms[t];
-                let mut x1 = [0.0; LANES];
-                let mut x2 = [0.0; LANES];
-                let mut x3 = [0.0; LANES];
+                let ln_pmf = self.terms[t].ln_pmf_lanes(&k, &nk, &n);
                 for l in 0..LANES {
-                    x1[l] = k[l] + b.alpha;
-                    x2[l] = nk[l] + b.beta;
-                    x3[l] = n[l] + b.alpha + b.beta;
-                }
-                let (g1, g2, g3) = (
-                    ln_gamma_lanes(&x1),
-                    ln_gamma_lanes(&x2),
-                    ln_gamma_lanes(&x3),
-                );
-                for l in 0..LANES {
-                    let ln_pmf = g1[l] + g2[l] - g3[l] - b.ln_beta_ab;
-                    model[l] += w[l] * lane_exp(ln_choose[l] + ln_pmf);
+                    model[l] += w[l] * lane_exp(ln_choose[l] + ln_pmf[l]);
                 }
             }
             let mask = lanes(&h.mask, at);
@@ -319,6 +305,31 @@ pub struct BetaTerm {
 }
 
 impl BetaTerm {
+    /// ln P(k | n) − ln C(n, k) of `LANES` SNPs at once:
+    /// ln Γ(k + α) + ln Γ(n − k + β) − ln Γ(n + α + β) − ln B(α, β). Inlined
+    /// into the vectorised kernels (`snp_layout`, the heterozygous sites).
+    #[inline(always)]
+    pub fn ln_pmf_lanes(&self, k: &Lanes, nk: &Lanes, n: &Lanes) -> Lanes {
+        let mut x1 = [0.0; LANES];
+        let mut x2 = [0.0; LANES];
+        let mut x3 = [0.0; LANES];
+        for l in 0..LANES {
+            x1[l] = k[l] + self.alpha;
+            x2[l] = nk[l] + self.beta;
+            x3[l] = n[l] + self.alpha + self.beta;
+        }
+        let (g1, g2, g3) = (
+            ln_gamma_lanes(&x1),
+            ln_gamma_lanes(&x2),
+            ln_gamma_lanes(&x3),
+        );
+        let mut out = [0.0; LANES];
+        for l in 0..LANES {
+            out[l] = g1[l] + g2[l] - g3[l] - self.ln_beta_ab;
+        }
+        out
+    }
+
     pub fn new(pi: f64, rho: f64) -> Self {
         let scale = (1.0 - rho) / rho;
         let alpha = (pi * scale).max(1e-300);

@@ -11,7 +11,7 @@
 //! path. The weights (1/φ, bootstrap counts) are read live from the model,
 //! so changing them needs no new layout.
 
-use super::lane_math::{LANES, exp, lanes, ln, ln_gamma_lanes, log_add};
+use super::lane_math::{LANES, exp, lanes, ln, log_add};
 use super::likelihood::{ClassLogProbs, OUTLIER_SHARE, SampleModel, snp_loglik};
 
 /// SNPs sharing one list of genotype classes, padded to whole lanes.
@@ -187,23 +187,10 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
                     }
                 }
                 Some(beta) => {
-                    let b = beta[c];
                     let n = lanes(&g.n, at);
-                    let mut x1 = [0.0; LANES];
-                    let mut x2 = [0.0; LANES];
-                    let mut x3 = [0.0; LANES];
+                    let ln_pmf = beta[c].ln_pmf_lanes(&k, &nk, &n);
                     for l in 0..LANES {
-                        x1[l] = k[l] + b.alpha;
-                        x2[l] = nk[l] + b.beta;
-                        x3[l] = n[l] + b.alpha + b.beta;
-                    }
-                    let (g1, g2, g3) = (
-                        ln_gamma_lanes(&x1),
-                        ln_gamma_lanes(&x2),
-                        ln_gamma_lanes(&x3),
-                    );
-                    for l in 0..LANES {
-                        v[l] = lw[l] + (g1[l] + g2[l] - g3[l] - b.ln_beta_ab);
+                        v[l] = lw[l] + ln_pmf[l];
                     }
                 }
             }
