@@ -301,6 +301,8 @@ pub fn term_rho(p: f64, pi: f64, d: MoleculeDispersion) -> f64 {
 pub struct BetaTerm {
     pub alpha: f64,
     pub beta: f64,
+    /// α + β, added once here rather than per SNP.
+    pub alpha_beta: f64,
     pub ln_beta_ab: f64,
 }
 
@@ -316,7 +318,7 @@ impl BetaTerm {
         for l in 0..LANES {
             x1[l] = k[l] + self.alpha;
             x2[l] = nk[l] + self.beta;
-            x3[l] = n[l] + self.alpha + self.beta;
+            x3[l] = n[l] + self.alpha_beta;
         }
         let (g1, g2, g3) = (
             ln_gamma_lanes(&x1),
@@ -337,6 +339,7 @@ impl BetaTerm {
         BetaTerm {
             alpha,
             beta,
+            alpha_beta: alpha + beta,
             ln_beta_ab: ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta),
         }
     }
@@ -346,7 +349,7 @@ impl BetaTerm {
     pub fn ln_pmf(&self, k: u32, n: u32) -> f64 {
         let (k, nk) = (f64::from(k), f64::from(n - k));
         ln_gamma(k + self.alpha) + ln_gamma(nk + self.beta)
-            - ln_gamma(k + nk + self.alpha + self.beta)
+            - ln_gamma(k + nk + self.alpha_beta)
             - self.ln_beta_ab
     }
 }

@@ -6,12 +6,15 @@
 //! the likelihood uses; ln Γ within 1e-13 relative of `dispersion::ln_gamma`
 //! (the same Stirling series), checked in `tests`.
 
-/// f64 lanes per step: two AVX-512 registers (four AVX2). Two independent
+/// f64 lanes per step: three AVX-512 registers (six AVX2). Independent
 /// dependency chains per operation keep the FMA pipelines busy through the
-/// latency of the ln, exp and ln Γ polynomials: the beta-binomial grid pass
-/// ran 1.33·10⁸ SNP-terms/s with 8 lanes, 2.26·10⁸ with 16 and 2.09·10⁸ with
-/// 32 (register pressure) on the 2-core AVX-512 VM.
-pub const LANES: usize = 16;
+/// latency of the ln, exp and ln Γ polynomials and the divisions (the pass is
+/// latency-bound: a division shares a lane's reciprocals with a longer chain
+/// and ran slower than three). Recipient-only beta-binomial grid pass on the
+/// 2-core AVX-512 VM, SNP-terms/s: 8 lanes 1.33·10⁸, 16 lanes 2.26·10⁸ (Horner
+/// series) and 2.53·10⁸ (Estrin), 24 lanes 2.68·10⁸, 32 lanes 2.19·10⁸
+/// (register spills).
+pub const LANES: usize = 24;
 pub type Lanes = [f64; LANES];
 
 /// The `LANES` values of `v` from `at`: one bounds check for the whole lane

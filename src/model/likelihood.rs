@@ -384,7 +384,7 @@ impl SampleModel {
     }
 
     /// Σ_i w_i · snp_loglik(i): vectorised over the SNP layout (the same
-    /// arithmetic as `loglik_per_snp`, eight SNPs at a time).
+    /// arithmetic as `loglik_per_snp`, `LANES` SNPs at a time).
     pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {
         let layout = self
             .layout

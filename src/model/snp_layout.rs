@@ -1,6 +1,6 @@
 //! The SNPs of one draw laid out for vector units (structure of arrays), and
 //! the vectorised evaluation of ℓ(table) over them: the arithmetic of
-//! `likelihood::snp_loglik`, eight SNPs at a time.
+//! `likelihood::snp_loglik`, `LANES` SNPs at a time.
 //!
 //! SNPs are grouped by their *signature*, the list of genotype classes of
 //! their terms (two-genome: one class; recipient-only: (r, 0..2); genotype-
@@ -11,7 +11,7 @@
 //! path. The weights (1/φ, bootstrap counts) are read live from the model,
 //! so changing them needs no new layout.
 
-use super::lane_math::{LANES, exp, lanes, ln, log_add};
+use super::lane_math::{LANES, exp, lanes, ln};
 use super::likelihood::{ClassLogProbs, OUTLIER_SHARE, SampleModel, snp_loglik};
 
 /// SNPs sharing one list of genotype classes, padded to whole lanes.
@@ -163,7 +163,7 @@ pub fn simd_arch() -> pulp::Arch {
 }
 
 /// One group's weighted sum; the body of the SNP loop is `snp_loglik`'s
-/// arithmetic on eight SNPs at once.
+/// arithmetic on `LANES` SNPs at once.
 #[inline(always)]
 fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32) -> f64) -> f64 {
     let len = g.len();
@@ -200,27 +200,46 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
         }
         let sat = lanes(&g.saturated, at);
         let mut model = [0.0; LANES];
-        if terms == 1 {
-            for l in 0..LANES {
-                model[l] = values[0][l] - sat[l];
-            }
-        } else {
-            let mut sum = [0.0; LANES];
+        let mut sum = [1.0; LANES];
+        if terms > 1 {
+            sum = [0.0; LANES];
             for v in values.iter().take(terms) {
                 for l in 0..LANES {
                     sum[l] += exp(v[l] - best[l]);
                 }
             }
-            for l in 0..LANES {
-                model[l] = best[l] + ln(sum[l]) - sat[l];
-            }
         }
         if table.dispersion.is_some() {
+            // `snp_loglik`'s log_add((1 − s)·P(k), outlier) with the ln of the
+            // term sum folded into it: with c = ln(1 − s) + best − saturated +
+            // shift and d = c − outlier, ln(sum·e^c + e^outlier) is
+            // c + ln(sum + e^−d) for d ≥ 0 and outlier + ln(sum·e^d + 1)
+            // below. One exp and one ln per SNP where the separate steps take
+            // one exp and two ln (the ln's division is the pass's longest
+            // latency); every exp argument is ≤ 0 and sum ≥ 1, so nothing
+            // overflows.
             let shift = lanes(&g.shift, at);
             let outlier = lanes(&g.outlier, at);
             for l in 0..LANES {
-                let ln_p = model[l] + shift[l];
-                model[l] = log_add(ln_keep + ln_p, outlier[l]) - shift[l];
+                let c = ln_keep + best[l] - sat[l] + shift[l];
+                let d = c - outlier[l];
+                let t = exp(-d.abs());
+                let above = d >= 0.0;
+                let base = if above { c } else { outlier[l] };
+                let arg = if above {
+                    sum[l] + t
+                } else {
+                    sum[l].mul_add(t, 1.0)
+                };
+                model[l] = base + ln(arg) - shift[l];
+            }
+        } else if terms == 1 {
+            for l in 0..LANES {
+                model[l] = values[0][l] - sat[l];
+            }
+        } else {
+            for l in 0..LANES {
+                model[l] = best[l] + ln(sum[l]) - sat[l];
             }
         }
         for l in 0..LANES {

@@ -189,26 +189,30 @@ const LN_GAMMA_FLOPS: f64 = 2.0 + 9.0 + 5.0 + LN_FLOPS;
 /// of the weighted sum.
 pub fn flops_per_term(terms: f64, beta: bool) -> f64 {
     let term = if beta {
-        // x1..x3 (4 adds), three ln Γ, lw + g1 + g2 − g3 − ln B (4).
-        4.0 + 3.0 * LN_GAMMA_FLOPS + 4.0
+        // x1..x3 (3 adds), three ln Γ, lw + g1 + g2 − g3 − ln B (4).
+        3.0 + 3.0 * LN_GAMMA_FLOPS + 4.0
     } else {
         // lw + (k·ln π + nk·ln(1 − π)): a mul, an FMA and an add.
         4.0
     };
-    let combine_per_snp = if terms > 1.0 {
-        // exp(v − best) and the sum per term, ln of the sum, + best − sat.
-        terms * (EXP_FLOPS + 2.0) + LN_FLOPS + 2.0
-    } else {
-        1.0
-    };
-    // log_add(ln(1 − s) + ln p, outlier) − shift: 3 adds, exp, ln and a sub.
-    let outlier_per_snp = if beta {
-        4.0 + EXP_FLOPS + LN_FLOPS + 1.0
+    // exp(v − best) and the sum, per term.
+    let sum_per_snp = if terms > 1.0 {
+        terms * (EXP_FLOPS + 2.0)
     } else {
         0.0
     };
+    let tail_per_snp = if beta {
+        // The outlier mixture with the sum's ln folded in: c (3 adds),
+        // d (1), e^−|d|, sum + t (1, or an FMA), ln, + base − shift (2).
+        7.0 + EXP_FLOPS + LN_FLOPS
+    } else if terms > 1.0 {
+        // ln of the sum, + best − sat.
+        LN_FLOPS + 2.0
+    } else {
+        1.0
+    };
     let weight_per_snp = 2.0;
-    term + (combine_per_snp + outlier_per_snp + weight_per_snp) / terms
+    term + (sum_per_snp + tail_per_snp + weight_per_snp) / terms
 }
 
 /// The grid pass for one mode and read model.
