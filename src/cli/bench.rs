@@ -184,25 +184,33 @@ fn roofline(a: &BenchArgs) -> Result<()> {
         report.threads, report.vector_unit, report.fma_peak_gflops
     );
     println!(
-        "{:<15} {:<14} {:>11} {:>15} {:>16} {:>12} {:>10}",
+        "{:<15} {:<14} {:>9} {:>13} {:>13} {:>12} {:>10} {:>10} {:>12} {:>8} {:>10}",
         "mode",
         "read_model",
         "terms/SNP",
         "flops/term(≥)",
         "grid_terms/s",
         "grid_GFLOP/s",
-        "of_peak(≥)"
+        "of_peak(≥)",
+        "bytes/term",
+        "roof_GFLOP/s",
+        "bound",
+        "of_roof(≥)"
     );
     for r in &report.rows {
         println!(
-            "{:<15} {:<14} {:>11.2} {:>15.0} {:>16.3e} {:>12.2} {:>9.1}%",
+            "{:<15} {:<14} {:>9.2} {:>13.0} {:>13.3e} {:>12.2} {:>9.1}% {:>10.1} {:>12.1} {:>8} {:>9.1}%",
             r.mode.as_str(),
             r.read_model,
             r.terms_per_snp,
             r.flops_per_term,
             r.grid_term_evals_per_s,
             r.grid_gflops,
-            100.0 * r.share_of_fma_peak
+            100.0 * r.share_of_fma_peak,
+            r.bytes_per_term,
+            r.roof_gflops,
+            r.bound,
+            100.0 * r.share_of_roof
         );
     }
     Ok(())

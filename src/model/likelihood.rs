@@ -383,6 +383,28 @@ impl SampleModel {
         ClassLogProbs::with_dispersion(f, e, self.het_balance, self.molecular)
     }
 
+    /// The SNP weights gathered for `loglik_with_weights`, or `None` while
+    /// the model is still growing (no layout fits it yet).
+    pub fn slot_weights(&self) -> Option<super::snp_layout::SlotWeights> {
+        let layout = self
+            .layout
+            .get_or_init(|| std::sync::Arc::new(SnpLayout::new(self)));
+        layout.fits(self).then(|| layout.slot_weights(self))
+    }
+
+    /// `loglik_with` for many tables in a row: the weights gathered once by
+    /// `slot_weights` (`None` falls back to `loglik_with`).
+    pub fn loglik_with_weights(
+        &self,
+        table: &ClassLogProbs,
+        weights: Option<&super::snp_layout::SlotWeights>,
+    ) -> f64 {
+        match (weights, self.layout.get()) {
+            (Some(w), Some(layout)) if layout.fits(self) => layout.loglik_weighted(self, table, w),
+            _ => self.loglik_with(table),
+        }
+    }
+
     /// Σ_i w_i · snp_loglik(i): vectorised over the SNP layout (the same
     /// arithmetic as `loglik_per_snp`, `LANES` SNPs at a time).
     pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {

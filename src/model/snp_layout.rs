@@ -107,18 +107,41 @@ impl SnpLayout {
         self.key == (model.snps.len(), model.terms.len())
     }
 
+    /// The SNP weights in each group's slot order (0 for padding): what
+    /// `loglik_weighted` reads, gathered once for a pass over many tables.
+    pub fn slot_weights(&self, model: &SampleModel) -> SlotWeights {
+        SlotWeights(
+            self.groups
+                .iter()
+                .map(|g| {
+                    g.index
+                        .iter()
+                        .map(|&i| model.snps.get(i as usize).map_or(0.0, |s| s.weight))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
     /// Σ_i w_i · snp_loglik(i) at `table`, vectorised over the groups.
     pub fn loglik(&self, model: &SampleModel, table: &ClassLogProbs) -> f64 {
-        let weight = |i: u32| {
-            model
-                .snps
-                .get(i as usize)
-                .map_or(0.0, |s: &super::likelihood::SnpObservation| s.weight)
-        };
+        self.loglik_weighted(model, table, &self.slot_weights(model))
+    }
+
+    /// `loglik` with the weights already gathered by `slot_weights` (from
+    /// this model, with its weights as they are now). A grid pass gathers
+    /// them once for all its grid points: read through each SNP's record
+    /// per evaluation, they cost the binomial pass a cache line per SNP.
+    pub fn loglik_weighted(
+        &self,
+        model: &SampleModel,
+        table: &ClassLogProbs,
+        weights: &SlotWeights,
+    ) -> f64 {
         let vector = simd_arch().dispatch(GroupsLoglik {
             groups: &self.groups,
             table,
-            weight,
+            weights: &weights.0,
         });
         let scalar: f64 = self
             .scalar_snps
@@ -132,24 +155,29 @@ impl SnpLayout {
     }
 }
 
+/// A model's SNP weights in its layout's slot order (`SnpLayout::slot_weights`).
+#[derive(Debug, Clone)]
+pub struct SlotWeights(Vec<Vec<f64>>);
+
 /// The vectorised part of `SnpLayout::loglik`. A `WithSimd` with an
 /// always-inlined body so that everything in it (plain loops only: an
 /// iterator adaptor or closure is a separate function, compiled without the
 /// vector features) is compiled for the instruction set pulp picks.
-struct GroupsLoglik<'a, W> {
+struct GroupsLoglik<'a> {
     groups: &'a [SignatureGroup],
     table: &'a ClassLogProbs,
-    weight: W,
+    /// Each group's SNP weights in slot order (0 for padding).
+    weights: &'a [Vec<f64>],
 }
 
-impl<W: Fn(u32) -> f64> pulp::WithSimd for GroupsLoglik<'_, W> {
+impl pulp::WithSimd for GroupsLoglik<'_> {
     type Output = f64;
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
         let mut total = 0.0;
-        for g in self.groups {
-            total += group_loglik(g, self.table, &self.weight);
+        for (g, w) in self.groups.iter().zip(self.weights) {
+            total += group_loglik(g, self.table, w);
         }
         total
     }
@@ -165,7 +193,7 @@ pub fn simd_arch() -> pulp::Arch {
 /// One group's weighted sum; the body of the SNP loop is `snp_loglik`'s
 /// arithmetic on `LANES` SNPs at once.
 #[inline(always)]
-fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32) -> f64) -> f64 {
+fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weights: &[f64]) -> f64 {
     let len = g.len();
     let terms = g.classes.len();
     let ln_keep = (1.0 - OUTLIER_SHARE).ln();
@@ -242,8 +270,9 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weight: &impl Fn(u32)
                 model[l] = best[l] + ln(sum[l]) - sat[l];
             }
         }
+        let w = lanes(weights, at);
         for l in 0..LANES {
-            acc[l] += weight(g.index[at + l]) * model[l];
+            acc[l] += w[l] * model[l];
         }
         at += LANES;
     }

@@ -28,9 +28,11 @@ impl LoglikBackend for CpuBackend {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        // Weights gathered once per draw for all its grid points.
+        let weights: Vec<_> = models.iter().map(|m| m.slot_weights()).collect();
         Ok(super::per_grid_point(grids, |s, &f| {
             let m = &models[s];
-            m.loglik_with(&m.table(f, m.error_rate))
+            m.loglik_with_weights(&m.table(f, m.error_rate), weights[s].as_ref())
         }))
     }
 

@@ -46,6 +46,16 @@ pub struct RooflineRow {
     pub grid_gflops: f64,
     /// grid_gflops / the FMA peak.
     pub share_of_fma_peak: f64,
+    /// Bytes the pass reads per SNP-term (lower bound, see `bytes_per_term`).
+    pub bytes_per_term: f64,
+    /// Read bandwidth measured over a buffer of the pass's working set.
+    pub read_bandwidth_gbs: f64,
+    /// The roof that applies: min(FMA peak, flops/byte × read bandwidth).
+    pub roof_gflops: f64,
+    /// "compute" when the FMA peak is the lower roof, "memory" otherwise.
+    pub bound: &'static str,
+    /// grid_gflops / roof_gflops: the roofline efficiency.
+    pub share_of_roof: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -140,6 +150,67 @@ fn fma_rate() -> f64 {
     std::hint::black_box(sink);
     let fmas = threads as f64 * iterations as f64 * (FMA_CHAINS * vector_lanes()) as f64;
     2.0 * fmas / s / 1e9
+}
+
+struct ReadSum<'a> {
+    data: &'a [f64],
+    passes: usize,
+}
+
+impl pulp::WithSimd for ReadSum<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> f64 {
+        let (head, _) = S::as_simd_f64s(self.data);
+        let mut acc = [simd.splat_f64s(0.0); 8];
+        for _ in 0..self.passes {
+            for chunk in head.chunks_exact(8) {
+                for (a, x) in acc.iter_mut().zip(chunk) {
+                    *a = simd.add_f64s(*a, *x);
+                }
+            }
+        }
+        let mut total = simd.splat_f64s(0.0);
+        for a in acc {
+            total = simd.add_f64s(total, a);
+        }
+        simd.reduce_sum_f64s(total)
+    }
+}
+
+/// Read bandwidth in GB/s on every thread, each summing its own buffer of
+/// `bytes` (the working set of the pass being compared, so that the same
+/// level of the cache hierarchy serves both), in vector registers with eight
+/// independent sums: the best of `TRIALS`.
+pub fn read_bandwidth_gbs(bytes: usize) -> f64 {
+    let threads = rayon::current_num_threads();
+    let len = (bytes / 8).max(1 << 12).next_multiple_of(64);
+    let buffers: Vec<Vec<f64>> = (0..threads)
+        .map(|i| (0..len).map(|j| (i + j) as f64 * 1e-9).collect())
+        .collect();
+    // About 2 GB per thread per trial.
+    let passes = (2e9 / (len * 8) as f64).ceil() as usize;
+    let mut best = 0.0f64;
+    for _ in 0..TRIALS {
+        let t = Instant::now();
+        let sink: f64 = buffers
+            .par_iter()
+            .map(|b| simd_arch().dispatch(ReadSum { data: b, passes }))
+            .sum();
+        let s = t.elapsed().as_secs_f64();
+        std::hint::black_box(sink);
+        best = best.max((threads * passes * len * 8) as f64 / s / 1e9);
+    }
+    best
+}
+
+/// Bytes `snp_layout::group_loglik` reads per SNP-term: per term its prior
+/// weight (8); per SNP k, n − k, the saturated term and the weight (32), and
+/// with beta-binomial reads n, the ln P shift and the outlier term (24).
+pub fn bytes_per_term(terms: f64, beta: bool) -> f64 {
+    let per_snp = 32.0 + if beta { 24.0 } else { 0.0 };
+    8.0 + per_snp / terms
 }
 
 fn models(
@@ -241,6 +312,16 @@ pub fn measure(
     let pass = terms * grids[0].len() as f64 / grid_s;
     let flops = flops_per_term(terms_per_snp, beta);
     let gflops = pass * flops / 1e9;
+    let bytes = bytes_per_term(terms_per_snp, beta);
+    // Every thread walks every draw's layout (the pass splits the (draw,
+    // grid point) pairs between them), so the working set is all of it.
+    let bandwidth = read_bandwidth_gbs((terms * bytes) as usize);
+    let memory_roof = flops / bytes * bandwidth;
+    let (roof, bound) = if memory_roof < fma_peak_gflops {
+        (memory_roof, "memory")
+    } else {
+        (fma_peak_gflops, "compute")
+    };
     Ok(RooflineRow {
         mode,
         read_model: if beta { "beta_binomial" } else { "binomial" },
@@ -249,6 +330,11 @@ pub fn measure(
         grid_term_evals_per_s: pass,
         grid_gflops: gflops,
         share_of_fma_peak: gflops / fma_peak_gflops,
+        bytes_per_term: bytes,
+        read_bandwidth_gbs: bandwidth,
+        roof_gflops: roof,
+        bound,
+        share_of_roof: gflops / roof,
     })
 }
 
