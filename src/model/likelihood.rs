@@ -405,6 +405,19 @@ impl SampleModel {
         }
     }
 
+    /// `loglik_with_weights` at each of `tables`, several per sweep over the
+    /// SNPs (`SnpLayout::loglik_many`).
+    pub fn loglik_many_with_weights(
+        &self,
+        tables: &[ClassLogProbs],
+        weights: Option<&super::snp_layout::SlotWeights>,
+    ) -> Vec<f64> {
+        match (weights, self.layout.get()) {
+            (Some(w), Some(layout)) if layout.fits(self) => layout.loglik_many(self, tables, w),
+            _ => tables.iter().map(|t| self.loglik_with(t)).collect(),
+        }
+    }
+
     /// Σ_i w_i · snp_loglik(i): vectorised over the SNP layout (the same
     /// arithmetic as `loglik_per_snp`, `LANES` SNPs at a time).
     pub fn loglik_with(&self, table: &ClassLogProbs) -> f64 {

@@ -11,7 +11,7 @@
 //! path. The weights (1/φ, bootstrap counts) are read live from the model,
 //! so changing them needs no new layout.
 
-use super::lane_math::{LANES, exp, lanes, ln};
+use super::lane_math::{LANES, Lanes, exp, lanes, ln};
 use super::likelihood::{ClassLogProbs, OUTLIER_SHARE, SampleModel, snp_loglik};
 
 /// SNPs sharing one list of genotype classes, padded to whole lanes.
@@ -138,20 +138,37 @@ impl SnpLayout {
         table: &ClassLogProbs,
         weights: &SlotWeights,
     ) -> f64 {
-        let vector = simd_arch().dispatch(GroupsLoglik {
-            groups: &self.groups,
-            table,
-            weights: &weights.0,
-        });
-        let scalar: f64 = self
-            .scalar_snps
-            .iter()
-            .map(|&i| {
-                let snp = &model.snps[i as usize];
-                snp.weight * snp_loglik(snp, model.snp_terms(snp), table)
-            })
-            .sum();
-        vector + scalar
+        self.loglik_many(model, std::slice::from_ref(table), weights)[0]
+    }
+
+    /// `loglik_weighted` at each of `tables`, `TABLES_PER_SWEEP` of them per
+    /// sweep over the SNPs.
+    pub fn loglik_many(
+        &self,
+        model: &SampleModel,
+        tables: &[ClassLogProbs],
+        weights: &SlotWeights,
+    ) -> Vec<f64> {
+        let mut out = Vec::with_capacity(tables.len());
+        for chunk in tables.chunks(TABLES_PER_SWEEP) {
+            let totals = simd_arch().dispatch(GroupsLoglik {
+                groups: &self.groups,
+                tables: chunk,
+                weights: &weights.0,
+            });
+            for (table, vector) in chunk.iter().zip(totals) {
+                let scalar: f64 = self
+                    .scalar_snps
+                    .iter()
+                    .map(|&i| {
+                        let snp = &model.snps[i as usize];
+                        snp.weight * snp_loglik(snp, model.snp_terms(snp), table)
+                    })
+                    .sum();
+                out.push(vector + scalar);
+            }
+        }
+        out
     }
 }
 
@@ -165,23 +182,30 @@ pub struct SlotWeights(Vec<Vec<f64>>);
 /// vector features) is compiled for the instruction set pulp picks.
 struct GroupsLoglik<'a> {
     groups: &'a [SignatureGroup],
-    table: &'a ClassLogProbs,
+    /// Up to `TABLES_PER_SWEEP` tables, each summed into its own total.
+    tables: &'a [ClassLogProbs],
     /// Each group's SNP weights in slot order (0 for padding).
     weights: &'a [Vec<f64>],
 }
 
 impl pulp::WithSimd for GroupsLoglik<'_> {
-    type Output = f64;
+    type Output = [f64; TABLES_PER_SWEEP];
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
-        let mut total = 0.0;
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> [f64; TABLES_PER_SWEEP] {
+        let mut totals = [0.0; TABLES_PER_SWEEP];
         for (g, w) in self.groups.iter().zip(self.weights) {
-            total += group_loglik(g, self.table, w);
+            group_loglik(g, self.tables, w, &mut totals);
         }
-        total
+        totals
     }
 }
+
+/// Tables evaluated in one sweep over a draw's SNPs: the counts, weights and
+/// saturated terms are read once for all of them. A binomial term is a few
+/// flops per 40 bytes, so one table per sweep left the two-genome pass bound
+/// by reading the layout and by the per-evaluation overhead.
+pub const TABLES_PER_SWEEP: usize = 8;
 
 /// The instruction set detected once per process (pulp dispatches each
 /// vectorised loop to AVX-512, AVX2+FMA or SSE accordingly).
@@ -193,16 +217,80 @@ pub fn simd_arch() -> pulp::Arch {
 /// One group's weighted sum; the body of the SNP loop is `snp_loglik`'s
 /// arithmetic on `LANES` SNPs at once.
 #[inline(always)]
-fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weights: &[f64]) -> f64 {
+fn group_loglik(
+    g: &SignatureGroup,
+    tables: &[ClassLogProbs],
+    weights: &[f64],
+    totals: &mut [f64; TABLES_PER_SWEEP],
+) {
     let len = g.len();
-    let terms = g.classes.len();
-    let ln_keep = (1.0 - OUTLIER_SHARE).ln();
-    let mut acc = [0.0f64; LANES];
-    let mut values = [[0.0f64; LANES]; 9];
+    let binomial = tables
+        .iter()
+        .all(|t| t.beta.is_none() && t.dispersion.is_none());
+    if g.classes.len() == 1 && binomial {
+        // One binomial term per SNP (two-genome): Σ w·(lw + k·ln π + (n − k)·
+        // ln(1 − π) − sat) = ln π·Σw·k + ln(1 − π)·Σw·(n − k) + Σw·(lw − sat),
+        // the same sum regrouped by class. One sweep gathers the three sums,
+        // and each table then costs two multiply-adds, however many SNPs.
+        let mut sums = [[0.0f64; LANES]; 3];
+        let mut at = 0;
+        while at < len {
+            let w = lanes(weights, at);
+            let k = lanes(&g.k, at);
+            let nk = lanes(&g.nk, at);
+            let lw = lanes(&g.log_weight, at);
+            let sat = lanes(&g.saturated, at);
+            for l in 0..LANES {
+                sums[0][l] += w[l] * k[l];
+                sums[1][l] += w[l] * nk[l];
+                sums[2][l] += w[l] * (lw[l] - sat[l]);
+            }
+            at += LANES;
+        }
+        let [wk, wnk, rest] = sums.map(|v| v.iter().sum::<f64>());
+        let c = g.classes[0] as usize;
+        for (total, table) in totals.iter_mut().zip(tables) {
+            *total += table.ln_alt[c] * wk + table.ln_ref[c] * wnk + rest;
+        }
+        return;
+    }
+    let mut acc = [[0.0f64; LANES]; TABLES_PER_SWEEP];
     let mut at = 0;
     while at < len {
         let k = lanes(&g.k, at);
         let nk = lanes(&g.nk, at);
+        let sat = lanes(&g.saturated, at);
+        let w = lanes(weights, at);
+        for (a, table) in acc.iter_mut().zip(tables) {
+            let model = lane_group_model(g, table, at, &k, &nk, &sat);
+            for l in 0..LANES {
+                a[l] += w[l] * model[l];
+            }
+        }
+        at += LANES;
+    }
+    for (total, a) in totals.iter_mut().zip(&acc) {
+        for v in a {
+            *total += v;
+        }
+    }
+}
+
+/// `snp_loglik` of the `LANES` SNPs from slot `at` under one table.
+#[inline(always)]
+fn lane_group_model(
+    g: &SignatureGroup,
+    table: &ClassLogProbs,
+    at: usize,
+    k: &Lanes,
+    nk: &Lanes,
+    sat: &Lanes,
+) -> Lanes {
+    let len = g.len();
+    let terms = g.classes.len();
+    let ln_keep = (1.0 - OUTLIER_SHARE).ln();
+    let mut values = [[0.0f64; LANES]; 9];
+    {
         let mut best = [f64::NEG_INFINITY; LANES];
         for (t, v) in values.iter_mut().enumerate().take(terms) {
             let c = g.classes[t] as usize;
@@ -216,7 +304,7 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weights: &[f64]) -> f
                 }
                 Some(beta) => {
                     let n = lanes(&g.n, at);
-                    let ln_pmf = beta[c].ln_pmf_lanes(&k, &nk, &n);
+                    let ln_pmf = beta[c].ln_pmf_lanes(k, nk, &n);
                     for l in 0..LANES {
                         v[l] = lw[l] + ln_pmf[l];
                     }
@@ -226,7 +314,6 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weights: &[f64]) -> f
                 best[l] = best[l].max(v[l]);
             }
         }
-        let sat = lanes(&g.saturated, at);
         let mut model = [0.0; LANES];
         let mut sum = [1.0; LANES];
         if terms > 1 {
@@ -270,17 +357,8 @@ fn group_loglik(g: &SignatureGroup, table: &ClassLogProbs, weights: &[f64]) -> f
                 model[l] = best[l] + ln(sum[l]) - sat[l];
             }
         }
-        let w = lanes(weights, at);
-        for l in 0..LANES {
-            acc[l] += w[l] * model[l];
-        }
-        at += LANES;
+        model
     }
-    let mut total = 0.0;
-    for a in acc {
-        total += a;
-    }
-    total
 }
 
 #[cfg(test)]

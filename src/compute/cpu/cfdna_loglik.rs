@@ -5,6 +5,7 @@
 use crate::compute::{BackendInfo, LoglikBackend};
 use crate::error::Result;
 use crate::model::SampleModel;
+use crate::model::snp_layout::TABLES_PER_SWEEP;
 use crate::model::two_donor::TwoDonorModel;
 
 #[derive(Debug, Default, Clone)]
@@ -28,12 +29,18 @@ impl LoglikBackend for CpuBackend {
     }
 
     fn loglik_grids(&self, models: &[SampleModel], grids: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        // Weights gathered once per draw for all its grid points.
+        // Weights gathered once per draw for all its grid points, and
+        // `TABLES_PER_SWEEP` grid points per sweep over a draw's SNPs.
         let weights: Vec<_> = models.iter().map(|m| m.slot_weights()).collect();
-        Ok(super::per_grid_point(grids, |s, &f| {
-            let m = &models[s];
-            m.loglik_with_weights(&m.table(f, m.error_rate), weights[s].as_ref())
-        }))
+        Ok(super::per_grid_chunk(
+            grids,
+            TABLES_PER_SWEEP,
+            |s, points| {
+                let m = &models[s];
+                let tables: Vec<_> = points.iter().map(|&f| m.table(f, m.error_rate)).collect();
+                m.loglik_many_with_weights(&tables, weights[s].as_ref())
+            },
+        ))
     }
 
     fn two_donor_loglik_grids(
