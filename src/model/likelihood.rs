@@ -383,7 +383,7 @@ impl SampleModel {
         ClassLogProbs::with_dispersion(f, e, self.het_balance, self.molecular)
     }
 
-    /// The SNP weights gathered for `loglik_with_weights`, or `None` while
+    /// The SNP weights gathered for `loglik_many_with_weights`, or `None` while
     /// the model is still growing (no layout fits it yet).
     pub fn slot_weights(&self) -> Option<super::snp_layout::SlotWeights> {
         let layout = self
@@ -392,21 +392,9 @@ impl SampleModel {
         layout.fits(self).then(|| layout.slot_weights(self))
     }
 
-    /// `loglik_with` for many tables in a row: the weights gathered once by
-    /// `slot_weights` (`None` falls back to `loglik_with`).
-    pub fn loglik_with_weights(
-        &self,
-        table: &ClassLogProbs,
-        weights: Option<&super::snp_layout::SlotWeights>,
-    ) -> f64 {
-        match (weights, self.layout.get()) {
-            (Some(w), Some(layout)) if layout.fits(self) => layout.loglik_weighted(self, table, w),
-            _ => self.loglik_with(table),
-        }
-    }
-
-    /// `loglik_with_weights` at each of `tables`, several per sweep over the
-    /// SNPs (`SnpLayout::loglik_many`).
+    /// `loglik_with` at each of `tables`, several per sweep over the SNPs
+    /// (`SnpLayout::loglik_many`), with the weights gathered once by
+    /// `slot_weights` (`None` evaluates table by table).
     pub fn loglik_many_with_weights(
         &self,
         tables: &[ClassLogProbs],

@@ -290,75 +290,73 @@ fn lane_group_model(
     let terms = g.classes.len();
     let ln_keep = (1.0 - OUTLIER_SHARE).ln();
     let mut values = [[0.0f64; LANES]; 9];
-    {
-        let mut best = [f64::NEG_INFINITY; LANES];
-        for (t, v) in values.iter_mut().enumerate().take(terms) {
-            let c = g.classes[t] as usize;
-            let lw = lanes(&g.log_weight, t * len + at);
-            match &table.beta {
-                None => {
-                    let (la, lr) = (table.ln_alt[c], table.ln_ref[c]);
-                    for l in 0..LANES {
-                        v[l] = lw[l] + (k[l] * la + nk[l] * lr);
-                    }
-                }
-                Some(beta) => {
-                    let n = lanes(&g.n, at);
-                    let ln_pmf = beta[c].ln_pmf_lanes(k, nk, &n);
-                    for l in 0..LANES {
-                        v[l] = lw[l] + ln_pmf[l];
-                    }
-                }
-            }
-            for l in 0..LANES {
-                best[l] = best[l].max(v[l]);
-            }
-        }
-        let mut model = [0.0; LANES];
-        let mut sum = [1.0; LANES];
-        if terms > 1 {
-            sum = [0.0; LANES];
-            for v in values.iter().take(terms) {
+    let mut best = [f64::NEG_INFINITY; LANES];
+    for (t, v) in values.iter_mut().enumerate().take(terms) {
+        let c = g.classes[t] as usize;
+        let lw = lanes(&g.log_weight, t * len + at);
+        match &table.beta {
+            None => {
+                let (la, lr) = (table.ln_alt[c], table.ln_ref[c]);
                 for l in 0..LANES {
-                    sum[l] += exp(v[l] - best[l]);
+                    v[l] = lw[l] + (k[l] * la + nk[l] * lr);
+                }
+            }
+            Some(beta) => {
+                let n = lanes(&g.n, at);
+                let ln_pmf = beta[c].ln_pmf_lanes(k, nk, &n);
+                for l in 0..LANES {
+                    v[l] = lw[l] + ln_pmf[l];
                 }
             }
         }
-        if table.dispersion.is_some() {
-            // `snp_loglik`'s log_add((1 − s)·P(k), outlier) with the ln of the
-            // term sum folded into it: with c = ln(1 − s) + best − saturated +
-            // shift and d = c − outlier, ln(sum·e^c + e^outlier) is
-            // c + ln(sum + e^−d) for d ≥ 0 and outlier + ln(sum·e^d + 1)
-            // below. One exp and one ln per SNP where the separate steps take
-            // one exp and two ln (the ln's division is the pass's longest
-            // latency); every exp argument is ≤ 0 and sum ≥ 1, so nothing
-            // overflows.
-            let shift = lanes(&g.shift, at);
-            let outlier = lanes(&g.outlier, at);
+        for l in 0..LANES {
+            best[l] = best[l].max(v[l]);
+        }
+    }
+    let mut model = [0.0; LANES];
+    let mut sum = [1.0; LANES];
+    if terms > 1 {
+        sum = [0.0; LANES];
+        for v in values.iter().take(terms) {
             for l in 0..LANES {
-                let c = ln_keep + best[l] - sat[l] + shift[l];
-                let d = c - outlier[l];
-                let t = exp(-d.abs());
-                let above = d >= 0.0;
-                let base = if above { c } else { outlier[l] };
-                let arg = if above {
-                    sum[l] + t
-                } else {
-                    sum[l].mul_add(t, 1.0)
-                };
-                model[l] = base + ln(arg) - shift[l];
-            }
-        } else if terms == 1 {
-            for l in 0..LANES {
-                model[l] = values[0][l] - sat[l];
-            }
-        } else {
-            for l in 0..LANES {
-                model[l] = best[l] + ln(sum[l]) - sat[l];
+                sum[l] += exp(v[l] - best[l]);
             }
         }
-        model
     }
+    if table.dispersion.is_some() {
+        // `snp_loglik`'s log_add((1 − s)·P(k), outlier) with the ln of the
+        // term sum folded into it: with c = ln(1 − s) + best − saturated +
+        // shift and d = c − outlier, ln(sum·e^c + e^outlier) is
+        // c + ln(sum + e^−d) for d ≥ 0 and outlier + ln(sum·e^d + 1)
+        // below. One exp and one ln per SNP where the separate steps take
+        // one exp and two ln (the ln's division is the pass's longest
+        // latency); every exp argument is ≤ 0 and sum ≥ 1, so nothing
+        // overflows.
+        let shift = lanes(&g.shift, at);
+        let outlier = lanes(&g.outlier, at);
+        for l in 0..LANES {
+            let c = ln_keep + best[l] - sat[l] + shift[l];
+            let d = c - outlier[l];
+            let t = exp(-d.abs());
+            let above = d >= 0.0;
+            let base = if above { c } else { outlier[l] };
+            let arg = if above {
+                sum[l] + t
+            } else {
+                sum[l].mul_add(t, 1.0)
+            };
+            model[l] = base + ln(arg) - shift[l];
+        }
+    } else if terms == 1 {
+        for l in 0..LANES {
+            model[l] = values[0][l] - sat[l];
+        }
+    } else {
+        for l in 0..LANES {
+            model[l] = best[l] + ln(sum[l]) - sat[l];
+        }
+    }
+    model
 }
 
 #[cfg(test)]
