@@ -413,7 +413,11 @@ impl<'a> ErrorProfile<'a> {
             model.loglik_with(&model.table(f, ln_e.exp()))
         });
         // σ of ln ê_f: from the last Newton parabola, else from a central
-        // second difference at ê_f.
+        // second difference at ê_f. Where neither measures a curvature (ê_f at
+        // a bound of the search, or ℓ flat in e there), the σ of the f
+        // profiled last (the searches walk f in small steps), so that the
+        // adjustment adds no constant of its own; a fixed step only when no f
+        // has been profiled yet.
         let sigma = sigma.unwrap_or_else(|| {
             let h = PROFILE_STEP / 2.0;
             let at = |u: f64| model.loglik_with(&model.table(f, u.exp()));
@@ -421,7 +425,7 @@ impl<'a> ErrorProfile<'a> {
             if second < 0.0 {
                 (-second).sqrt().recip()
             } else {
-                PROFILE_STEP
+                self.scale.get().unwrap_or(PROFILE_STEP)
             }
         });
         self.scale.set(Some(sigma));
