@@ -8,12 +8,12 @@
 
 /// f64 lanes per step: three AVX-512 registers (six AVX2). Independent
 /// dependency chains per operation keep the FMA pipelines busy through the
-/// latency of the ln, exp and ln Γ polynomials and the divisions (the pass is
-/// latency-bound: a division shares a lane's reciprocals with a longer chain
-/// and ran slower than three). Recipient-only beta-binomial grid pass on the
-/// 2-core AVX-512 VM, SNP-terms/s: 8 lanes 1.33·10⁸, 16 lanes 2.26·10⁸ (Horner
-/// series) and 2.53·10⁸ (Estrin), 24 lanes 2.68·10⁸, 32 lanes 2.19·10⁸
-/// (register spills).
+/// latency of the ln, exp and ln Γ polynomials and the divisions. The pass
+/// is latency-bound: taking a lane's three reciprocals from one division
+/// lengthened the chain and ran slower than three divisions. Recipient-only
+/// beta-binomial grid pass on the 2-core AVX-512 VM, SNP-terms/s: 8 lanes
+/// 1.33·10⁸, 16 lanes 2.26·10⁸ (Horner series) and 2.53·10⁸ (Estrin),
+/// 24 lanes 2.68·10⁸, 32 lanes 2.19·10⁸ (register spills).
 pub const LANES: usize = 24;
 pub type Lanes = [f64; LANES];
 
