@@ -91,7 +91,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-/// `--threads N`: the size of rayon's global pool (default: all cores).
 /// `--json` output: `value` pretty-printed on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value)
@@ -100,6 +99,7 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--threads N`: the size of rayon's global pool (default: all cores).
 pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     if let Some(n) = threads {
         if n == 0 {
