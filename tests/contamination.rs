@@ -67,3 +67,57 @@ fn without_both_genotypes_there_is_no_estimate() {
     }
     assert!(estimate_contamination(&s, 30).is_none());
 }
+
+/// Two-genome estimates with third-party DNA in the reads: without the term
+/// the third person's alleles at the informative SNPs read as donor DNA;
+/// with it (c from the concordant SNPs, the interval spanning c's range, as
+/// `scan` does) the estimate is unbiased and its interval covers.
+#[test]
+fn third_party_dna_is_not_read_as_donor_dna() {
+    use graftscan::compute::cpu::CpuBackend;
+    use graftscan::model::contamination::with_third_party;
+    use graftscan::model::estimate::{EstimatorSettings, estimate_batch, join_interval};
+    use graftscan::model::frequency::Spectrum;
+    use graftscan::model::{EstimationMode, SampleModel};
+
+    let (f, c) = (0.005, 0.01);
+    let kappa = Relationship::Unrelated.kappa();
+    let build = |inputs: &[SnpInput]| {
+        SampleModel::from_inputs(EstimationMode::TwoGenome, inputs, kappa, Spectrum::FLAT)
+    };
+    let settings = EstimatorSettings::default();
+    let replicates = 40u64;
+    let (mut plain_bias, mut bias, mut covered) = (0.0, 0.0, 0);
+    for seed in 0..replicates {
+        let inputs = sample(100 + seed, f, c);
+        let est = estimate_contamination(&inputs, 30).expect("enough SNPs");
+        assert!(est.resolved(), "seed {seed}: {est:?}");
+        let mut models = vec![build(&inputs)];
+        models.push(build(&with_third_party(
+            &inputs,
+            est.fraction,
+            est.error_rate_at(est.fraction),
+        )));
+        for b in est.bounds() {
+            models.push(build(&with_third_party(&inputs, b, est.error_rate_at(b))));
+        }
+        let fits = estimate_batch(&mut models, &CpuBackend, &settings).expect("CPU estimates");
+        plain_bias += fits[0].donor_fraction / f - 1.0;
+        let mut main = fits[1].clone();
+        for other in &fits[2..] {
+            join_interval(&mut main, other);
+        }
+        bias += main.donor_fraction / f - 1.0;
+        covered += usize::from(main.ci_low <= f && f <= main.ci_high);
+    }
+    let n = replicates as f64;
+    let (plain_bias, bias, coverage) = (plain_bias / n, bias / n, covered as f64 / n);
+    println!(
+        "f {f}, third party {c}: bias without the term {:+.1}%, with it {:+.1}%, coverage {covered}/{replicates}",
+        100.0 * plain_bias,
+        100.0 * bias
+    );
+    assert!(plain_bias > 0.2, "the case must matter: {plain_bias}");
+    assert!(bias.abs() < 0.05, "bias {bias}");
+    assert!(coverage >= 0.9, "coverage {coverage}");
+}

@@ -104,6 +104,140 @@ enum Mode {
 struct Draw {
     id: String,
     fraction: f64,
+    /// The donor's share of the mixture's DNA: `fraction`, less the other
+    /// people's DNA in the donor's run, plus the donor's DNA in the
+    /// recipient's run (`run_truth`).
+    corrected: f64,
+}
+
+/// The "pure" SRP434573 runs are not pure: each carries 0.2–0.7% of other
+/// people's reads (index hopping on the HiSeq 3000's patterned flow cell;
+/// the M1/M2 DNA, with the most libraries in the run, is the most common).
+/// Part of it is the donor's. These are measured here without the
+/// estimator, by least squares at the run owner's homozygous SNPs, where
+/// every read of the other allele is foreign (or an error):
+/// - the donor's DNA in the recipient's run: the foreign-read share
+///   regressed on [1, the other five people's allele share (third-party
+///   reads), the donor's dosage of the foreign allele / 2];
+/// - all foreign DNA in the donor's run: the foreign-read share regressed
+///   on [1, the other six people's mean allele share].
+///
+/// SNPs with a foreign share over 5% (a genotype call error, not DNA) and
+/// under 30 reads are left out; weights are the depths.
+fn run_truth(people: &BTreeMap<String, Person>, donor: &str, recipient: &str, f: f64) -> f64 {
+    f * (1.0 - foreign_dna_in_run(people, donor))
+        + (1.0 - f) * donor_dna_in_run(people, recipient, donor)
+}
+
+/// (foreign allele count, depth) at `owner`'s homozygous SNPs, with the
+/// foreign allele's index (1 = ALT).
+fn homozygous_foreign(p: &Person) -> Vec<(&SiteKey, f64, f64, usize)> {
+    let mut out = Vec::new();
+    for (site, &[rc, ac]) in &p.run {
+        let n = f64::from(rc + ac);
+        if n < 30.0 {
+            continue;
+        }
+        let (foreign, allele) = match p.genotypes.get(site) {
+            Some(0) => (f64::from(ac), 1),
+            Some(2) => (f64::from(rc), 0),
+            _ => continue,
+        };
+        if foreign / n <= 0.05 {
+            out.push((site, foreign / n, n, allele));
+        }
+    }
+    out
+}
+
+/// Share of the foreign allele (`allele`: 1 = ALT) in `people`'s genotypes at `site`.
+fn allele_share(people: &[&Person], site: &SiteKey, allele: usize) -> Option<(f64, f64)> {
+    let dosages: Vec<f64> = people
+        .iter()
+        .filter_map(|p| p.genotypes.get(site))
+        .map(|&g| {
+            if allele == 1 {
+                f64::from(g)
+            } else {
+                2.0 - f64::from(g)
+            }
+        })
+        .collect();
+    (dosages.len() >= 3).then(|| (dosages.iter().sum::<f64>(), 2.0 * dosages.len() as f64))
+}
+
+fn donor_dna_in_run(people: &BTreeMap<String, Person>, recipient: &str, donor: &str) -> f64 {
+    let others: Vec<&Person> = people
+        .iter()
+        .filter(|(n, _)| *n != recipient && *n != donor)
+        .map(|(_, p)| p)
+        .collect();
+    let d = &people[donor];
+    let rows: Vec<([f64; 3], f64, f64)> = homozygous_foreign(&people[recipient])
+        .into_iter()
+        .filter_map(|(site, y, n, allele)| {
+            let (k, total) = allele_share(&others, site, allele)?;
+            let g = f64::from(*d.genotypes.get(site)?);
+            let dose = if allele == 1 { g } else { 2.0 - g };
+            // The batch's leave-pair-out estimate of q, as the scan uses it.
+            Some(([1.0, (k + 0.5) / (total + 1.0), dose / 2.0], y, n))
+        })
+        .collect();
+    weighted_least_squares(&rows)[2]
+}
+
+fn foreign_dna_in_run(people: &BTreeMap<String, Person>, owner: &str) -> f64 {
+    let others: Vec<&Person> = people
+        .iter()
+        .filter(|(n, _)| *n != owner)
+        .map(|(_, p)| p)
+        .collect();
+    let rows: Vec<([f64; 2], f64, f64)> = homozygous_foreign(&people[owner])
+        .into_iter()
+        .filter_map(|(site, y, n, allele)| {
+            let (k, total) = allele_share(&others, site, allele)?;
+            Some(([1.0, k / total], y, n))
+        })
+        .collect();
+    weighted_least_squares(&rows)[1]
+}
+
+/// Coefficients of y on x, weights w (normal equations, Gauss–Jordan).
+fn weighted_least_squares<const P: usize>(rows: &[([f64; P], f64, f64)]) -> [f64; P] {
+    let mut a = [[0.0f64; P]; P];
+    let mut b = [0.0f64; P];
+    for (x, y, w) in rows {
+        for (i, row) in a.iter_mut().enumerate() {
+            b[i] += w * x[i] * y;
+            for (cell, xj) in row.iter_mut().zip(x) {
+                *cell += w * x[i] * xj;
+            }
+        }
+    }
+    for col in 0..P {
+        let pivot = (col..P)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap();
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let d = a[col][col];
+        assert!(d.abs() > 1e-12, "singular normal equations");
+        let pivot_row: [f64; P] = a[col].map(|v| v / d);
+        let pivot_b = b[col] / d;
+        for (i, row) in a.iter_mut().enumerate() {
+            if i == col {
+                *row = pivot_row;
+                b[i] = pivot_b;
+            } else {
+                let m = row[col];
+                for (cell, p) in row.iter_mut().zip(&pivot_row) {
+                    *cell -= m * p;
+                }
+                b[i] -= m * pivot_b;
+            }
+        }
+    }
+    b
 }
 
 /// Writes a batch of every (pair, level, seed) draw for `mode` into `work`;
@@ -182,6 +316,7 @@ fn write_batch(
                 draws.push(Draw {
                     id: sample,
                     fraction: f,
+                    corrected: run_truth(people, donor, recipient, f),
                 });
             }
         }
@@ -238,40 +373,47 @@ fn scan(work: &Path, extra: &[&str]) -> HashMap<String, Row> {
         .collect()
 }
 
-/// Per level: (mean relative bias, coverage, n); printed.
-/// Per level: mean relative bias, coverage, draws, mean absolute excess
-/// (f̂ − f), and draws whose interval misses the truth with QC PASS.
+/// Per level, against the corrected truth (`Draw::corrected`): mean relative
+/// bias, coverage, draws, and draws whose interval misses the truth with QC
+/// PASS; against the nominal fraction: mean relative bias and coverage.
 struct Level {
     bias: f64,
     coverage: f64,
     n: usize,
-    excess: f64,
     confidently_wrong: usize,
+    nominal_bias: f64,
 }
 
 fn summarise(label: &str, draws: &[Draw], rows: &HashMap<String, Row>) -> BTreeMap<u64, Level> {
     let mut out = BTreeMap::new();
     for &f in &LEVELS {
-        let mine: Vec<&Row> = draws
+        let mine: Vec<(&Row, f64)> = draws
             .iter()
             .filter(|d| d.fraction == f)
-            .map(|d| &rows[&d.id])
+            .map(|d| (&rows[&d.id], d.corrected))
             .collect();
         let n = mine.len();
-        let bias = mine.iter().map(|r| r.f / f - 1.0).sum::<f64>() / n as f64;
-        let excess = mine.iter().map(|r| r.f - f).sum::<f64>() / n as f64;
-        let covered = mine.iter().filter(|r| r.low <= f && f <= r.high).count();
+        let mean = |g: &dyn Fn(&Row, f64) -> f64| {
+            mine.iter().map(|(r, t)| g(r, *t)).sum::<f64>() / n as f64
+        };
+        let bias = mean(&|r, t| r.f / t - 1.0);
+        let nominal_bias = mean(&|r, _| r.f / f - 1.0);
+        let covers = |r: &Row, t: f64| r.low <= t && t <= r.high;
+        let covered = mine.iter().filter(|(r, t)| covers(r, *t)).count();
+        let nominal_covered = mine.iter().filter(|(r, _)| covers(r, f)).count();
         let confidently_wrong = mine
             .iter()
-            .filter(|r| !(r.low <= f && f <= r.high) && r.qc == "PASS")
+            .filter(|(r, t)| !covers(r, *t) && r.qc == "PASS")
             .count();
-        let detected = mine.iter().filter(|r| r.detected).count();
-        let review = mine.iter().filter(|r| r.qc != "PASS").count();
+        let detected = mine.iter().filter(|(r, _)| r.detected).count();
+        let review = mine.iter().filter(|(r, _)| r.qc != "PASS").count();
         println!(
-            "{label} {:>4.1}%: bias {:+6.1}% ({:+.3} points), coverage {covered}/{n}, detected {detected}, QC not PASS {review}, missed with PASS {confidently_wrong}",
+            "{label} {:>4.1}%: against the corrected truth bias {:+6.1}%, coverage {covered}/{n}; \
+             against the nominal fraction bias {:+6.1}%, coverage {nominal_covered}/{n}; \
+             detected {detected}, QC not PASS {review}, missed with PASS {confidently_wrong}",
             100.0 * f,
             100.0 * bias,
-            100.0 * excess,
+            100.0 * nominal_bias,
         );
         out.insert(
             (f * 1e4) as u64,
@@ -279,12 +421,23 @@ fn summarise(label: &str, draws: &[Draw], rows: &HashMap<String, Row>) -> BTreeM
                 bias,
                 coverage: covered as f64 / n as f64,
                 n,
-                excess,
                 confidently_wrong,
+                nominal_bias,
             },
         );
     }
     out
+}
+
+/// Coverage pooled over the levels from `from` (in 1e-4) up.
+fn pooled_coverage(table: &BTreeMap<u64, Level>, from: u64) -> f64 {
+    let (covered, total) = table
+        .iter()
+        .filter(|(level, _)| **level >= from)
+        .fold((0.0, 0usize), |(c, t), (_, l)| {
+            (c + l.coverage * l.n as f64, t + l.n)
+        });
+    covered / total as f64
 }
 
 fn pairs_for(people: &BTreeMap<String, Person>) -> Vec<(String, String)> {
@@ -338,25 +491,27 @@ fn real_read_mixtures_are_estimated_without_bias_and_intervals_cover() {
             println!("kept {}", t.keep().display());
         }
     }
-    // What holds (figures in the module header). Two-genome: unbiased where
-    // the runs' own foreign DNA is small beside f, and a constant absolute
-    // excess below that.
+    // What holds (figures in the module header). Two-genome, against the
+    // DNA the mixture holds: unbiased (±3%) at every level, and covering.
     for (level, l) in &two_genome {
+        assert!(l.bias.abs() <= 0.03, "two-genome {level}: bias {}", l.bias);
         assert!(
-            l.excess.abs() <= 0.002,
-            "two-genome {level}: excess {} points",
-            100.0 * l.excess
+            l.coverage >= 0.75,
+            "two-genome {level}: coverage {} of {}",
+            l.coverage,
+            l.n
         );
+        // The runs' own foreign DNA is small beside 5–10%.
         if *level >= 500 {
-            assert!(l.bias.abs() <= 0.03, "two-genome {level}: bias {}", l.bias);
             assert!(
-                l.coverage >= 0.85,
-                "two-genome {level}: coverage {} of {}",
-                l.coverage,
-                l.n
+                l.nominal_bias.abs() <= 0.03,
+                "two-genome {level}: {}",
+                l.nominal_bias
             );
         }
     }
+    let coverage = pooled_coverage(&two_genome, 0);
+    assert!(coverage >= 0.9, "two-genome coverage {coverage}");
     // Without the donor's genotype: never confidently wrong (an interval that
     // misses the truth carries QC REVIEW with its reason), and coverage at
     // 1–10% no lower than measured (the issue's 90% is not reached).
@@ -370,15 +525,7 @@ fn real_read_mixtures_are_estimated_without_bias_and_intervals_cover() {
                 "{name} {level}: intervals missing the truth with QC PASS"
             );
         }
-        let (covered, total) = table
-            .iter()
-            .filter(|(level, _)| **level >= 100)
-            .fold((0.0, 0usize), |(c, t), (_, l)| {
-                (c + l.coverage * l.n as f64, t + l.n)
-            });
-        assert!(
-            covered / total as f64 >= 0.65,
-            "{name}: coverage {covered}/{total} at 1–10%"
-        );
+        let coverage = pooled_coverage(table, 100);
+        assert!(coverage >= 0.65, "{name}: coverage {coverage} at 1–10%");
     }
 }

@@ -10,6 +10,25 @@
 //! drawn from the population, frequency q_i) and a sequencing error e that
 //! does not depend on q. Error alone gives no slope in q; contamination does.
 //! c and e come from depth-weighted least squares over those SNPs.
+//!
+//! Third-party reads also fall on the SNPs that inform f: where recipient and
+//! donor differ they show the donor's allele with probability q. Left out of
+//! the model they are read as donor DNA wherever the informative SNPs have
+//! higher q than the concordant ones (they do: concordant homozygous sites are
+//! enriched for rare alleles). `with_third_party` puts the term into the
+//! likelihood as per-site error rates (a read comes from the third person with
+//! probability c, and shows ALT with probability q):
+//!
+//! ```text
+//! π_i = (1 − c)·π(p_i, e) + c·π(q_i, e)
+//!     = e_ra + (1 − e_ra − e_ar)·p_i,  e_ra = e + c(1 − 2e)·q_i,
+//!                                      e_ar = e + c(1 − 2e)·(1 − q_i)
+//! ```
+//!
+//! On the SRP434573 pure runs (../shared) every run carries 0.05–0.6% of
+//! other people's reads (index hopping on a patterned flow cell); without
+//! the term, two-genome read them as 0.05–0.3% donor DNA against any
+//! unrelated genotype.
 
 use super::likelihood::SnpInput;
 
@@ -21,6 +40,58 @@ pub struct ContaminationEstimate {
     pub error_rate: f64,
     /// Concordant homozygous SNPs the estimate rests on.
     pub snps: usize,
+    /// Standard error of `fraction`: heteroskedasticity-consistent (White
+    /// 1980, Econometrica 48:817–838), as site-specific error rates make the
+    /// residuals far wider than binomial.
+    pub fraction_se: f64,
+    /// Depth-weighted means of x and y: the fitted line passes through them,
+    /// so the error rate that goes with another c is `mean_y − c·mean_x`.
+    pub mean_x: f64,
+    pub mean_y: f64,
+}
+
+/// z of a one-sided 97.5% bound: the term enters the likelihood only where c
+/// is resolved from zero at that level, and the interval spans c ± z·SE.
+pub const THIRD_PARTY_Z: f64 = 1.96;
+
+impl ContaminationEstimate {
+    /// Whether c is resolved from zero (c > z·SE): only then does the term
+    /// enter the likelihood, so that draws without third-party DNA keep the
+    /// model they had.
+    pub fn resolved(&self) -> bool {
+        self.fraction > THIRD_PARTY_Z * self.fraction_se
+    }
+
+    /// The error rate on the fitted line at third-party fraction `c`.
+    pub fn error_rate_at(&self, c: f64) -> f64 {
+        (self.mean_y - c * self.mean_x).max(1e-6)
+    }
+
+    /// c at the ends of its 95% interval (floored at 0).
+    pub fn bounds(&self) -> [f64; 2] {
+        let h = THIRD_PARTY_Z * self.fraction_se;
+        [(self.fraction - h).max(0.0), self.fraction + h]
+    }
+}
+
+/// The inputs with a third-party fraction `c` in their per-site error rates
+/// (module docs). `e` is the symmetric error rate for SNPs without one of
+/// their own; a learned table's rates are kept and the third-party share is
+/// added to them.
+pub fn with_third_party(inputs: &[SnpInput], c: f64, e: f64) -> Vec<SnpInput> {
+    inputs
+        .iter()
+        .map(|s| {
+            // ½ where the frequency is unknown (`AltFrequency::mean`).
+            let q = s.frequency.mean();
+            let [e_ra, e_ar] = s.site_error.unwrap_or([e, e]);
+            let share = c * (1.0 - e_ra - e_ar);
+            SnpInput {
+                site_error: Some([e_ra + share * q, e_ar + share * (1.0 - q)]),
+                ..*s
+            }
+        })
+        .collect()
 }
 
 /// Needs both genotypes: None when fewer than `min_snps` concordant SNPs with
@@ -31,10 +102,15 @@ pub fn estimate_contamination(
 ) -> Option<ContaminationEstimate> {
     let mut points = Vec::new();
     for s in inputs {
-        if s.depth == 0 {
+        // A site of unknown frequency has no x to regress on.
+        if s.depth == 0 || s.frequency == super::frequency::AltFrequency::Unknown {
             continue;
         }
-        let (x, foreign) = match (s.recipient?, s.donor?) {
+        // SNPs with a genotype missing are skipped, not a reason to give up.
+        let (Some(r), Some(d)) = (s.recipient, s.donor) else {
+            continue;
+        };
+        let (x, foreign) = match (r, d) {
             (0, 0) => (s.frequency.mean(), s.alt),
             (2, 2) => (1.0 - s.frequency.mean(), s.depth - s.alt),
             _ => continue,
@@ -53,11 +129,23 @@ pub fn estimate_contamination(
         return None;
     }
     let sxy: f64 = points.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
-    let c = (sxy / sxx).max(0.0);
+    let slope = sxy / sxx;
+    // White's sandwich for the slope: Σ w²(x − x̄)²r² / Sxx².
+    let meat: f64 = points
+        .iter()
+        .map(|p| {
+            let r = p.1 - my - slope * (p.0 - mx);
+            (p.2 * (p.0 - mx) * r).powi(2)
+        })
+        .sum();
+    let c = slope.max(0.0);
     let e = (my - c * mx).max(0.0);
     Some(ContaminationEstimate {
         fraction: c,
         error_rate: e,
         snps: points.len(),
+        fraction_se: meat.sqrt() / sxx,
+        mean_x: mx,
+        mean_y: my,
     })
 }

@@ -322,6 +322,10 @@ pub struct ErrorProfile<'a> {
     scale: std::cell::Cell<Option<f64>>,
     /// Whether the Cox–Reid adjustment applies (`ErrorProfile::new`).
     adjusted: bool,
+    /// Whether ℓ depends on the sample's error rate at all: not when every
+    /// SNP carries its own rates (a learned table, or the third-party term
+    /// of model::contamination), where a search over e would only drift.
+    free: bool,
 }
 
 /// Newton step in ln e (the profile's curvature in ln e is ~1/SE², with SE
@@ -345,11 +349,15 @@ impl<'a> ErrorProfile<'a> {
             seen: std::cell::RefCell::new(Vec::new()),
             scale: std::cell::Cell::new(None),
             adjusted: joint_error,
+            free: model.error_rate_is_free(),
         }
     }
 
     /// ê_f at an f profiled before.
     pub fn error_rate_at(&self, f: f64) -> Option<f64> {
+        if !self.free {
+            return Some(self.model.error_rate);
+        }
         let key = if f > 0.0 { f.ln() } else { f64::NEG_INFINITY };
         self.seen
             .borrow()
@@ -360,6 +368,9 @@ impl<'a> ErrorProfile<'a> {
 
     pub fn loglik(&self, f: f64) -> f64 {
         let model = self.model;
+        if !self.free {
+            return model.loglik(f);
+        }
         // f = 0 sits at ln f = −∞, nearest to the smallest f seen.
         let key = if f > 0.0 { f.ln() } else { f64::NEG_INFINITY };
         let distance = |k: f64| {
@@ -447,6 +458,9 @@ impl<'a> ErrorProfile<'a> {
 /// ln e from the current rate, Brent's method over `bounds` where they do not
 /// settle).
 pub fn estimate_error_rate(model: &SampleModel, f: f64, bounds: (f64, f64)) -> f64 {
+    if !model.error_rate_is_free() {
+        return model.error_rate;
+    }
     let table_ll = |ln_e: f64| model.loglik_with(&model.table(f, ln_e.exp()));
     let (lo, hi) = (bounds.0.ln(), bounds.1.ln());
     let (ln_e, _) = newton_max(lo, hi, model.error_rate.ln(), PROFILE_STEP, 1e-5, table_ll);

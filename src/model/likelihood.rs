@@ -368,6 +368,12 @@ impl SampleModel {
         self.push(alt, depth, group, &terms);
     }
 
+    /// Whether the sample's error rate enters the likelihood: false when
+    /// every SNP carries its own per-site rates.
+    pub fn error_rate_is_free(&self) -> bool {
+        self.snps.iter().any(|s| s.site_error.is_none())
+    }
+
     pub fn snp_terms(&self, snp: &SnpObservation) -> &[GenotypeTerm] {
         let a = snp.first_term as usize;
         &self.terms[a..a + snp.term_count as usize]

@@ -15,6 +15,9 @@ use crate::formats::sheet::{
     GenotypeSource, SampleRow, TransplantRow, read_samples, read_transplants,
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
+use crate::model::contamination::{
+    ContaminationEstimate, estimate_contamination, with_third_party,
+};
 use crate::model::error_table::ErrorTable;
 use crate::model::frequency::{AltFrequency, SampleFrequencies, Spectrum, spectrum_scenarios};
 use crate::model::likelihood::{SnpInput, looks_heterozygous};
@@ -95,6 +98,41 @@ pub struct PreparedSample {
     pub spectra: Vec<Spectrum>,
     /// The same SNPs with the second donor's genotype, for a two-donor transplant.
     pub two_donor: Option<Vec<TwoDonorSnp>>,
+    /// Third-party DNA resolved from zero in a two-genome draw with known
+    /// frequencies: the likelihood carries it (model::contamination), and
+    /// the interval spans its 95% range.
+    pub third_party: Option<ContaminationEstimate>,
+}
+
+/// Concordant homozygous SNPs needed to estimate third-party DNA.
+pub const MIN_CONTAMINATION_SNPS: usize = 30;
+
+impl PreparedSample {
+    /// The SNPs the likelihood is built from: `inputs`, with the third-party
+    /// term at its estimate where one is resolved.
+    pub fn model_inputs(&self) -> std::borrow::Cow<'_, [SnpInput]> {
+        match &self.third_party {
+            Some(c) => std::borrow::Cow::Owned(with_third_party(
+                &self.inputs,
+                c.fraction,
+                c.error_rate_at(c.fraction),
+            )),
+            None => std::borrow::Cow::Borrowed(&self.inputs),
+        }
+    }
+
+    /// The SNPs with the third-party fraction at each end of its 95%
+    /// interval (the error rate moving along the fitted line): the draw is
+    /// estimated under each, and its interval spans them.
+    pub fn third_party_alternatives(&self) -> Vec<Vec<SnpInput>> {
+        self.third_party
+            .iter()
+            .flat_map(|c| {
+                c.bounds()
+                    .map(|b| with_third_party(&self.inputs, b, c.error_rate_at(b)))
+            })
+            .collect()
+    }
 }
 
 pub struct Batch {
@@ -769,6 +807,7 @@ fn prepare_sample(
             frequencies: None,
             spectra: Vec::new(),
             two_donor: None,
+            third_party: None,
         };
     }
     let kappa = t.relationship.kappa();
@@ -931,7 +970,25 @@ fn prepare_sample(
     // Recipient-heterozygous SNPs enter every mode's likelihood (cfdna-model.md
     // §2): with the heterozygous balance b fitted (§7) and beta-binomial reads
     // they inform f without the allelic bias a fixed ½ read as donor DNA.
-    let model = SampleModel::from_inputs(mode, &inputs, kappa, spectrum);
+    // Third-party DNA (model::contamination): two-genome draws with known,
+    // varying frequencies, where it is resolved from zero. Two-donor draws
+    // have their own model, and the second donor's reads would read as a
+    // third person.
+    let third_party = match mode {
+        EstimationMode::TwoGenome if !two_donors => {
+            estimate_contamination(&inputs, MIN_CONTAMINATION_SNPS).filter(|c| c.resolved())
+        }
+        _ => None,
+    };
+    let model = match &third_party {
+        Some(c) => SampleModel::from_inputs(
+            mode,
+            &with_third_party(&inputs, c.fraction, c.error_rate_at(c.fraction)),
+            kappa,
+            spectrum,
+        ),
+        None => SampleModel::from_inputs(mode, &inputs, kappa, spectrum),
+    };
     PreparedSample {
         row,
         transplant_index,
@@ -941,6 +998,7 @@ fn prepare_sample(
         inputs,
         sites: input_sites,
         two_donor: two_donors.then_some(two_donor_snps),
+        third_party,
         accounting: acc,
         frequencies,
         spectra,

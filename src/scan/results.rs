@@ -27,7 +27,7 @@ use crate::model::relationship::Kappa;
 use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donor_batch};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
-use crate::scan::load::{Batch, PreparedSample};
+use crate::scan::load::{Batch, MIN_CONTAMINATION_SNPS, PreparedSample};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleResult {
@@ -159,7 +159,8 @@ fn estimate_in_chunks(
                     && s.refused.is_none()
                 {
                     let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
-                    let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+                    let mut m =
+                        SampleModel::from_inputs(s.model.mode, &s.model_inputs(), kappa, spectrum);
                     m.het_sites.clone_from(&s.model.het_sites);
                     s.model = m;
                 }
@@ -315,14 +316,14 @@ pub fn run_scan(
             let contamination = if is_two_donor {
                 None
             } else {
-                estimate_contamination(&s.inputs, 30)
+                estimate_contamination(&s.inputs, MIN_CONTAMINATION_SNPS)
             };
             fits[i] = Some(DrawFit {
                 mode: s.mode,
                 refused: s.refused,
                 accounting: s.accounting,
                 frequencies: s.frequencies,
-                has_alternatives: s.spectra.len() > 1,
+                has_alternatives: s.spectra.len() > 1 || s.third_party.is_some(),
                 estimate,
                 contamination,
                 two_donor,
@@ -376,12 +377,14 @@ pub fn run_scan(
                 (i, s)
             })
             .collect();
-        let rebuilt = |s: &PreparedSample, spectrum: Spectrum| {
+        let rebuilt_from = |s: &PreparedSample, inputs: &[SnpInput], spectrum: Spectrum| {
             let kappa = modelled[s.transplant_index].kappa();
-            let mut m = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+            let mut m = SampleModel::from_inputs(s.model.mode, inputs, kappa, spectrum);
             m.het_sites.clone_from(&s.model.het_sites);
             m
         };
+        let rebuilt =
+            |s: &PreparedSample, spectrum: Spectrum| rebuilt_from(s, &s.model_inputs(), spectrum);
         let (redo_at, mut models): (Vec<usize>, Vec<SampleModel>) = prepared
             .iter()
             .filter(|(i, _)| redo[*i])
@@ -400,10 +403,18 @@ pub fn run_scan(
             .iter()
             .filter(|(i, _)| fits[*i].estimate.is_some())
             .flat_map(|(i, s)| {
-                s.spectra
+                let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
+                let other_spectra = s
+                    .spectra
                     .iter()
                     .skip(1)
-                    .map(move |&spectrum| (*i, rebuilt(s, spectrum)))
+                    .map(move |&spectrum| (*i, rebuilt(s, spectrum)));
+                // Third-party DNA at the ends of its interval.
+                let other_third_party = s
+                    .third_party_alternatives()
+                    .into_iter()
+                    .map(move |inputs| (*i, rebuilt_from(s, &inputs, spectrum)));
+                other_spectra.chain(other_third_party).collect::<Vec<_>>()
             })
             .unzip();
         if !models.is_empty() {
@@ -435,6 +446,21 @@ pub fn run_scan(
         let days = (s.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
         let contamination = if is_two_donor { None } else { contamination };
+        // Third-party DNA in the likelihood (scan::load, model::contamination):
+        // the same estimate, from the same SNPs, as `contamination`.
+        if mode == Some(EstimationMode::TwoGenome)
+            && let Some(c) = contamination.filter(|c| c.resolved())
+            && let Some(e) = estimate.as_mut()
+        {
+            e.error_rate = c.error_rate_at(c.fraction);
+            let [lo, hi] = c.bounds();
+            flags.push(format!(
+                "third-party DNA {:.2}% [{:.2}, {:.2}] modelled: its reads are not counted as donor DNA, and the interval spans its range",
+                100.0 * c.fraction,
+                100.0 * lo,
+                100.0 * hi
+            ));
+        }
         let second_donor = match (two_donor, estimate.as_mut()) {
             (Some(two), Some(e)) => {
                 e.donor_fraction = two.fraction1;
@@ -770,8 +796,12 @@ fn exclude_shifted(s: &mut PreparedSample, regions: &[ShiftedRegion], kappa: Kap
         .collect();
     s.accounting.allele_shift_excluded = excluded.len();
     s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
+    if s.third_party.is_some() {
+        s.third_party =
+            estimate_contamination(&s.inputs, MIN_CONTAMINATION_SNPS).filter(|c| c.resolved());
+    }
     let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
-    s.model = SampleModel::from_inputs(s.model.mode, &s.inputs, kappa, spectrum);
+    s.model = SampleModel::from_inputs(s.model.mode, &s.model_inputs(), kappa, spectrum);
 }
 
 /// Genotype-based when the donor was typed, else plasma-based over the draws
