@@ -339,33 +339,29 @@ impl ResultsFolder {
             }
             Ok(_) => {}
         }
-        let mut probes = vec![
-            base.join(
-                self.sibling("probe", std::process::id())
-                    .file_name()
-                    .unwrap_or_default(),
-            ),
-        ];
+        let probe = base.join(
+            self.sibling("probe", std::process::id())
+                .file_name()
+                .unwrap_or_default(),
+        );
+        fs::create_dir(&probe)
+            .and_then(|()| fs::remove_dir(&probe))
+            .map_err(|e| self.cannot_write_in(base, &e))?;
+        // Inside the old results only ask: a probe folder there, left by a
+        // kill between its creation and removal, would sit in the results.
         if fs::metadata(&self.dest).is_ok_and(|m| m.is_dir()) {
-            probes.push(
-                self.dest
-                    .join(format!(".{TAG}-probe-{}", std::process::id())),
-            );
-        }
-        for probe in probes {
-            let folder = probe.parent().unwrap_or(base).to_path_buf();
-            fs::create_dir(&probe)
-                .and_then(|()| fs::remove_dir(&probe))
-                .map_err(|e| {
-                    usage(format!(
-                        "{}: cannot write in '{}': {}",
-                        self.say(),
-                        folder.display(),
-                        describe_write(&e)
-                    ))
-                })?;
+            may_write_in(&self.dest).map_err(|e| self.cannot_write_in(&self.dest, &e))?;
         }
         Ok(())
+    }
+
+    fn cannot_write_in(&self, folder: &Path, e: &std::io::Error) -> Error {
+        usage(format!(
+            "{}: cannot write in '{}': {}",
+            self.say(),
+            folder.display(),
+            describe_write(e)
+        ))
     }
 
     /// Write every file of `set` into a temporary sibling folder, flush it, and
@@ -548,6 +544,30 @@ fn process_alive(pid: u32) -> bool {
 #[cfg(not(unix))]
 fn process_alive(_pid: u32) -> bool {
     false
+}
+
+/// Whether this process may create and remove entries in `dir`, asked
+/// without writing there (access(2); EROFS on a read-only file system).
+#[cfg(unix)]
+fn may_write_in(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn may_write_in(dir: &Path) -> std::io::Result<()> {
+    if fs::metadata(dir)?.permissions().readonly() {
+        Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+    } else {
+        Ok(())
+    }
 }
 
 /// Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE).
