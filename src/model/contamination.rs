@@ -25,10 +25,11 @@
 //!                                      e_ar = e + c(1 − 2e)·(1 − q_i)
 //! ```
 //!
-//! On the SRP434573 pure runs (../shared) every run carries 0.05–0.6% of
+//! On the SRP434573 pure runs (../shared) every run carries 0.15–0.7% of
 //! other people's reads (index hopping on a patterned flow cell); without
-//! the term, two-genome read them as 0.05–0.3% donor DNA against any
-//! unrelated genotype.
+//! the term, two-genome read a pure run as 0.05–0.31% donor DNA against any
+//! unrelated person's genotype, and with it as 0–0.25%, the rest being the
+//! DNA of the people whose libraries shared the run.
 
 use super::likelihood::SnpInput;
 

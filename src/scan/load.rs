@@ -980,21 +980,12 @@ fn prepare_sample(
         }
         _ => None,
     };
-    let model = match &third_party {
-        Some(c) => SampleModel::from_inputs(
-            mode,
-            &with_third_party(&inputs, c.fraction, c.error_rate_at(c.fraction)),
-            kappa,
-            spectrum,
-        ),
-        None => SampleModel::from_inputs(mode, &inputs, kappa, spectrum),
-    };
-    PreparedSample {
+    let mut prepared = PreparedSample {
         row,
         transplant_index,
         mode: Some(mode),
         refused: None,
-        model,
+        model: SampleModel::new(mode),
         inputs,
         sites: input_sites,
         two_donor: two_donors.then_some(two_donor_snps),
@@ -1002,5 +993,7 @@ fn prepare_sample(
         accounting: acc,
         frequencies,
         spectra,
-    }
+    };
+    prepared.model = SampleModel::from_inputs(mode, &prepared.model_inputs(), kappa, spectrum);
+    prepared
 }

@@ -796,7 +796,9 @@ fn exclude_shifted(s: &mut PreparedSample, regions: &[ShiftedRegion], kappa: Kap
         .collect();
     s.accounting.allele_shift_excluded = excluded.len();
     s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
-    if s.third_party.is_some() {
+    // Third-party DNA from the SNPs that remain, as the report's
+    // `contamination` is.
+    if s.model.mode == EstimationMode::TwoGenome && s.two_donor.is_none() {
         s.third_party =
             estimate_contamination(&s.inputs, MIN_CONTAMINATION_SNPS).filter(|c| c.resolved());
     }
