@@ -33,7 +33,8 @@
 //! - genotype-free (no frequencies): coverage 44/101/126/110 of 126 at 1–10%
 //!   (76% pooled; bias −53% at 1%). The 90% is NOT met: by either
 //!   mode at 1%, nor by genotype-free pooled. The runs' error and
-//!   third-party reads are absorbed into a high error rate. Every such draw is QC REVIEW; none misses the truth with PASS.
+//!   third-party reads are absorbed into a high error rate. Every such
+//!   draw is QC REVIEW; none misses the truth with PASS.
 //!
 //! The assertions guard what holds: two-genome within ±3% of the held DNA at
 //! every level, coverage ≥ 90% pooled (≥ 75% per level at CI's 8 draws),
@@ -120,7 +121,7 @@ struct Draw {
     corrected: f64,
 }
 
-/// The "pure" SRP434573 runs are not pure: each carries 0.2–0.7% of other
+/// The "pure" SRP434573 runs are not pure: each carries 0.15–0.7% of other
 /// people's reads (index hopping on the HiSeq 3000's patterned flow cell;
 /// the M1/M2 DNA, with the most libraries in the run, is the most common).
 /// Part of it is the donor's. These are measured here without the
@@ -139,8 +140,8 @@ fn run_truth(people: &BTreeMap<String, Person>, donor: &str, recipient: &str, f:
         + (1.0 - f) * donor_dna_in_run(people, recipient, donor)
 }
 
-/// (foreign allele count, depth) at `owner`'s homozygous SNPs, with the
-/// foreign allele's index (1 = ALT).
+/// (site, foreign-read share, depth, foreign allele: 1 = ALT) at the
+/// homozygous SNPs of `p`'s run.
 fn homozygous_foreign(p: &Person) -> Vec<(&SiteKey, f64, f64, usize)> {
     let mut out = Vec::new();
     for (site, &[rc, ac]) in &p.run {
