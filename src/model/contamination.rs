@@ -51,6 +51,9 @@ pub struct ContaminationEstimate {
     pub mean_y: f64,
 }
 
+/// Concordant homozygous SNPs needed to estimate third-party DNA.
+pub const MIN_CONTAMINATION_SNPS: usize = 30;
+
 /// The term enters the likelihood only where c exceeds this many standard
 /// errors (one-sided 97.5%). A higher bar costs more than it saves: at 3 SEs
 /// a 1% third party (1,000 SNPs, 1,500×, SE 0.17–0.4%) was missed in some

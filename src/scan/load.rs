@@ -16,7 +16,7 @@ use crate::formats::sheet::{
 };
 use crate::formats::{AlleleTable, SiteKey, read_allele_table};
 use crate::model::contamination::{
-    ContaminationEstimate, estimate_contamination, with_third_party,
+    ContaminationEstimate, MIN_CONTAMINATION_SNPS, estimate_contamination, with_third_party,
 };
 use crate::model::error_table::ErrorTable;
 use crate::model::frequency::{AltFrequency, SampleFrequencies, Spectrum, spectrum_scenarios};
@@ -98,20 +98,34 @@ pub struct PreparedSample {
     pub spectra: Vec<Spectrum>,
     /// The same SNPs with the second donor's genotype, for a two-donor transplant.
     pub two_donor: Option<Vec<TwoDonorSnp>>,
-    /// Third-party DNA resolved from zero in a two-genome draw with known
-    /// frequencies: the likelihood carries it (model::contamination), and
-    /// the interval spans its 95% range.
-    pub third_party: Option<ContaminationEstimate>,
+    /// Third-party DNA of a single-donor two-genome draw (model::contamination),
+    /// from `inputs`; `None` in the other modes, for two donors, or without
+    /// enough concordant SNPs of known frequency.
+    pub contamination: Option<ContaminationEstimate>,
 }
 
-/// Concordant homozygous SNPs needed to estimate third-party DNA.
-pub const MIN_CONTAMINATION_SNPS: usize = 30;
-
 impl PreparedSample {
+    /// Third-party DNA resolved from zero: the likelihood carries it, and the
+    /// interval spans its 95% range.
+    pub fn third_party(&self) -> Option<&ContaminationEstimate> {
+        self.contamination.as_ref().filter(|c| c.resolved())
+    }
+
+    /// Estimate `contamination` from the current `inputs` (on preparing a
+    /// draw, and again when SNPs leave it).
+    pub fn estimate_contamination(&mut self) {
+        self.contamination = match self.mode {
+            Some(EstimationMode::TwoGenome) if self.two_donor.is_none() => {
+                estimate_contamination(&self.inputs, MIN_CONTAMINATION_SNPS)
+            }
+            _ => None,
+        };
+    }
+
     /// The SNPs the likelihood is built from: `inputs`, with the third-party
     /// term at its estimate where one is resolved.
     pub fn model_inputs(&self) -> std::borrow::Cow<'_, [SnpInput]> {
-        match &self.third_party {
+        match self.third_party() {
             Some(c) => std::borrow::Cow::Owned(with_third_party(
                 &self.inputs,
                 c.fraction,
@@ -125,8 +139,8 @@ impl PreparedSample {
     /// interval (the error rate moving along the fitted line): the draw is
     /// estimated under each, and its interval spans them.
     pub fn third_party_alternatives(&self) -> Vec<Vec<SnpInput>> {
-        self.third_party
-            .iter()
+        self.third_party()
+            .into_iter()
             .flat_map(|c| {
                 c.bounds()
                     .map(|b| with_third_party(&self.inputs, b, c.error_rate_at(b)))
@@ -807,7 +821,7 @@ fn prepare_sample(
             frequencies: None,
             spectra: Vec::new(),
             two_donor: None,
-            third_party: None,
+            contamination: None,
         };
     }
     let kappa = t.relationship.kappa();
@@ -970,16 +984,6 @@ fn prepare_sample(
     // Recipient-heterozygous SNPs enter every mode's likelihood (cfdna-model.md
     // §2): with the heterozygous balance b fitted (§7) and beta-binomial reads
     // they inform f without the allelic bias a fixed ½ read as donor DNA.
-    // Third-party DNA (model::contamination): two-genome draws with known,
-    // varying frequencies, where it is resolved from zero. Two-donor draws
-    // have their own model, and the second donor's reads would read as a
-    // third person.
-    let third_party = match mode {
-        EstimationMode::TwoGenome if !two_donors => {
-            estimate_contamination(&inputs, MIN_CONTAMINATION_SNPS).filter(|c| c.resolved())
-        }
-        _ => None,
-    };
     let mut prepared = PreparedSample {
         row,
         transplant_index,
@@ -989,11 +993,16 @@ fn prepare_sample(
         inputs,
         sites: input_sites,
         two_donor: two_donors.then_some(two_donor_snps),
-        third_party,
+        contamination: None,
         accounting: acc,
         frequencies,
         spectra,
     };
+    // Third-party DNA (model::contamination): single-donor two-genome draws
+    // with known, varying frequencies, where it is resolved from zero. Two-
+    // donor draws have their own model, and the second donor's reads would
+    // read as a third person.
+    prepared.estimate_contamination();
     prepared.model = SampleModel::from_inputs(mode, &prepared.model_inputs(), kappa, spectrum);
     prepared
 }

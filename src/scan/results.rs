@@ -11,7 +11,7 @@ use crate::formats::sheet::QuantityUnit;
 use crate::model::allele_shift::{
     BalanceFit, BalanceSite, MIN_HET_RHO, ShiftedRegion, shifted_regions,
 };
-use crate::model::contamination::{ContaminationEstimate, estimate_contamination};
+use crate::model::contamination::ContaminationEstimate;
 use crate::model::dispersion::MoleculeDispersion;
 use crate::model::estimate::IntervalKind;
 use crate::model::estimate::{EstimatorSettings, FractionEstimate, estimate_batch, join_interval};
@@ -27,7 +27,7 @@ use crate::model::relationship::Kappa;
 use crate::model::two_donor::{TwoDonorEstimate, TwoDonorModel, estimate_two_donor_batch};
 use crate::model::{EstimationMode, Relationship, SampleModel};
 use crate::risk::{Organ, RiskConfig};
-use crate::scan::load::{Batch, MIN_CONTAMINATION_SNPS, PreparedSample};
+use crate::scan::load::{Batch, PreparedSample};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleResult {
@@ -98,7 +98,6 @@ struct DrawFit {
     contamination: Option<ContaminationEstimate>,
     /// Set for a draw of a two-donor transplant (with an estimate).
     two_donor: Option<TwoDonorEstimate>,
-    is_two_donor: bool,
     /// Regions of shifted recipient allele balance, left out of the estimate.
     shifted: Vec<ShiftedRegion>,
 }
@@ -312,22 +311,16 @@ pub fn run_scan(
                 checks[ti] = relationship_check(t, &evidence[ti]);
                 evidence[ti] = CheckEvidence::default();
             }
-            let is_two_donor = s.two_donor.is_some();
-            let contamination = if is_two_donor {
-                None
-            } else {
-                estimate_contamination(&s.inputs, MIN_CONTAMINATION_SNPS)
-            };
+            let has_alternatives = s.spectra.len() > 1 || s.third_party().is_some();
             fits[i] = Some(DrawFit {
                 mode: s.mode,
                 refused: s.refused,
                 accounting: s.accounting,
                 frequencies: s.frequencies,
-                has_alternatives: s.spectra.len() > 1 || s.third_party.is_some(),
+                has_alternatives,
                 estimate,
-                contamination,
+                contamination: s.contamination,
                 two_donor,
-                is_two_donor,
                 shifted,
             });
         },
@@ -439,15 +432,12 @@ pub fn run_scan(
             mut estimate,
             contamination,
             two_donor,
-            is_two_donor,
             shifted,
         } = fit;
         let t = &batch.transplants[d.transplant_index];
         let days = (s.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
-        let contamination = if is_two_donor { None } else { contamination };
-        // Third-party DNA in the likelihood (scan::load, model::contamination):
-        // the same estimate, from the same SNPs, as `contamination`.
+        // Third-party DNA in the likelihood (`PreparedSample::third_party`).
         if mode == Some(EstimationMode::TwoGenome)
             && let Some(c) = contamination.filter(|c| c.resolved())
             && let Some(e) = estimate.as_mut()
@@ -796,12 +786,8 @@ fn exclude_shifted(s: &mut PreparedSample, regions: &[ShiftedRegion], kappa: Kap
         .collect();
     s.accounting.allele_shift_excluded = excluded.len();
     s.accounting.snps_used = s.accounting.snps_used.saturating_sub(excluded.len());
-    // Third-party DNA from the SNPs that remain, as the report's
-    // `contamination` is.
-    if s.model.mode == EstimationMode::TwoGenome && s.two_donor.is_none() {
-        s.third_party =
-            estimate_contamination(&s.inputs, MIN_CONTAMINATION_SNPS).filter(|c| c.resolved());
-    }
+    // Third-party DNA from the SNPs that remain.
+    s.estimate_contamination();
     let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
     s.model = SampleModel::from_inputs(s.model.mode, &s.model_inputs(), kappa, spectrum);
 }
