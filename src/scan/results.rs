@@ -43,7 +43,8 @@ pub struct SampleResult {
     pub flags: Vec<String>,
     pub dd_cfdna_cp_per_ml: Option<f64>,
     /// Where the frequencies of the marginalised SNPs came from, in words
-    /// (recipient-only and genotype-free draws).
+    /// (recipient-only and genotype-free draws, and two-genome draws whose
+    /// third-party term rests on them).
     pub allele_frequencies: Option<String>,
     pub frequencies: Option<SampleFrequencies>,
     /// Third-party DNA (both genotypes known; see model::contamination).
@@ -438,14 +439,25 @@ pub fn run_scan(
         let days = (s.collected - t.transplant_date).num_days();
         let mut flags = Vec::new();
         // Third-party DNA in the likelihood (`PreparedSample::third_party`).
-        if mode == Some(EstimationMode::TwoGenome)
-            && let Some(c) = contamination.filter(|c| c.resolved())
+        // It rests on the frequencies, so the draw names them
+        // (`allele_frequencies` below), and the flag says where q was a guess.
+        let third_party_modelled = mode == Some(EstimationMode::TwoGenome)
+            && estimate.is_some()
+            && contamination.is_some_and(|c| c.resolved());
+        if third_party_modelled
+            && let Some(c) = contamination
             && let Some(e) = estimate.as_mut()
         {
             e.error_rate = c.error_rate_at(c.fraction);
             let [lo, hi] = c.bounds();
+            let unknown = frequencies.as_ref().map_or(0, |f| f.unknown);
+            let guessed = if unknown > 0 {
+                format!(" (q taken as 0.5 at {unknown} SNPs of unknown frequency)")
+            } else {
+                String::new()
+            };
             flags.push(format!(
-                "third-party DNA {:.2}% [{:.2}, {:.2}] modelled: its reads are not counted as donor DNA, and the interval spans its range",
+                "third-party DNA {:.2}% [{:.2}, {:.2}] modelled from the allele frequencies{guessed}: its reads are not counted as donor DNA, and the interval spans its range",
                 100.0 * c.fraction,
                 100.0 * lo,
                 100.0 * hi
@@ -598,7 +610,7 @@ pub fn run_scan(
             limit_of_detection: limit.and_then(|l| l.limit_of_detection),
             allele_frequencies: frequencies
                 .as_ref()
-                .filter(|_| mode != Some(EstimationMode::TwoGenome))
+                .filter(|_| mode != Some(EstimationMode::TwoGenome) || third_party_modelled)
                 .map(SampleFrequencies::describe),
             frequencies,
         });
