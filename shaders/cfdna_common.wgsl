@@ -21,11 +21,12 @@ struct Piece {
     snp_offset: u32,
     // 0: binomial reads; 1: beta-binomial with a 1% uniform outlier share.
     read_model: u32,
-    // Molecule and error dispersions ρ_s, ρ_e (SNPs with their own error rates
-    // build their terms' ρ from them; the others read the class table).
+    // Molecule and error dispersions ρ_s, ρ_e and the molecule share w of ρ_s
+    // (SNPs with their own error rates build their terms' ρ from them; the
+    // others read the class table).
     signal_rho: f32,
     error_rho: f32,
-    _pad: u32,
+    molecule_share: f32,
 }
 
 struct Snp {
@@ -125,12 +126,14 @@ fn rising_excess(a_in: f32, k_in: f32) -> f32 {
 }
 
 // ρ of one genotype term (dispersion.rs term_rho).
-fn term_rho(p: f32, pi: f32, signal_rho: f32, error_rho: f32) -> f32 {
+fn term_rho(p: f32, pi: f32, signal_rho: f32, error_rho: f32, molecule_share: f32) -> f32 {
     let v = pi * (1.0 - pi);
     if (v <= 0.0) {
         return 1e-7;
     }
-    return clamp((signal_rho * p * (1.0 - p) + error_rho * abs(pi - p)) / v, 1e-7, 0.5);
+    let s = p * (1.0 - p);
+    let signal = signal_rho * (molecule_share * s + (1.0 - molecule_share) * 4.0 * s * s);
+    return clamp((signal + error_rho * abs(pi - p)) / v, 1e-7, 0.5);
 }
 
 // (ln π − ln k/n, ln(1 − π) − ln(1 − k/n)) of one class table entry, hi
@@ -180,7 +183,7 @@ fn snp_loglik(snp: Snp, table_base: u32, piece: Piece) -> f32 {
             let pi = snp.site_error_ra + (1.0 - snp.site_error_ra - snp.site_error_ar) * p;
             d_alt = (log(pi) - snp.sat_ln_alt_hi) - snp.sat_ln_alt_lo;
             d_ref = (log1p_accurate(-pi) - snp.sat_ln_ref_hi) - snp.sat_ln_ref_lo;
-            let rho = term_rho(p, pi, piece.signal_rho, piece.error_rho);
+            let rho = term_rho(p, pi, piece.signal_rho, piece.error_rho, piece.molecule_share);
             c = (1.0 - rho) / rho;
             a = max(pi * c, 1e-30);
             b = max((1.0 - pi) * c, 1e-30);

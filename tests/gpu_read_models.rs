@@ -56,6 +56,8 @@ fn draws(molecular: bool, site_errors: bool) -> Vec<SampleModel> {
                 m.molecular = Some(MoleculeDispersion {
                     signal_rho: [0.002, 0.02, 0.05, 1e-5][s % 4],
                     error_rho: [0.0, 1e-4, 3e-3, 0.0][s % 4],
+                    // The site-bias share of ρ_s too (dispersion::term_rho).
+                    molecule_share: [1.0, 0.3, 0.0, 0.5][s % 4],
                 });
             }
             if site_errors {

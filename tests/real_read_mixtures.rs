@@ -11,36 +11,45 @@
 //! Recipient-only and genotype-free use only the sites where the recipient
 //! carries ALT (PROVENANCE.md: the others were ascertained on the donor).
 //!
-//! CI runs the within-file pairs at one seed; `GRAFTSCAN_EVAL_SCALE=3` runs
-//! every pair the files allow at three seeds.
+//! CI runs every ordered pair of the seven people (42) at one seed;
+//! `GRAFTSCAN_EVAL_SCALE=3` runs three seeds.
 //!
 //! The "pure" runs are not pure (`run_truth`): each holds 0.15–0.7% of other
 //! people's reads, the donor's among them, so each draw is judged against
 //! the donor DNA the mixture holds, measured without the estimator; the
-//! nominal fraction is printed beside it.
+//! nominal fraction and all non-recipient DNA (`non_recipient_truth`) are
+//! printed beside it.
 //!
-//! Measured (2026-12-02, every ordered pair of the seven people, 3 seeds,
+//! Measured (2026-12-02, every ordered pair, 3 seeds,
 //! `GRAFTSCAN_EVAL_SCALE=3`; 126 draws per level), at 0.5/1/2/5/10%:
 //! - two-genome (third-party DNA modelled): bias +1.6/+0.4/+0.4/−0.0/−0.1%
 //!   against the held DNA, coverage 125/122/124/121/117 of 126; against the
 //!   nominal fractions +15.9/+7.3/+3.5/+1.0/+0.2%. Before the third-party
 //!   term: +26.9/+12.8/+5.9/+1.5/+0.1% (nominal, 8 within-file pairs).
 //! - recipient-only (frequencies from the batch's other five people, not the
-//!   donor): coverage 39/123/126/120 of 126 at 1–10% (81% pooled; bias −53%
-//!   at 1%). With the donor's genotype among the batch frequencies (this
-//!   test's earlier layout) it read 93% pooled: the donor's own alleles had
-//!   leaked into q.
-//! - genotype-free (no frequencies): coverage 44/101/126/110 of 126 at 1–10%
-//!   (76% pooled; bias −53% at 1%). The issue's 90% is NOT met: by either
-//!   mode at 1%, nor by genotype-free pooled. The runs' error and
-//!   third-party reads are absorbed into a high error rate. Every such
-//!   draw is QC REVIEW; none misses the truth with PASS.
+//!   donor): bias +21.5/+0.3/+2.3/−1.0/−2.2%, coverage 70/114/115/122/118
+//!   of 126 (93.1% pooled over 1–10%). At 0.5% it counts part of the
+//!   recipient run's third-party DNA as the donor's (bias −22.5% against all
+//!   non-recipient DNA): without the donor's genotype the two differ only
+//!   in how they spread over the SNPs.
+//! - genotype-free (no frequencies): bias −15.0/+7.3/+3.4/−0.2/+0.4%,
+//!   coverage 113/121/114/125/126 of 126 (96.4% pooled over 1–10%).
 //!
-//! The assertions guard what holds: two-genome within ±3% of the held DNA at
-//! every level, coverage ≥ 90% pooled and ≥ 85% per level (7 of CI's 8),
-//! and within ±3% of the nominal fraction at 5–10%; without the donor's
-//! genotype, no interval that misses the truth with QC PASS and coverage no
-//! lower than 65% at 1–10%.
+//! Before the fitted molecule share (model::dispersion, w = 1 throughout):
+//! recipient-only coverage 39/123/126/120 at 1–10% (81%; bias −53% at 1%),
+//! genotype-free 44/101/126/110 (76%): the donor terms were as broad as
+//! molecule sampling makes them, and the error rate absorbed the donor
+//! reads. Mixtures of reads carry no molecule sampling of the mixture; the
+//! fit now picks w ≤ 0.1 for them and w = 1 for the wet-lab mixtures.
+//! With the donor's genotype among the batch frequencies (an earlier layout
+//! of this test) recipient-only read better than it should: the donor's own
+//! alleles leaked into q.
+//!
+//! The assertions are the issue's bars: two-genome within ±3% of the held
+//! DNA at every level, coverage ≥ 90% pooled and ≥ 85% per level, within
+//! ±3% of the nominal fraction at 5–10%; recipient-only and genotype-free
+//! coverage ≥ 90% pooled over 1–10% and ≥ 85% per level there, and no
+//! interval that misses the truth with QC PASS.
 
 mod common;
 
@@ -66,8 +75,6 @@ const MIXTURES: [(&str, &str, &str); 4] = [
 struct Person {
     run: PureRun,
     genotypes: HashMap<SiteKey, u8>,
-    /// The mixture files the person's run came from.
-    files: Vec<&'static str>,
 }
 
 fn scale() -> usize {
@@ -87,7 +94,6 @@ fn people(dir: &Path) -> BTreeMap<String, Person> {
             .expect("genotype VCF");
         for name in [a, b] {
             let p = out.entry(name.to_string()).or_default();
-            p.files.push(mixture);
             let col = admix.sample_index(name).expect("pure run column");
             for (i, site) in admix.sites.iter().enumerate() {
                 if let Some(ad) = admix.depth(i, col) {
@@ -119,6 +125,11 @@ struct Draw {
     /// people's DNA in the donor's run, plus the donor's DNA in the
     /// recipient's run (`run_truth`).
     corrected: f64,
+    /// All DNA that is not the recipient's: `fraction` plus the other
+    /// people's DNA in the recipient's run (`non_recipient_truth`), which is
+    /// what an estimate without the donor's genotype cannot tell apart from
+    /// the donor's.
+    non_recipient: f64,
 }
 
 /// The "pure" SRP434573 runs are not pure: each carries 0.15–0.7% of other
@@ -138,6 +149,13 @@ struct Draw {
 fn run_truth(people: &BTreeMap<String, Person>, donor: &str, recipient: &str, f: f64) -> f64 {
     f * (1.0 - foreign_dna_in_run(people, donor))
         + (1.0 - f) * donor_dna_in_run(people, recipient, donor)
+}
+
+/// Every person's DNA but the recipient's: the donor's run (all of it not
+/// the recipient's, to the 0.01–0.05% of the recipient's DNA it holds) and
+/// the foreign DNA of the recipient's run.
+fn non_recipient_truth(people: &BTreeMap<String, Person>, recipient: &str, f: f64) -> f64 {
+    f + (1.0 - f) * foreign_dna_in_run(people, recipient)
 }
 
 /// (site, foreign-read share, depth, foreign allele: 1 = ALT) at the
@@ -344,6 +362,7 @@ fn write_batch(
                     id: sample,
                     fraction: f,
                     corrected: run_truth(people, donor, recipient, f),
+                    non_recipient: non_recipient_truth(people, recipient, f),
                 });
             }
         }
@@ -419,6 +438,11 @@ fn summarise(label: &str, draws: &[Draw], rows: &HashMap<String, Row>) -> BTreeM
             .filter(|d| d.fraction == f)
             .map(|d| (&rows[&d.id], d.corrected))
             .collect();
+        let non_recipient: Vec<(&Row, f64)> = draws
+            .iter()
+            .filter(|d| d.fraction == f)
+            .map(|d| (&rows[&d.id], d.non_recipient))
+            .collect();
         let n = mine.len();
         let mean = |g: &dyn Fn(&Row, f64) -> f64| {
             mine.iter().map(|(r, t)| g(r, *t)).sum::<f64>() / n as f64
@@ -428,6 +452,12 @@ fn summarise(label: &str, draws: &[Draw], rows: &HashMap<String, Row>) -> BTreeM
         let covers = |r: &Row, t: f64| r.low <= t && t <= r.high;
         let covered = mine.iter().filter(|(r, t)| covers(r, *t)).count();
         let nominal_covered = mine.iter().filter(|(r, _)| covers(r, f)).count();
+        let non_recipient_bias = non_recipient
+            .iter()
+            .map(|(r, t)| r.f / t - 1.0)
+            .sum::<f64>()
+            / n as f64;
+        let non_recipient_covered = non_recipient.iter().filter(|(r, t)| covers(r, *t)).count();
         let confidently_wrong = mine
             .iter()
             .filter(|(r, t)| !covers(r, *t) && r.qc == "PASS")
@@ -437,10 +467,12 @@ fn summarise(label: &str, draws: &[Draw], rows: &HashMap<String, Row>) -> BTreeM
         println!(
             "{label} {:>4.1}%: against the corrected truth bias {:+6.1}%, coverage {covered}/{n}; \
              against the nominal fraction bias {:+6.1}%, coverage {nominal_covered}/{n}; \
+             against all non-recipient DNA bias {:+6.1}%, coverage {non_recipient_covered}/{n}; \
              detected {detected}, QC not PASS {review}, missed with PASS {confidently_wrong}",
             100.0 * f,
             100.0 * bias,
             100.0 * nominal_bias,
+            100.0 * non_recipient_bias,
         );
         out.insert(
             (f * 1e4) as u64,
@@ -467,12 +499,13 @@ fn pooled_coverage(table: &BTreeMap<u64, Level>, from: u64) -> f64 {
     covered / total as f64
 }
 
+/// Every ordered pair of the seven people (42): a pure run of each is in
+/// the files, and the mixtures are made in silico.
 fn pairs_for(people: &BTreeMap<String, Person>) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    for (d, pd) in people {
-        for (r, pr) in people {
-            let same_file = pd.files.iter().any(|f| pr.files.contains(f));
-            if d != r && (same_file || scale() > 1) {
+    for d in people.keys() {
+        for r in people.keys() {
+            if d != r {
                 pairs.push((d.clone(), r.clone()));
             }
         }
@@ -557,9 +590,10 @@ fn real_read_mixtures_are_estimated_without_bias_and_intervals_cover() {
     }
     let coverage = pooled_coverage(&two_genome, 0);
     assert!(coverage >= 0.9, "two-genome coverage {coverage}");
-    // Without the donor's genotype: never confidently wrong (an interval that
-    // misses the truth carries QC REVIEW with its reason), and coverage at
-    // 1–10% no lower than measured (the issue's 90% is not reached).
+    // Without the donor's genotype (the issue's bar): coverage ≥ 90% pooled
+    // over 1–10%, ≥ 85% at each of those levels (38 of 42 at one seed), and
+    // never confidently wrong (an interval that misses the truth carries QC
+    // REVIEW with its reason).
     for (name, table) in [
         ("recipient-only", &recipient_only),
         ("genotype-free", &genotype_free),
@@ -569,8 +603,16 @@ fn real_read_mixtures_are_estimated_without_bias_and_intervals_cover() {
                 l.confidently_wrong, 0,
                 "{name} {level}: intervals missing the truth with QC PASS"
             );
+            if *level >= 100 {
+                assert!(
+                    l.coverage >= 0.85,
+                    "{name} {level}: coverage {} of {}",
+                    l.coverage,
+                    l.n
+                );
+            }
         }
         let coverage = pooled_coverage(table, 100);
-        assert!(coverage >= 0.65, "{name}: coverage {coverage} at 1–10%");
+        assert!(coverage >= 0.9, "{name}: coverage {coverage} at 1–10%");
     }
 }

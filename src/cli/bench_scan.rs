@@ -140,6 +140,7 @@ fn kernel_rate(mode: ScanMode, snps: usize, grid_points: usize) -> Result<f64> {
             m.molecular = Some(MoleculeDispersion {
                 signal_rho: 0.01,
                 error_rho: 1e-4,
+                molecule_share: 1.0,
             });
         }
     }

@@ -14,15 +14,37 @@
 //!
 //! ```text
 //! k ~ BetaBin(n, α, β),  α = π(1 − ρ)/ρ,  β = (1 − π)(1 − ρ)/ρ
-//! ρ_t = (ρ_s · p(1 − p) + ρ_e · ε) / (π(1 − π))
+//! ρ_t = (ρ_s · [w·v + (1 − w)·4v²] + ρ_e · ε) / (π(1 − π)),  v = p(1 − p)
 //! ```
 //!
 //! with p the expected ALT fraction of the term, π the read-level probability
-//! after errors, ε = |π − p| the share errors add, ρ_s the molecule (signal)
-//! dispersion and ρ_e the error dispersion. At a recipient-heterozygous SNP
-//! p ≈ ½ and ρ_t ≈ ρ_s, which is how ρ_s is measured: from the spread of the
-//! reads at recipient-heterozygous SNPs (`signal_rho_from_heterozygous`), where
-//! the donor only moves the allele fraction by ±f/2, which the fit allows for.
+//! after errors, ε = |π − p| the share errors add, ρ_s the signal dispersion
+//! and ρ_e the error dispersion. At a recipient-heterozygous SNP p ≈ ½,
+//! 4v² = v and ρ_t ≈ ρ_s, which is how ρ_s is measured: from the spread of
+//! the reads at recipient-heterozygous SNPs (`signal_rho_from_heterozygous`),
+//! where the donor only moves the allele fraction by ±f/2, which the fit
+//! allows for.
+//!
+//! ρ_s has two sources that agree at p = ½ and part ways at the donor's small
+//! shares, so w, the share of ρ_s that is molecule sampling, is fitted per
+//! sample with the error rate (`estimate::fit_error`, `MOLECULE_SHARE_STEPS`):
+//! - molecule sampling (w): a share's variance p(1 − p)/M, so a donor allele
+//!   at 0.5% is as dispersed, relative to its p(1 − p), as a heterozygous site;
+//! - per-site allelic bias from capture, mapping and PCR (1 − w): the allele's
+//!   share is scaled by a site factor, so its standard deviation is
+//!   proportional to p(1 − p) (variance ∝ v²), and a 0.5% donor allele varies
+//!   by a fraction of itself. SRP434573 pure runs: heterozygous allele
+//!   fractions of two people at the same SNP correlate 0.1–0.7 (sd of the
+//!   shared part 0.04), and homozygous error rates 0.3–0.8: much of the
+//!   spread belongs to the site, not to the run.
+//!
+//! Wet-lab DNA mixtures carry molecule sampling at the minor genome: the fit
+//! picks w = 1 in 189 of 230 fits on the SRP434573 series (0.5 or 0.3 in the
+//! rest). Mixtures of two pure runs' reads (tests/real_read_mixtures.rs)
+//! carry the donor run's site biases but no molecule sampling of the mixture:
+//! it picks w ≤ 0.1. With w fixed at 1 there, the donor terms were so broad
+//! that the error rate absorbed the donor reads (recipient-only at 1%: bias
+//! −53%, coverage 31%).
 //!
 //! Why it matters: with the donor genotype marginalised, a binomial read model
 //! takes every site whose reads stray from the error rate for a donor allele. On
@@ -42,6 +64,10 @@ pub struct MoleculeDispersion {
     pub signal_rho: f64,
     /// ρ_e: site-to-site dispersion of error reads, fitted with the error rate.
     pub error_rho: f64,
+    /// w: the share of ρ_s that is molecule sampling (variance ∝ p(1 − p)),
+    /// the rest being per-site allelic bias (variance ∝ (p(1 − p))²); see the
+    /// module docs. 1 until fitted.
+    pub molecule_share: f64,
 }
 
 /// Smallest ρ used (below it the beta-binomial is a binomial to 1e-6).
@@ -55,6 +81,10 @@ pub const MAX_RHO: f64 = 0.5;
 /// broad error term absorb the donor signal (seen on SRP434573: f̂ = 0 at 10%).
 pub const ERROR_RHO_STEPS: [f64; 6] = [0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
 pub const ERROR_RHO_CAP: f64 = 0.25;
+
+/// Molecule shares w tried when fitting (module docs), from pure molecule
+/// sampling (the model before w) to pure per-site bias.
+pub const MOLECULE_SHARE_STEPS: [f64; 6] = [1.0, 0.5, 0.3, 0.2, 0.1, 0.0];
 
 /// A recipient-heterozygous SNP needs this depth to enter the ρ_s estimate.
 pub const MIN_HET_DEPTH: u32 = 30;
@@ -291,7 +321,9 @@ pub fn term_rho(p: f64, pi: f64, d: MoleculeDispersion) -> f64 {
     if var <= 0.0 {
         return MIN_RHO;
     }
-    let excess = d.signal_rho * p * (1.0 - p) + d.error_rho * (pi - p).abs();
+    let v = p * (1.0 - p);
+    let w = d.molecule_share;
+    let excess = d.signal_rho * (w * v + (1.0 - w) * 4.0 * v * v) + d.error_rho * (pi - p).abs();
     (excess / var).clamp(MIN_RHO, MAX_RHO)
 }
 
@@ -478,6 +510,7 @@ mod tests {
         let d = MoleculeDispersion {
             signal_rho: 0.02,
             error_rho: 0.0,
+            molecule_share: 1.0,
         };
         assert!((term_rho(0.5, 0.5, d) - 0.02).abs() < 1e-12);
         assert_eq!(term_rho(0.0, 0.003, d), MIN_RHO);
@@ -486,5 +519,32 @@ mod tests {
             ..d
         };
         assert!((term_rho(0.0, 0.003, d) - 1e-3 * 0.003 / (0.003 * 0.997)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn molecule_share_leaves_heterozygous_sites_and_sharpens_small_shares() {
+        let molecules = MoleculeDispersion {
+            signal_rho: 0.02,
+            error_rho: 0.0,
+            molecule_share: 1.0,
+        };
+        let site_bias = MoleculeDispersion {
+            molecule_share: 0.0,
+            ..molecules
+        };
+        // The same ρ at p = ½, where ρ_s is measured.
+        assert!((term_rho(0.5, 0.5, site_bias) - 0.02).abs() < 1e-12);
+        // A donor allele at 0.5%: variance ρ_s·4v² against ρ_s·v.
+        let (p, pi) = (0.005, 0.007);
+        let v = p * (1.0 - p);
+        let ratio = term_rho(p, pi, site_bias) / term_rho(p, pi, molecules);
+        assert!((ratio - 4.0 * v).abs() < 1e-12, "{ratio}");
+        let half = MoleculeDispersion {
+            molecule_share: 0.5,
+            ..molecules
+        };
+        let mid = term_rho(p, pi, half);
+        let want = 0.5 * (term_rho(p, pi, site_bias) + term_rho(p, pi, molecules));
+        assert!((mid - want).abs() < 1e-15);
     }
 }

@@ -419,10 +419,17 @@ mod tests {
                 Some(MoleculeDispersion {
                     signal_rho: 0.02,
                     error_rho: 1e-3,
+                    molecule_share: 1.0,
                 }),
                 Some(MoleculeDispersion {
                     signal_rho: 1e-6,
                     error_rho: 0.0,
+                    molecule_share: 1.0,
+                }),
+                Some(MoleculeDispersion {
+                    signal_rho: 0.03,
+                    error_rho: 3e-4,
+                    molecule_share: 0.2,
                 }),
             ] {
                 m.molecular = dispersion;

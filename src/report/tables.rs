@@ -52,6 +52,7 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "read_model",
     "molecule_rho",
     "error_rho",
+    "molecule_share",
     "qc",
     "qc_reasons",
     "flags",
@@ -163,6 +164,9 @@ pub fn samples_csv(samples: &[SampleResult], risk: &RiskAssessment) -> Result<Ve
                 .unwrap_or_default(),
             e.and_then(|e| e.molecular)
                 .map(|d| format!("{:.3e}", d.error_rho))
+                .unwrap_or_default(),
+            e.and_then(|e| e.molecular)
+                .map(|d| num(d.molecule_share, 2))
                 .unwrap_or_default(),
             s.qc.as_str().to_string(),
             s.qc_reasons.join("; "),

@@ -241,6 +241,7 @@ fn models(
             m.molecular = Some(MoleculeDispersion {
                 signal_rho: 0.01,
                 error_rho: 1e-4,
+                molecule_share: 1.0,
             });
         }
     }

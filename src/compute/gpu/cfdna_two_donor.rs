@@ -94,7 +94,7 @@ fn build_chunk(
             read_model: 0,
             signal_rho: 0.0,
             error_rho: 0.0,
-            _pad: 0,
+            molecule_share: 1.0,
         });
         for site in &models[spec.sample].sites()[spec.snps.clone()] {
             d.snps.push(snp_record(

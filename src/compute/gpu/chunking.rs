@@ -290,7 +290,7 @@ pub fn build_chunk(
             read_model: u32::from(m.molecular.is_some()),
             signal_rho: m.molecular.map_or(0.0, |d| d.signal_rho as f32),
             error_rho: m.molecular.map_or(0.0, |d| d.error_rho as f32),
-            _pad: 0,
+            molecule_share: m.molecular.map_or(1.0, |d| d.molecule_share as f32),
         });
         for snp in &m.snps[spec.snps.clone()] {
             let n = f64::from(snp.depth);

@@ -41,10 +41,11 @@ pub struct Piece {
     pub snp_offset: u32,
     /// 0: binomial reads; 1: beta-binomial with the 1% outlier share.
     pub read_model: u32,
-    /// ρ_s and ρ_e, for SNPs with per-site error rates (their terms' ρ).
+    /// ρ_s, ρ_e and the molecule share w of ρ_s, for SNPs with per-site
+    /// error rates (their terms' ρ; dispersion::term_rho).
     pub signal_rho: f32,
     pub error_rho: f32,
-    pub _pad: u32,
+    pub molecule_share: f32,
 }
 
 /// One SNP's counts, mixture terms and saturated-model logs.
@@ -238,7 +239,7 @@ mod tests {
                     ("read_model", offset_of!(Piece, read_model)),
                     ("signal_rho", offset_of!(Piece, signal_rho)),
                     ("error_rho", offset_of!(Piece, error_rho)),
-                    ("_pad", offset_of!(Piece, _pad)),
+                    ("molecule_share", offset_of!(Piece, molecule_share)),
                 ],
             ),
             (
