@@ -39,12 +39,16 @@
 //!   spread belongs to the site, not to the run.
 //!
 //! Wet-lab DNA mixtures carry molecule sampling at the minor genome: the fit
-//! picks w = 1 in 189 of 230 fits on the SRP434573 series (0.5 or 0.3 in the
-//! rest). Mixtures of two pure runs' reads (tests/real_read_mixtures.rs)
-//! carry the donor run's site biases but no molecule sampling of the mixture:
-//! it picks w ≤ 0.1. With w fixed at 1 there, the donor terms were so broad
-//! that the error rate absorbed the donor reads (recipient-only at 1%: bias
-//! −53%, coverage 31%).
+//! picks w = 0.5–1 in 22 of the 24 SRP434573 two-person draws
+//! (recipient-only, batch frequencies), as it does on the simulator's
+//! finite-molecule reads. Mixtures of two pure runs' reads
+//! (tests/real_read_mixtures.rs) carry the donor run's site biases but no
+//! molecule sampling of the mixture: it picks w ≤ 0.1 in 97% of
+//! recipient-only and 86% of genotype-free draws. With w fixed at 1 there,
+//! the donor terms were so broad that the error rate absorbed the donor
+//! reads (recipient-only at 1%: bias −53%, coverage 31%). The price of a
+//! small w: a run's diffuse third-party DNA is told from the error rate too,
+//! and without the donor's genotype part of it reads as the donor's.
 //!
 //! Why it matters: with the donor genotype marginalised, a binomial read model
 //! takes every site whose reads stray from the error rate for a donor allele. On
