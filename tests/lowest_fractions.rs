@@ -7,18 +7,19 @@
 //! Before the profile point estimate (model::estimate::point_estimate) these
 //! read +81% at 0.1% and +26% at 0.2% (unrelated). With the Cox–Reid
 //! adjusted profile over the error rate (model::estimate::ErrorProfile; the
-//! error rate is estimated from the same reads here), 2,000 replicates a
-//! cell on each of two panels (seeds 501–503 and 701–703,
-//! `GRAFTSCAN_EVAL_SCALE=5`), bias ± its Monte-Carlo standard error at
-//! 0.1% / 0.2%: unrelated −0.3 ± 0.8 / −1.1 ± 0.3% and −0.5 ± 0.8 /
-//! −0.7 ± 0.4%; parent–child +0.3 ± 1.3 / −2.1 ± 0.7% and +0.4 ± 1.3 /
-//! −3.0 ± 0.6%; full siblings −4.9 ± 1.2 / −2.9 ± 0.6% and −3.4 ± 1.2 /
-//! −4.2 ± 0.6%; coverage 93.1–95.8% in every cell. The sibling cells carry a
-//! real bias of about −4% (when few sites carry a donor-only allele a 1%
-//! error in ê moves f̂ by ~13% at 0.1%), inside the bar. With 40 or 200
-//! replicates the Monte-Carlo error at 0.1% (±8% or ±3.5%) is as large as
-//! the bar itself, so the test runs 400 a cell (about 10 s) and allows two
-//! Monte-Carlo standard errors on each figure. Fixed seeds.
+//! error rate is estimated from the same reads here) and the fitted molecule
+//! share (model::dispersion), 2,000 replicates a cell on each of two panels
+//! (seeds 501–503 and 701–703, `GRAFTSCAN_EVAL_SCALE=5`), bias ± its
+//! Monte-Carlo standard error at 0.1% / 0.2%: unrelated +0.7 ± 0.8 /
+//! −0.3 ± 0.3% and +0.5 ± 0.8 / +0.1 ± 0.4%; parent–child +1.4 ± 1.3 /
+//! −1.2 ± 0.7% and +1.4 ± 1.4 / −2.0 ± 0.7%; full siblings −4.0 ± 1.2 /
+//! −2.1 ± 0.6% and −2.2 ± 1.2 / −3.3 ± 0.6%; coverage 93.1–95.8% in every
+//! cell. The sibling cells carry a real bias of −2 to −4% (when few sites
+//! carry a donor-only allele a 1% error in ê moves f̂ by ~13% at 0.1%),
+//! inside the bar. With 40 or 200 replicates the Monte-Carlo error at 0.1%
+//! (±8% or ±3.5%) is as large as the bar itself (an earlier 200-replicate
+//! run read the siblings at −7.7%), so the test runs 400 a cell (about 10 s)
+//! and allows two Monte-Carlo standard errors on each figure. Fixed seeds.
 
 use graftscan::compute::cpu::CpuBackend;
 use graftscan::model::estimate::{EstimatorSettings, estimate_batch};
