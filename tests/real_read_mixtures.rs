@@ -41,6 +41,15 @@
 //! molecule sampling makes them, and the error rate absorbed the donor
 //! reads. Mixtures of reads carry no molecule sampling of the mixture; the
 //! fit now picks w ≤ 0.1 for them and w = 1 for the wet-lab mixtures.
+//!
+//! At 150 reads per site (`GRAFTSCAN_MIX_DEPTH=150`, the depth of the
+//! exome mixtures the issue cites; one seed, 42 draws a level) the bars
+//! are not met and the assertions below fail: recipient-only covers 86% at
+//! 1–10% (30/41/39/34 of 42; +22% at 1%), genotype-free 93%
+//! (32/41/42/42; +26% at 1%), two-genome reads +7.6% and +4.2% at 0.5% and
+//! 1% (coverage 40/42 at both). With w = 1 at that depth recipient-only
+//! covered 67% (−40% at 1–2%) and genotype-free 87%.
+//!
 //! With the donor's genotype among the batch frequencies (an earlier layout
 //! of this test) recipient-only read better than it should: the donor's own
 //! alleles leaked into q.
@@ -82,6 +91,15 @@ fn scale() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
+}
+
+/// Reads per site the mixtures are thinned to (`GRAFTSCAN_MIX_DEPTH`,
+/// default 2,000: the pure runs' own depth, ~1,100–1,500 after thinning).
+fn depth() -> f64 {
+    std::env::var("GRAFTSCAN_MIX_DEPTH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000.0)
 }
 
 fn people(dir: &Path) -> BTreeMap<String, Person> {
@@ -343,7 +361,7 @@ fn write_batch(
         for seed in 0..seeds {
             for (k, &f) in LEVELS.iter().enumerate() {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed * 1000 + k as u64 + 7);
-                let mixed = mix_pure_runs(&mut rng, &sites, &d.run, &r.run, f, 2000.0);
+                let mixed = mix_pure_runs(&mut rng, &sites, &d.run, &r.run, f, depth());
                 let mut tsv = String::from("chrom\tpos\tref\talt\tref_count\talt_count\n");
                 for (s, [rc, ac]) in &mixed {
                     writeln!(
