@@ -34,13 +34,15 @@
 //!   share is scaled by a site factor, so its standard deviation is
 //!   proportional to p(1 − p) (variance ∝ v²), and a 0.5% donor allele varies
 //!   by a fraction of itself. SRP434573 pure runs: heterozygous allele
-//!   fractions of two people at the same SNP correlate 0.1–0.7 (sd of the
-//!   shared part 0.04), and homozygous error rates 0.3–0.8: much of the
-//!   spread belongs to the site, not to the run.
+//!   fractions of two people at the same SNP correlate 0.0–0.7 over the 21
+//!   pairs (median 0.25; sd of the shared part ≈ 0.04), and homozygous
+//!   error rates 0.2–0.8: much of the spread belongs to the site, not to
+//!   the run.
 //!
 //! Wet-lab DNA mixtures carry molecule sampling at the minor genome: the fit
 //! picks w = 0.5–1 in 22 of the 24 SRP434573 two-person draws
-//! (recipient-only, batch frequencies), as it does on the simulator's
+//! (recipient-only over all panel sites, batch frequencies; the four pure
+//! blanks there fit 0–0.1), as it does on the simulator's
 //! finite-molecule reads. Mixtures of two pure runs' reads
 //! (tests/real_read_mixtures.rs) carry the donor run's site biases but no
 //! molecule sampling of the mixture: it picks w ≤ 0.1 in 97% of
