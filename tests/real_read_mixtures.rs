@@ -169,9 +169,9 @@ fn run_truth(people: &BTreeMap<String, Person>, donor: &str, recipient: &str, f:
         + (1.0 - f) * donor_dna_in_run(people, recipient, donor)
 }
 
-/// Every person's DNA but the recipient's: the donor's run (all of it not
-/// the recipient's, to the 0.01–0.05% of the recipient's DNA it holds) and
-/// the foreign DNA of the recipient's run.
+/// Every person's DNA but the recipient's: the donor's run, all of it taken
+/// as not the recipient's (it holds 0–0.2% of the recipient's DNA, left in
+/// here), and the foreign DNA of the recipient's run.
 fn non_recipient_truth(people: &BTreeMap<String, Person>, recipient: &str, f: f64) -> f64 {
     f + (1.0 - f) * foreign_dna_in_run(people, recipient)
 }
