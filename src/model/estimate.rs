@@ -492,29 +492,20 @@ pub fn fit_error(model: &mut SampleModel, f: f64, bounds: (f64, f64)) {
     // ρ_e and w jointly: one at a time, the error rate at w = 1 had absorbed
     // the donor reads before w could move (genotype-free real-read mixtures
     // at 0.5–1%: bias −45% and −27% against −15% and +7% jointly).
-    let mut best: Option<(MoleculeDispersion, f64, f64)> = None;
-    for &molecule_share in &MOLECULE_SHARE_STEPS {
-        for &error_rho in ERROR_RHO_STEPS
-            .iter()
-            .filter(|&&r| r <= ERROR_RHO_CAP * disp.signal_rho)
-        {
-            let d = MoleculeDispersion {
-                error_rho,
-                molecule_share,
-                ..disp
-            };
-            model.molecular = Some(d);
-            let e = estimate_error_rate(model, f, bounds);
-            let ll = model.loglik_with(&model.table(f, e));
-            if best.is_none_or(|b| ll > b.2) {
-                best = Some((d, e, ll));
-            }
-        }
-    }
-    if let Some((d, e, _)) = best {
-        model.molecular = Some(d);
-        model.error_rate = e;
-    }
+    let candidates: Vec<MoleculeDispersion> = MOLECULE_SHARE_STEPS
+        .iter()
+        .flat_map(|&molecule_share| {
+            ERROR_RHO_STEPS
+                .iter()
+                .filter(|&&r| r <= ERROR_RHO_CAP * disp.signal_rho)
+                .map(move |&error_rho| MoleculeDispersion {
+                    error_rho,
+                    molecule_share,
+                    ..disp
+                })
+        })
+        .collect();
+    choose_read_model(model, f, &candidates, Some(bounds));
 }
 
 /// w at fixed f and error rate (two-genome draws whose error rate comes from
@@ -523,22 +514,35 @@ fn fit_molecule_share(model: &mut SampleModel, f: f64) {
     let Some(disp) = model.molecular else {
         return;
     };
-    let mut best: Option<(f64, f64)> = None;
-    for &molecule_share in &MOLECULE_SHARE_STEPS {
-        model.molecular = Some(MoleculeDispersion {
-            molecule_share,
-            ..disp
-        });
-        let ll = model.loglik_with(&model.table(f, model.error_rate));
-        if best.is_none_or(|b| ll > b.1) {
-            best = Some((molecule_share, ll));
+    let candidates = MOLECULE_SHARE_STEPS.map(|molecule_share| MoleculeDispersion {
+        molecule_share,
+        ..disp
+    });
+    choose_read_model(model, f, &candidates, None);
+}
+
+/// The dispersion of `candidates` with the highest likelihood at f (the first
+/// of equals), with the error rate refitted within `bounds` for each, or kept
+/// where `bounds` is `None`; the model keeps the winner and its error rate.
+fn choose_read_model(
+    model: &mut SampleModel,
+    f: f64,
+    candidates: &[MoleculeDispersion],
+    bounds: Option<(f64, f64)>,
+) {
+    let kept = model.error_rate;
+    let mut best: Option<(MoleculeDispersion, f64, f64)> = None;
+    for &d in candidates {
+        model.molecular = Some(d);
+        let e = bounds.map_or(kept, |b| estimate_error_rate(model, f, b));
+        let ll = model.loglik_with(&model.table(f, e));
+        if best.is_none_or(|b| ll > b.2) {
+            best = Some((d, e, ll));
         }
     }
-    if let Some((molecule_share, _)) = best {
-        model.molecular = Some(MoleculeDispersion {
-            molecule_share,
-            ..disp
-        });
+    if let Some((d, e, _)) = best {
+        model.molecular = Some(d);
+        model.error_rate = e;
     }
 }
 

@@ -135,6 +135,19 @@ impl PreparedSample {
         }
     }
 
+    /// The draw's model built anew from `inputs` under another relationship
+    /// (`kappa`) or frequency spectrum, keeping its heterozygous sites.
+    pub fn rebuilt_model(
+        &self,
+        inputs: &[SnpInput],
+        kappa: crate::model::relationship::Kappa,
+        spectrum: Spectrum,
+    ) -> SampleModel {
+        let mut m = SampleModel::from_inputs(self.model.mode, inputs, kappa, spectrum);
+        m.het_sites.clone_from(&self.model.het_sites);
+        m
+    }
+
     /// The SNPs with the third-party fraction at each end of its 95%
     /// interval (the error rate moving along the fitted line): the draw is
     /// estimated under each, and its interval spans them.

@@ -159,10 +159,7 @@ fn estimate_in_chunks(
                     && s.refused.is_none()
                 {
                     let spectrum = s.spectra.first().copied().unwrap_or(Spectrum::FLAT);
-                    let mut m =
-                        SampleModel::from_inputs(s.model.mode, &s.model_inputs(), kappa, spectrum);
-                    m.het_sites.clone_from(&s.model.het_sites);
-                    s.model = m;
+                    s.model = s.rebuilt_model(&s.model_inputs(), kappa, spectrum);
                 }
                 s
             })
@@ -372,10 +369,7 @@ pub fn run_scan(
             })
             .collect();
         let rebuilt_from = |s: &PreparedSample, inputs: &[SnpInput], spectrum: Spectrum| {
-            let kappa = modelled[s.transplant_index].kappa();
-            let mut m = SampleModel::from_inputs(s.model.mode, inputs, kappa, spectrum);
-            m.het_sites.clone_from(&s.model.het_sites);
-            m
+            s.rebuilt_model(inputs, modelled[s.transplant_index].kappa(), spectrum)
         };
         let rebuilt =
             |s: &PreparedSample, spectrum: Spectrum| rebuilt_from(s, &s.model_inputs(), spectrum);
